@@ -1,0 +1,3 @@
+from trakt_mcp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""The `trakt-mcp` command: serve (default), call one tool, and the commands other modules register.
+
+Command modules (sign-in, policy, ...) each expose `register(subcommands, common)`; they are listed in
+COMMAND_MODULES so this file stays the one place that knows the command line's shape.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import anyio
+from pydantic import ValidationError
+
+from trakt_mcp import __version__
+from trakt_mcp.settings import Settings
+
+COMMAND_MODULES: list[str] = []
+
+Runner = Callable[[argparse.Namespace, Settings], int]
+
+EXIT_USAGE = 2
+
+
+def common_options(*, suppress: bool) -> argparse.ArgumentParser:
+    """Options every command takes, before or after the command name (flags override the environment)."""
+    default = argparse.SUPPRESS if suppress else None
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("configuration (flags override environment variables)")
+    group.add_argument(
+        "--sandbox", action="store_true", default=default or False, help="use the built-in offline Trakt"
+    )
+    group.add_argument("--client-id", default=default, help="Trakt client ID (TRAKT_CLIENT_ID)")
+    group.add_argument("--api-url", default=default, help="Trakt API base URL (TRAKT_API_URL)")
+    group.add_argument("--home", default=default, help="state folder (TRAKT_MCP_HOME)")
+    group.add_argument("--policy", default=default, help="policy file (TRAKT_MCP_POLICY)")
+    group.add_argument("-v", "--verbose", action="store_true", default=default or False, help="debug logging")
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trakt-mcp",
+        description="A Trakt.tv MCP server with built-in guardrails. Without a command: serve MCP.",
+        parents=[common_options(suppress=False)],
+    )
+    parser.add_argument("--version", action="version", version=f"trakt-mcp {__version__}")
+    parser.add_argument("--transport", choices=["stdio", "streamable-http"], default=None, help="default: stdio")
+    parser.add_argument("--host", default=None, help="HTTP bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="HTTP port (default 8000)")
+    parser.set_defaults(run=run_serve)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    common = common_options(suppress=True)
+
+    serve = commands.add_parser("serve", parents=[common], help="serve MCP (the default)")
+    serve.set_defaults(run=run_serve)
+
+    call = commands.add_parser(
+        "call",
+        parents=[common],
+        help="run one tool through the same path as an MCP tools/call, and print the result",
+        description="Example: trakt-mcp call --sandbox search_shows query='breaking bad' limit=3",
+    )
+    call.add_argument("tool", help="tool name")
+    call.add_argument("arguments", nargs="*", help="key=value (values are JSON when they parse, else text)")
+    call.add_argument("--json", dest="json_arguments", help="all arguments as one JSON object")
+    call.set_defaults(run=run_call)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(commands, common)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {
+        "sandbox": getattr(args, "sandbox", False) or None,
+        "client_id": getattr(args, "client_id", None),
+        "api_url": getattr(args, "api_url", None),
+        "home": getattr(args, "home", None),
+        "policy": getattr(args, "policy", None),
+        "transport": getattr(args, "transport", None),
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+    }
+    return Settings.load(overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from trakt_mcp.server import configure_logging
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING)
+    try:
+        settings = settings_from(args)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"trakt-mcp: invalid configuration: {problems}", file=sys.stderr)
+        return EXIT_USAGE
+    runner: Runner = args.run
+    return runner(args, settings)
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from trakt_mcp.server import build_server, create_app
+
+    app = create_app(settings)
+    server = build_server(app)
+    if settings.sandbox:
+        logging.getLogger("trakt_mcp").info("sandbox mode: an offline fake Trakt answers every call")
+    if settings.transport == "streamable-http":
+        server.run("streamable-http", host=settings.host, port=settings.port)
+    else:
+        server.run("stdio")
+    return 0
+
+
+def parse_call_arguments(pairs: Sequence[str], json_arguments: str | None) -> dict[str, Any]:
+    arguments: dict[str, Any] = {}
+    if json_arguments:
+        loaded = json.loads(json_arguments)
+        if not isinstance(loaded, dict):
+            raise ValueError("--json must be a JSON object")
+        arguments.update(loaded)
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"argument {pair!r} is not key=value")
+        try:
+            arguments[key] = json.loads(raw)
+        except ValueError:
+            arguments[key] = raw
+    return arguments
+
+
+def run_call(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        arguments = parse_call_arguments(args.arguments, args.json_arguments)
+    except ValueError as exc:
+        print(f"trakt-mcp call: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from trakt_mcp.local import call_tool_locally
+
+    text, is_error = anyio.run(call_tool_locally, settings, args.tool, arguments)
+    print(text)
+    return 1 if is_error else 0

@@ -1,0 +1,406 @@
+"""The Trakt API client: one pooled httpx client, Trakt's headers, typed errors, retries, write pacing, pagination."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import anyio
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from trakt_mcp import __version__
+from trakt_mcp.errors import (
+    RETRYABLE_STATUSES,
+    InvalidArgument,
+    MalformedResponse,
+    NetworkError,
+    NotConfigured,
+    NotSignedIn,
+    RateLimited,
+    TraktError,
+    TraktHTTPError,
+    Unauthorized,
+    error_for_status,
+)
+from trakt_mcp.settings import Settings
+
+USER_AGENT = f"trakt-mcp/{__version__} (+https://github.com/trakt-mcp/trakt-mcp)"
+WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
+MAX_PAGE_SIZE = 100
+#: `limit=0` means "everything"; this caps it so one call cannot walk a 50,000-item history.
+MAX_AUTO_ITEMS = 1000
+MAX_RETRY_AFTER = 30.0
+MAX_ATTEMPTS = 4
+PAGE_FETCH_CONCURRENCY = 4
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def endpoint(*segments: str | int) -> str:
+    """Build an API path from segments, each validated and percent-encoded so none can escape its place.
+
+    `endpoint("shows", show_id, "seasons", 1)` -> "/shows/breaking-bad/seasons/1". A segment holding a slash,
+    dot-dot, percent sign, query or fragment character is refused, never sent.
+    """
+    parts: list[str] = []
+    for segment in segments:
+        text = str(segment)
+        if isinstance(segment, bool) or not _SEGMENT.fullmatch(text) or ".." in text:
+            raise InvalidArgument(
+                "path segment", "a Trakt ID, slug or IMDB ID (letters, digits, '-', '_', '.')", text
+            )
+        parts.append(quote(text, safe=""))
+    return "/" + "/".join(parts)
+
+
+@dataclass(frozen=True)
+class Pagination:
+    page: int
+    limit: int
+    page_count: int
+    item_count: int
+
+    @classmethod
+    def from_headers(cls, headers: httpx.Headers) -> Pagination | None:
+        try:
+            return cls(
+                page=int(headers["X-Pagination-Page"]),
+                limit=int(headers["X-Pagination-Limit"]),
+                page_count=int(headers["X-Pagination-Page-Count"]),
+                item_count=int(headers["X-Pagination-Item-Count"]),
+            )
+        except (KeyError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class TraktResponse:
+    status: int
+    data: Any
+    pagination: Pagination | None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A list answer: the items, and what is known about the pages behind them."""
+
+    items: list[Any]
+    pagination: Pagination | None
+    #: True when `limit=0` ("everything") stopped at MAX_AUTO_ITEMS.
+    capped: bool = False
+
+
+class TokenSource(Protocol):
+    """Where the client gets the user's access token (the sign-in module implements it)."""
+
+    async def access_token(self) -> str:
+        """A valid access token, refreshed ahead of expiry; raises NotSignedIn when there is none."""
+        ...
+
+    async def refresh_after_unauthorized(self, rejected: str) -> str:
+        """Trakt refused `rejected` with 401: refresh once (shared by concurrent callers) and return the new token."""
+        ...
+
+
+class NoTokens:
+    """The token source before sign-in exists: every authenticated call says how to sign in."""
+
+    async def access_token(self) -> str:
+        raise NotSignedIn()
+
+    async def refresh_after_unauthorized(self, rejected: str) -> str:
+        raise NotSignedIn()
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _expires_at(response: httpx.Response) -> datetime | None:
+    try:
+        body = response.json()
+        return datetime.fromisoformat(str(body["expires_at"]).replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+class TraktClient:
+    """Talks to Trakt. One instance per server; close it with `aclose()` (or use `async with`)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        tokens: TokenSource | None = None,
+        sleep: Sleep = anyio.sleep,
+        clock: Clock = time.monotonic,
+        max_retry_after: float = MAX_RETRY_AFTER,
+    ) -> None:
+        self.settings = settings
+        self.tokens: TokenSource = tokens or NoTokens()
+        self._sleep = sleep
+        self._clock = clock
+        self._max_retry_after = max_retry_after
+        self._write_gate = anyio.Lock()
+        self._last_write: float | None = None
+        headers = {
+            "trakt-api-version": "2",
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        if settings.client_id:
+            headers["trakt-api-key"] = settings.client_id
+        self.http = httpx.AsyncClient(
+            base_url=settings.api_url,
+            headers=headers,
+            timeout=httpx.Timeout(settings.timeout, connect=10.0),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    async def __aenter__(self) -> TraktClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    # -- requests ---------------------------------------------------------------------------------------------
+
+    async def get(self, path: str, *, params: Mapping[str, Any] | None = None, auth: bool = False) -> TraktResponse:
+        return await self.request("GET", path, params=params, auth=auth)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        auth: bool = False,
+        idempotent: bool | None = None,
+        pace: bool | None = None,
+    ) -> TraktResponse:
+        """Send one API call with retries; `auth` adds the user's token and refreshes it once after a 401.
+
+        `idempotent` defaults to True for GET only: other methods are retried after a server error or timeout
+        only when the caller says Trakt documents them as idempotent. A 429 is always retried (Trakt did not
+        process the call), within MAX_RETRY_AFTER. `pace` (default: writes) keeps writes to one per second.
+        """
+        if not self.settings.configured:
+            raise NotConfigured()
+        method = method.upper()
+        if not path.startswith("/") or "?" in path or "#" in path:
+            raise InvalidArgument("path", "an API path built with endpoint()", path)
+        token = await self.tokens.access_token() if auth else None
+        try:
+            return await self._with_retries(method, path, params, json_body, token, idempotent, pace)
+        except Unauthorized:
+            if token is None:
+                raise
+            token = await self.tokens.refresh_after_unauthorized(token)
+            return await self._with_retries(method, path, params, json_body, token, idempotent, pace)
+
+    async def _with_retries(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        token: str | None,
+        idempotent: bool | None,
+        pace: bool | None,
+    ) -> TraktResponse:
+        may_repeat = (method == "GET") if idempotent is None else idempotent
+        backoff = wait_exponential_jitter(initial=0.5, max=8.0, jitter=0.5)
+
+        def should_retry(exc: BaseException) -> bool:
+            if isinstance(exc, RateLimited):
+                return exc.retry_after <= self._max_retry_after
+            if isinstance(exc, NetworkError):
+                return may_repeat
+            return may_repeat and isinstance(exc, TraktHTTPError) and exc.status in RETRYABLE_STATUSES
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, RateLimited):
+                return exc.retry_after
+            return backoff(state)
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(should_retry),
+            wait=wait,
+            stop=stop_after_attempt(MAX_ATTEMPTS),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._send(method, path, params, json_body, token, pace)
+        raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        token: str | None,
+        pace: bool | None,
+    ) -> TraktResponse:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        content = json.dumps(json_body).encode() if json_body is not None else None
+        if pace if pace is not None else method in WRITE_METHODS:
+            async with self._write_gate:
+                if self._last_write is not None:
+                    delay = self._last_write + 1.0 - self._clock()
+                    if delay > 0:
+                        await self._sleep(delay)
+                try:
+                    response = await self._transmit(method, path, query, content, headers)
+                finally:
+                    self._last_write = self._clock()
+        else:
+            response = await self._transmit(method, path, query, content, headers)
+        return self._parse(response)
+
+    async def _transmit(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        content: bytes | None,
+        headers: dict[str, str] | None,
+    ) -> httpx.Response:
+        try:
+            return await self.http.request(method, path, params=query, content=content, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise NetworkError(f"Trakt did not answer in time ({type(exc).__name__}); try again shortly.") from None
+        except httpx.TransportError as exc:
+            raise NetworkError(f"Could not reach Trakt ({type(exc).__name__}); check the network.") from None
+
+    def _parse(self, response: httpx.Response) -> TraktResponse:
+        status = response.status_code
+        if status >= 400:
+            raise error_for_status(
+                status,
+                retry_after=_retry_after(response.headers) if status == 429 else None,
+                expires_at=_expires_at(response) if status == 409 else None,
+            )
+        if status == 204 or not response.content:
+            data: Any = None
+        else:
+            try:
+                data = response.json()
+            except ValueError:
+                raise MalformedResponse(
+                    f"Trakt answered {status} with a body that is not valid JSON; try again later."
+                ) from None
+        return TraktResponse(status=status, data=data, pagination=Pagination.from_headers(response.headers))
+
+    # -- lists ------------------------------------------------------------------------------------------------
+
+    async def paginate(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        page: int | None = None,
+        limit: int = 10,
+        auth: bool = False,
+        cap: int = MAX_AUTO_ITEMS,
+    ) -> Page:
+        """`page` given: that page (`limit` items per page). `page` omitted: pages until `limit` items;
+        `limit=0`: everything, up to `cap` items. Later pages are fetched concurrently."""
+        base = dict(params or {})
+        if page is not None:
+            if page < 1:
+                raise InvalidArgument("page", "an integer of at least 1", page)
+            size = min(limit, MAX_PAGE_SIZE) if limit > 0 else MAX_PAGE_SIZE
+            response = await self.get(path, params={**base, "page": page, "limit": size}, auth=auth)
+            return Page(items=_as_list(response.data), pagination=response.pagination)
+        if limit < 0:
+            raise InvalidArgument("limit", "0 (everything) or a positive integer", limit)
+        wanted = cap if limit == 0 else min(limit, cap)
+        size = min(wanted, MAX_PAGE_SIZE)
+        first = await self.get(path, params={**base, "page": 1, "limit": size}, auth=auth)
+        items = _as_list(first.data)
+        total_pages = first.pagination.page_count if first.pagination else 1
+        last_page = min(total_pages, math.ceil(wanted / size))
+        if last_page > 1:
+            pages: dict[int, list[Any]] = {}
+            failures: list[TraktError] = []
+            gate = anyio.Semaphore(PAGE_FETCH_CONCURRENCY)
+
+            async def fetch(number: int) -> None:
+                async with gate:
+                    if failures:
+                        return
+                    try:
+                        response = await self.get(path, params={**base, "page": number, "limit": size}, auth=auth)
+                        pages[number] = _as_list(response.data)
+                    except TraktError as exc:
+                        failures.append(exc)
+
+            async with anyio.create_task_group() as group:
+                for number in range(2, last_page + 1):
+                    group.start_soon(fetch, number)
+            if failures:
+                raise failures[0]
+            for number in range(2, last_page + 1):
+                items.extend(pages[number])
+        available = first.pagination.item_count if first.pagination else len(items)
+        return Page(
+            items=items[:wanted],
+            pagination=first.pagination,
+            capped=limit == 0 and available > cap,
+        )
+
+
+def _as_list(data: Any) -> list[Any]:
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise MalformedResponse("Trakt answered with an object where a list was expected; try again later.")
+    return data
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+__all__ = [
+    "MAX_AUTO_ITEMS",
+    "Page",
+    "Pagination",
+    "TokenSource",
+    "TraktClient",
+    "TraktError",
+    "TraktResponse",
+    "endpoint",
+]

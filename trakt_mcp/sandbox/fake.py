@@ -1,0 +1,244 @@
+"""FakeTrakt: Trakt's headers, status codes, pagination and OAuth, with state and fault injection."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+
+from trakt_mcp.sandbox.router import ROUTES, Route
+from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake received, as recorded for tests."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Fault:
+    """A failure to serve instead of the real answer, `times` times, for requests that match.
+
+    Either `status` (with optional headers and raw body) or `exception` (an httpx exception class such as
+    httpx.ReadTimeout or httpx.ConnectError). `body` alone (status 200) simulates malformed JSON.
+    """
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    exception: type[httpx.TransportError] | None = None
+    times: int = 1
+    method: str | None = None
+    path_prefix: str | None = None
+
+    def matches(self, request: httpx.Request) -> bool:
+        if self.method and request.method != self.method.upper():
+            return False
+        return not self.path_prefix or request.url.path.startswith(self.path_prefix)
+
+
+@dataclass
+class Reply:
+    """What a fake route answers: JSON data, a status, extra headers."""
+
+    data: Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FakeRequest:
+    fake: FakeTrakt
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, str]
+    body: Any
+    token: str | None
+
+    def int_query(self, name: str, default: int) -> int:
+        try:
+            return int(self.query.get(name, default))
+        except ValueError:
+            return default
+
+    @property
+    def extended(self) -> set[str]:
+        return set(filter(None, self.query.get("extended", "").split(",")))
+
+
+@dataclass
+class IssuedToken:
+    access_token: str
+    refresh_token: str
+    expires_at: float
+    created_at: int
+
+
+def error(status: int, message: str, **extra: Any) -> Reply:
+    return Reply({"error": message, **extra}, status=status)
+
+
+class FakeTrakt:
+    """An in-process Trakt. Plug `transport` into httpx; read `calls` to see what was sent."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str = SANDBOX_CLIENT_ID,
+        client_secret: str = SANDBOX_CLIENT_SECRET,
+        auto_approve: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        from trakt_mcp.sandbox import routes  # noqa: F401 - registers every route module
+        from trakt_mcp.sandbox.state import SandboxState
+
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.auto_approve = auto_approve
+        self.clock = clock
+        self.calls: list[Call] = []
+        self.faults: list[Fault] = []
+        self.tokens: dict[str, IssuedToken] = {}
+        self.refresh_tokens: dict[str, IssuedToken] = {}
+        self.state = SandboxState()
+
+    # -- wiring -----------------------------------------------------------------------------------------------
+
+    @property
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def inject(self, fault: Fault) -> Fault:
+        self.faults.append(fault)
+        return fault
+
+    def calls_to(self, method: str, path: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method.upper() and c.path == path]
+
+    # -- tokens -----------------------------------------------------------------------------------------------
+
+    def issue_token(self, expires_in: int = 7776000) -> IssuedToken:
+        """Mint a token pair the fake accepts (what a completed sign-in or refresh returns)."""
+        now = self.clock()
+        token = IssuedToken(
+            access_token=secrets.token_hex(32),
+            refresh_token=secrets.token_hex(32),
+            expires_at=now + expires_in,
+            created_at=int(now),
+        )
+        self.tokens[token.access_token] = token
+        self.refresh_tokens[token.refresh_token] = token
+        return token
+
+    def token_json(self, token: IssuedToken) -> dict[str, Any]:
+        return {
+            "access_token": token.access_token,
+            "token_type": "bearer",
+            "expires_in": int(token.expires_at - token.created_at),
+            "refresh_token": token.refresh_token,
+            "scope": "public",
+            "created_at": token.created_at,
+        }
+
+    def revoke(self, access_token: str) -> None:
+        token = self.tokens.pop(access_token, None)
+        if token:
+            self.refresh_tokens.pop(token.refresh_token, None)
+
+    def token_valid(self, access_token: str | None) -> bool:
+        token = self.tokens.get(access_token or "")
+        return token is not None and token.expires_at > self.clock()
+
+    # -- the HTTP side ----------------------------------------------------------------------------------------
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        body = _json_body(request)
+        self.calls.append(
+            Call(
+                method=request.method,
+                path=request.url.path,
+                query=dict(request.url.params),
+                headers={k.lower(): v for k, v in request.headers.items()},
+                body=body,
+            )
+        )
+        for fault in self.faults:
+            if fault.times > 0 and fault.matches(request):
+                fault.times -= 1
+                if fault.exception is not None:
+                    raise fault.exception("injected fault", request=request)
+                return httpx.Response(
+                    fault.status, headers=fault.headers, content=fault.body if fault.body is not None else b"{}"
+                )
+        reply = self._dispatch(request, body)
+        headers = {"Content-Type": "application/json", **reply.headers}
+        content = b"" if reply.status == 204 else json.dumps(reply.data).encode()
+        return httpx.Response(reply.status, headers=headers, content=content)
+
+    def _dispatch(self, request: httpx.Request, body: Any) -> Reply:
+        if request.headers.get("trakt-api-key") != self.client_id and not request.url.path.startswith("/oauth/"):
+            return error(403, "invalid api key")
+        if request.headers.get("trakt-api-version") != "2" and not request.url.path.startswith("/oauth/"):
+            return error(400, "trakt-api-version header must be 2")
+        path = request.url.path
+        matched: Route | None = None
+        params: dict[str, str] = {}
+        allowed = False
+        for candidate in ROUTES:
+            found = candidate.pattern.match(path)
+            if not found:
+                continue
+            allowed = True
+            if candidate.method == request.method:
+                matched, params = candidate, {k: unquote(v) for k, v in found.groupdict().items()}
+                break
+        if matched is None:
+            return error(405, "method not allowed") if allowed else error(404, "not found")
+        token = _bearer(request.headers)
+        if matched.auth and not self.token_valid(token):
+            return error(401, "invalid or expired token")
+        fake_request = FakeRequest(self, request.method, path, params, dict(request.url.params), body, token)
+        return matched.handler(fake_request)
+
+
+def paginated(request: FakeRequest, items: list[Any], default_limit: int = 10) -> Reply:
+    """Slice `items` as Trakt does (`page`, `limit` capped at 100) and add the X-Pagination-* headers."""
+    page = max(request.int_query("page", 1), 1)
+    limit = min(max(request.int_query("limit", default_limit), 1), 100)
+    page_count = max((len(items) + limit - 1) // limit, 1)
+    start = (page - 1) * limit
+    headers = {
+        "X-Pagination-Page": str(page),
+        "X-Pagination-Limit": str(limit),
+        "X-Pagination-Page-Count": str(page_count),
+        "X-Pagination-Item-Count": str(len(items)),
+    }
+    return Reply(items[start : start + limit], headers=headers)
+
+
+def _json_body(request: httpx.Request) -> Any:
+    raw = request.content
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+
+
+def _bearer(headers: Mapping[str, str]) -> str | None:
+    value = headers.get("authorization", "")
+    return value[7:] if value.lower().startswith("bearer ") else None

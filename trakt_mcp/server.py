@@ -1,0 +1,69 @@
+"""Builds the MCP server: tools, resources and prompts bound to one App (settings, Trakt client, sign-in)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import httpx
+from mcp.server.mcpserver import MCPServer
+
+from trakt_mcp import __version__
+from trakt_mcp.app import App
+from trakt_mcp.client import Clock, Sleep, TraktClient
+from trakt_mcp.resources import register as register_resources
+from trakt_mcp.sandbox import FakeTrakt
+from trakt_mcp.settings import Settings
+from trakt_mcp.tools import tools_by_name
+
+INSTRUCTIONS = (
+    "Trakt.tv: discover, search and track shows and movies. Use search_* to find IDs (trakt ID or slug), then "
+    "pass them to other tools. Tools about the user's own account need sign-in: start_device_auth, then "
+    "check_auth_status. Some actions may need the user's confirmation by policy."
+)
+
+log = logging.getLogger("trakt_mcp")
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Logs go to stderr: in stdio mode stdout carries the MCP protocol."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING if level > logging.DEBUG else logging.DEBUG)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    fake: FakeTrakt | None = None,
+    sleep: Sleep | None = None,
+    clock: Clock | None = None,
+) -> App:
+    """The shared objects. In sandbox mode (and when tests pass `fake`) Trakt is the in-process fake.
+    Tests pass `sleep` and `clock` to make retries and pacing instant and observable."""
+    if settings.sandbox and fake is None and transport is None:
+        fake = FakeTrakt(auto_approve=True)
+    if fake is not None and transport is None:
+        transport = fake.transport
+    timing: dict[str, Any] = {k: v for k, v in (("sleep", sleep), ("clock", clock)) if v is not None}
+    client = TraktClient(settings, transport=transport, **timing)
+    return App(settings=settings, client=client, fake=fake)
+
+
+def build_server(app: App, **server_options: Any) -> MCPServer:
+    tools = tools_by_name()
+    server: MCPServer = MCPServer(
+        name="trakt-mcp",
+        title="Trakt",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        tools=[spec.to_sdk_tool(app) for spec in tools.values()],
+        **server_options,
+    )
+    register_resources(server, app, tools)
+    return server

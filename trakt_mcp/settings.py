@@ -1,0 +1,87 @@
+"""Typed configuration: environment variables, overridden by command-line flags, validated at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+DEFAULT_API_URL = "https://api.trakt.tv"
+SANDBOX_API_URL = "https://sandbox.trakt.invalid"
+SANDBOX_CLIENT_ID = "sandbox-client-id"
+SANDBOX_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 - a public, fake value for the offline sandbox
+
+#: Environment variable -> settings field. These names are a contract with users.
+ENV_VARS: dict[str, str] = {
+    "TRAKT_CLIENT_ID": "client_id",
+    "TRAKT_CLIENT_SECRET": "client_secret",
+    "TRAKT_API_URL": "api_url",
+    "TRAKT_MCP_HOME": "home",
+    "TRAKT_MCP_POLICY": "policy",
+}
+
+HOW_TO_CONFIGURE = (
+    "Create an API app at https://trakt.tv/oauth/applications/new (redirect URI: urn:ietf:wg:oauth:2.0:oob), "
+    "then set TRAKT_CLIENT_ID and TRAKT_CLIENT_SECRET in the MCP server's environment. "
+    "To try everything offline without an account, start the server with --sandbox."
+)
+
+
+def default_home() -> Path:
+    return Path(platformdirs.user_state_dir("trakt-mcp", appauthor=False))
+
+
+class Settings(BaseModel):
+    """Everything the server needs to know at start-up."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    api_url: str = DEFAULT_API_URL
+    home: Path = Field(default_factory=default_home)
+    policy: Path | None = None
+    sandbox: bool = False
+    transport: Literal["stdio", "streamable-http"] = "stdio"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("client_id", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("api_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http:// for a local test server)")
+        return value
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Environment first, then explicit overrides (command-line flags); None means 'not given'."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {field: env[var] for var, field in ENV_VARS.items() if env.get(var)}
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        if values.get("sandbox"):
+            values["client_id"] = SANDBOX_CLIENT_ID
+            values["client_secret"] = SANDBOX_CLIENT_SECRET
+            values["api_url"] = SANDBOX_API_URL
+        return cls.model_validate(values)
+
+    @property
+    def configured(self) -> bool:
+        return self.client_id is not None
+
+    @property
+    def secret(self) -> str | None:
+        return self.client_secret.get_secret_value() if self.client_secret else None

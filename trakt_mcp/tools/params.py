@@ -1,0 +1,46 @@
+"""Argument types shared by many tools, validated before anything is sent to Trakt.
+
+Validators live in `AfterValidator`s rather than schema keywords so the published schemas stay as small as the
+reference's while bad values are still refused with a message naming the argument.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def _trakt_id(value: str) -> str:
+    value = value.strip()
+    if not _ID.fullmatch(value) or ".." in value:
+        raise ValueError(
+            "expected a Trakt ID, slug or IMDB ID (letters, digits, '-', '_', '.'), "
+            "such as '1388', 'breaking-bad' or 'tt0903747'"
+        )
+    return value
+
+
+def _page(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise ValueError("expected a page number of at least 1, or null for automatic pagination")
+    return value
+
+
+def _limit(value: int) -> int:
+    if value < 0:
+        raise ValueError("expected 0 (everything, capped) or a positive number of items")
+    return value
+
+
+TraktId = Annotated[str, Field(min_length=1), AfterValidator(_trakt_id)]
+PageNumber = Annotated[int | None, AfterValidator(_page)]
+Limit = Annotated[int, AfterValidator(_limit)]
+Period = Literal["daily", "weekly", "monthly", "yearly", "all"]
+CommentSort = Literal["newest", "oldest", "likes", "replies"]
+ListType = Literal["all", "personal", "official", "watchlists"]
+ListSort = Literal["popular", "likes", "comments", "items", "added", "updated"]
+MediaType = Literal["movies", "shows", "seasons", "episodes"]

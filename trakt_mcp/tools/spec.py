@@ -1,0 +1,163 @@
+"""How a tool is declared: one ToolSpec holds its name, title, group, risk class, endpoint, arguments and handler.
+
+Everything tools share (argument validation, error mapping, annotations, the published schema) lives here, so a
+tool module is a list of declarations and small handlers, never a copy of this plumbing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp.types import ToolAnnotations
+from pydantic import ConfigDict, ValidationError
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
+from pydantic_core import CoreSchema
+
+from trakt_mcp.errors import TraktError
+
+if TYPE_CHECKING:
+    from trakt_mcp.app import App
+
+Risk = Literal["read", "write", "destructive", "auth"]
+Group = Literal[
+    "shows",
+    "movies",
+    "seasons",
+    "episodes",
+    "people",
+    "search",
+    "comments",
+    "user",
+    "sync",
+    "progress",
+    "recommendations",
+    "checkin",
+    "auth",
+]
+
+
+class ToolArgs(ArgModelBase):
+    """Base of every tool's argument model. Unknown arguments are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+class NoArgs(ToolArgs):
+    pass
+
+
+A = TypeVar("A", bound=ToolArgs)
+Handler = Callable[["App", A], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class ToolSpec(Generic[A]):
+    """One tool, declared once.
+
+    `endpoints` lists what the tool may call at Trakt ("GET /shows/{id}"), for documentation and for the tests
+    that check no tool strays. `effect`, for write tools, says in one human sentence what a call will change;
+    the guard shows it when it asks a person to confirm.
+    """
+
+    name: str
+    title: str
+    description: str
+    group: Group
+    risk: Risk
+    args: type[A]
+    run: Handler[A]
+    endpoints: tuple[str, ...] = ()
+    effect: Handler[A] | None = None
+    idempotent: bool | None = None
+
+    @property
+    def annotations(self) -> ToolAnnotations:
+        read_only = self.risk == "read"
+        return ToolAnnotations(
+            title=self.title,
+            read_only_hint=read_only,
+            destructive_hint=self.risk == "destructive",
+            idempotent_hint=read_only if self.idempotent is None else self.idempotent,
+            open_world_hint=True,
+        )
+
+    def parse(self, arguments: dict[str, Any]) -> A:
+        """Validate raw arguments into the model (raises pydantic.ValidationError naming the field)."""
+        return self.args.model_validate(arguments)
+
+    async def describe(self, app: App, arguments: dict[str, Any]) -> str:
+        """The effect sentence for these arguments (the title when the tool declares none)."""
+        if self.effect is None:
+            return self.title
+        return await self.effect(app, self.parse(arguments))
+
+    def to_sdk_tool(self, app: App) -> Tool:
+        spec = self
+
+        async def call(ctx: Context, **validated: Any) -> str:
+            try:
+                return await spec.run(app, spec.args.model_construct(**validated))
+            except TraktError as exc:
+                raise ToolError(str(exc)) from None
+
+        return _SpecTool(
+            fn=call,
+            name=self.name,
+            title=self.title,
+            description=self.description,
+            parameters=published_schema(self.args),
+            fn_metadata=FuncMetadata(arg_model=self.args),
+            is_async=True,
+            context_kwarg="ctx",
+            annotations=self.annotations,
+        )
+
+
+def explain_validation_error(exc: ValidationError) -> str:
+    """'limit: expected 0 or more (got -1); period: Input should be 'daily', 'weekly', ...' — one clause per field."""
+    clauses = []
+    for problem in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in problem["loc"]) or "arguments"
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "missing":
+            clauses.append(f"{where}: required")
+        elif problem["type"] == "extra_forbidden":
+            clauses.append(f"{where}: not an argument of this tool")
+        else:
+            clauses.append(f"{where}: {message} (got {problem.get('input')!r})")
+    return "; ".join(clauses)
+
+
+class _SpecTool(Tool):
+    """A Tool whose argument errors read as one clear sentence per field, without pydantic's boilerplate."""
+
+    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        try:
+            self.fn_metadata.arg_model.model_validate(arguments)
+        except ValidationError as exc:
+            raise ToolError(f"Invalid arguments, nothing was sent: {explain_validation_error(exc)}") from None
+        return await super().run(arguments, context, convert_result)
+
+
+class _CompactSchema(GenerateJsonSchema):
+    """JSON Schema without the auto-generated titles: they repeat the field names and cost the agent context."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+    def generate(self, schema: CoreSchema, mode: JsonSchemaMode = "validation") -> JsonSchemaValue:
+        result = super().generate(schema, mode)
+        result.pop("title", None)
+        for definition in result.get("$defs", {}).values():
+            definition.pop("title", None)
+        return result
+
+
+def published_schema(model: type[ToolArgs]) -> dict[str, Any]:
+    return model.model_json_schema(by_alias=True, schema_generator=_CompactSchema)
