@@ -106,3 +106,30 @@ def session(app: App) -> Session:
 
 def text_of(result: types.CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, types.TextContent))
+
+
+class StaticTokens:
+    """A token source holding one fixed token (used until the sign-in module is wired into the App)."""
+
+    def __init__(self, access_token: str) -> None:
+        self.token = access_token
+
+    async def access_token(self) -> str:
+        return self.token
+
+    async def refresh_after_unauthorized(self, rejected: str) -> str:
+        from trakt_mcp.errors import NotSignedIn
+
+        raise NotSignedIn("Trakt refused the stored token.")
+
+
+@pytest.fixture
+async def signed_in(app: App, fake: FakeTrakt) -> Any:
+    """The user is signed in: the fake knows a fresh token and the App holds it. Returns the fake's token."""
+    token = fake.issue_token()
+    accept = getattr(app.auth, "accept_token", None)
+    if accept is not None:
+        await accept(fake.token_json(token))
+    else:
+        app.client.tokens = StaticTokens(token.access_token)
+    return token
