@@ -20,12 +20,10 @@ from trakt_mcp.server import build_server, create_app
 from trakt_mcp.settings import SANDBOX_API_URL, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collectstart(collector: pytest.Collector) -> None:
     """Run every `async def` test under anyio (asyncio backend) without a marker on each."""
-    for item in items:
-        function = getattr(item, "function", None)
-        if function is not None and getattr(function, "__code__", None) and function.__code__.co_flags & 0x80:
-            item.add_marker(pytest.mark.anyio)
+    if isinstance(collector, pytest.Module):
+        collector.add_marker(pytest.mark.anyio)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 DEFAULT_API_URL = "https://api.trakt.tv"
 SANDBOX_API_URL = "https://sandbox.trakt.invalid"
 SANDBOX_CLIENT_ID = "sandbox-client-id"
-SANDBOX_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 - a public, fake value for the offline sandbox
+SANDBOX_CLIENT_SECRET = "sandbox-client-secret"  # a public, fake value for the offline sandbox
 
 #: Environment variable -> settings field. These names are a contract with users.
 ENV_VARS: dict[str, str] = {

@@ -42,9 +42,13 @@ class Fault:
     times: int = 1
     method: str | None = None
     path_prefix: str | None = None
+    #: Query parameters the request must carry (a subset match), e.g. {"page": "2"}.
+    query: dict[str, str] | None = None
 
     def matches(self, request: httpx.Request) -> bool:
         if self.method and request.method != self.method.upper():
+            return False
+        if self.query and any(request.url.params.get(k) != v for k, v in self.query.items()):
             return False
         return not self.path_prefix or request.url.path.startswith(self.path_prefix)
 

@@ -1,0 +1,307 @@
+"""The Trakt client through the server: headers, status codes, retries, pacing, pagination, path safety."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import FakeTime, Session, text_of
+from trakt_mcp.app import App
+from trakt_mcp.client import MAX_AUTO_ITEMS, endpoint
+from trakt_mcp.errors import (
+    InvalidArgument,
+    MalformedResponse,
+    NetworkError,
+    NotConfigured,
+    RateLimited,
+    ServerError,
+    TraktHTTPError,
+)
+from trakt_mcp.sandbox import FakeTrakt, Fault
+from trakt_mcp.sandbox.fake import FakeRequest, Reply, paginated
+from trakt_mcp.sandbox.router import route
+from trakt_mcp.settings import Settings
+from trakt_mcp.tools import all_tools
+
+NUMBERS = [{"n": i} for i in range(1, 1251)]
+
+
+@route("GET", "/test/numbers")
+def _numbers(request: FakeRequest) -> Reply:
+    """A long list, only for the pagination tests."""
+    return paginated(request, NUMBERS)
+
+
+async def test_every_request_carries_trakt_headers(session: Session, fake: FakeTrakt) -> None:
+    async with session() as client:
+        result = await client.call_tool("search_shows", {"query": "office"})
+    assert not result.is_error, text_of(result)
+    (call,) = fake.calls
+    assert call.headers["trakt-api-version"] == "2"
+    assert call.headers["trakt-api-key"] == fake.client_id
+    assert call.headers["content-type"] == "application/json"
+    assert call.headers["user-agent"].startswith("trakt-mcp/")
+    assert "authorization" not in call.headers
+    assert call.query == {"query": "office", "page": "1", "limit": "10"}
+
+
+async def test_wrong_api_key_is_a_clear_403(settings: Settings, fake: FakeTrakt) -> None:
+    from trakt_mcp.server import create_app
+
+    app = create_app(settings.model_copy(update={"client_id": "someone-else"}), fake=fake)
+    with pytest.raises(TraktHTTPError, match="API key") as caught:
+        await app.client.get(endpoint("shows", "trending"))
+    await app.aclose()
+    assert caught.value.status == 403
+
+
+# status -> a phrase the person must see
+STATUS_MESSAGES = {
+    400: "bad request",
+    401: "start_device_auth",
+    403: "TRAKT_CLIENT_ID",
+    404: "not found",
+    405: "not allowed",
+    409: "conflict",
+    412: "content type",
+    420: "VIP",
+    422: "unprocessable",
+    423: "locked",
+    426: "VIP",
+    429: "retry in 120 seconds",
+    500: "internal error",
+    502: "bad gateway",
+    503: "maintenance",
+    504: "gateway timeout",
+    520: "Cloudflare",
+    521: "down",
+    522: "down",
+}
+
+
+@pytest.mark.parametrize("status", sorted(STATUS_MESSAGES))
+async def test_every_status_code_reaches_the_agent_as_a_clear_error(
+    status: int, session: Session, fake: FakeTrakt
+) -> None:
+    fake.inject(Fault(status=status, headers={"Retry-After": "120"}, times=10))
+    async with session() as client:
+        result = await client.call_tool("fetch_trending_shows", {})
+    assert result.is_error
+    text = text_of(result)
+    assert f"Trakt answered {status}" in text
+    assert STATUS_MESSAGES[status].lower() in text.lower()
+
+
+async def test_checkin_conflict_says_until_when(app: App, fake: FakeTrakt) -> None:
+    fake.inject(Fault(status=409, body=b'{"expires_at": "2026-11-25T21:30:00.000Z"}'))
+    with pytest.raises(TraktHTTPError, match="in progress until 2026-11-25"):
+        await app.client.get(endpoint("shows", "trending"))
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 520, 521, 522])
+async def test_server_errors_are_retried_with_growing_backoff(
+    status: int, app: App, fake: FakeTrakt, fake_time: FakeTime
+) -> None:
+    fake.inject(Fault(status=status, times=3))
+    response = await app.client.get(endpoint("shows", "trending"))
+    assert response.status == 200
+    assert len(fake.calls) == 4
+    assert len(fake_time.sleeps) == 3
+    # exponential: each base wait doubles (0.5, 1, 2) plus up to 0.5 s of jitter
+    for attempt, slept in enumerate(fake_time.sleeps):
+        assert 0.5 * 2**attempt <= slept <= 0.5 * 2**attempt + 0.5
+
+
+async def test_server_errors_give_up_after_four_attempts(app: App, fake: FakeTrakt) -> None:
+    fake.inject(Fault(status=503, times=99))
+    with pytest.raises(ServerError):
+        await app.client.get(endpoint("shows", "trending"))
+    assert len(fake.calls) == 4
+
+
+@pytest.mark.parametrize("exception", [httpx.ReadTimeout, httpx.ConnectError, httpx.RemoteProtocolError])
+async def test_network_failures_are_retried_for_reads(
+    exception: type[httpx.TransportError], app: App, fake: FakeTrakt
+) -> None:
+    fake.inject(Fault(exception=exception, times=2))
+    response = await app.client.get(endpoint("shows", "trending"))
+    assert response.status == 200
+    assert len(fake.calls) == 3
+
+
+@pytest.mark.parametrize("fault", [Fault(status=503), Fault(exception=httpx.ReadTimeout)])
+async def test_writes_are_never_repeated_after_a_server_error_or_timeout(
+    fault: Fault, app: App, fake: FakeTrakt
+) -> None:
+    fake.inject(fault)
+    with pytest.raises((ServerError, NetworkError)):
+        await app.client.request("POST", endpoint("sync", "history"), json_body={"movies": []})
+    assert len(fake.calls) == 1
+
+
+async def test_idempotent_writes_may_be_retried_when_declared(app: App, fake: FakeTrakt) -> None:
+    fake.inject(Fault(status=503, method="DELETE"))
+    with pytest.raises(TraktHTTPError):  # the fake has no such route: what matters is the retry
+        await app.client.request("DELETE", endpoint("sync", "playback", 7), idempotent=True)
+    assert len(fake.calls) == 2
+
+
+async def test_client_errors_are_never_retried(app: App, fake: FakeTrakt) -> None:
+    fake.inject(Fault(status=422, times=5))
+    with pytest.raises(TraktHTTPError):
+        await app.client.get(endpoint("shows", "trending"))
+    assert len(fake.calls) == 1
+
+
+async def test_retry_after_is_honoured(app: App, fake: FakeTrakt, fake_time: FakeTime) -> None:
+    fake.inject(Fault(status=429, headers={"Retry-After": "7"}, times=2))
+    response = await app.client.get(endpoint("shows", "trending"))
+    assert response.status == 200
+    assert fake_time.sleeps == [7.0, 7.0]
+
+
+async def test_rate_limit_is_retried_even_for_writes(app: App, fake: FakeTrakt, fake_time: FakeTime) -> None:
+    """A 429 means Trakt did not process the call, so repeating a write cannot apply it twice."""
+    fake.inject(Fault(status=429, headers={"Retry-After": "2"}, method="POST"))
+    with pytest.raises(TraktHTTPError):  # no such route in the fake: the second attempt gets a 404
+        await app.client.request("POST", endpoint("test", "write"), json_body={})
+    assert len(fake.calls) == 2
+    assert 2.0 in fake_time.sleeps
+
+
+async def test_retry_after_beyond_the_cap_fails_at_once_saying_when(
+    app: App, fake: FakeTrakt, fake_time: FakeTime
+) -> None:
+    fake.inject(Fault(status=429, headers={"Retry-After": "300"}))
+    with pytest.raises(RateLimited, match="retry in 300 seconds"):
+        await app.client.get(endpoint("shows", "trending"))
+    assert len(fake.calls) == 1
+    assert fake_time.sleeps == []
+
+
+async def test_malformed_json_is_a_clear_error(session: Session, fake: FakeTrakt) -> None:
+    fake.inject(Fault(status=200, body=b"<html>oops"))
+    async with session() as client:
+        result = await client.call_tool("fetch_trending_shows", {})
+    assert result.is_error
+    assert "not valid JSON" in text_of(result)
+
+
+async def test_an_object_where_a_list_belongs_is_malformed(app: App, fake: FakeTrakt) -> None:
+    fake.inject(Fault(status=200, body=b'{"not": "a list"}'))
+    with pytest.raises(MalformedResponse):
+        await app.client.paginate(endpoint("shows", "trending"))
+
+
+async def test_writes_are_paced_to_one_per_second_without_holding_up_reads(
+    app: App, fake: FakeTrakt, fake_time: FakeTime
+) -> None:
+    writes = [app.client.request("POST", endpoint("test", "write"), json_body={}) for _ in range(3)]
+    for write in writes:
+        with pytest.raises(TraktHTTPError):  # 404 from the fake; pacing is what is measured
+            await write
+    assert fake_time.sleeps == [1.0, 1.0]
+    await app.client.get(endpoint("shows", "trending"))
+    assert fake_time.sleeps == [1.0, 1.0], "a read waited on the write gate"
+
+
+async def test_writes_after_a_pause_are_not_delayed(app: App, fake_time: FakeTime) -> None:
+    with pytest.raises(TraktHTTPError):
+        await app.client.request("POST", endpoint("test", "write"), json_body={})
+    fake_time.now += 5
+    with pytest.raises(TraktHTTPError):
+        await app.client.request("POST", endpoint("test", "write"), json_body={})
+    assert fake_time.sleeps == []
+
+
+async def test_page_given_fetches_that_page_with_its_facts(app: App, fake: FakeTrakt) -> None:
+    page = await app.client.paginate("/test/numbers", page=3, limit=20)
+    assert [item["n"] for item in page.items] == list(range(41, 61))
+    assert page.pagination is not None
+    assert (page.pagination.page, page.pagination.page_count, page.pagination.item_count) == (3, 63, 1250)
+    assert [c.query for c in fake.calls] == [{"page": "3", "limit": "20"}]
+
+
+async def test_page_omitted_fetches_pages_until_the_limit(app: App, fake: FakeTrakt) -> None:
+    page = await app.client.paginate("/test/numbers", limit=250)
+    assert [item["n"] for item in page.items] == list(range(1, 251))
+    assert sorted(int(c.query["page"]) for c in fake.calls) == [1, 2, 3]
+    assert {c.query["limit"] for c in fake.calls} == {"100"}
+
+
+async def test_limit_zero_fetches_everything_up_to_the_cap(app: App, fake: FakeTrakt) -> None:
+    page = await app.client.paginate("/test/numbers", limit=0)
+    assert len(page.items) == MAX_AUTO_ITEMS
+    assert page.capped
+    assert len(fake.calls) == MAX_AUTO_ITEMS // 100
+
+
+async def test_a_failing_later_page_fails_the_whole_list_clearly(app: App, fake: FakeTrakt) -> None:
+    fake.inject(Fault(status=404, query={"page": "2"}, times=1))
+    with pytest.raises(TraktHTTPError, match="404"):
+        await app.client.paginate("/test/numbers", limit=250)
+    assert {"1", "2"} <= {c.query["page"] for c in fake.calls}
+
+
+INJECTIONS = ["../../oauth/revoke", "a/b", "x?y=1", "%2e%2e", "..", "a#b", " ", "a b", "\\x", "é", "1388/../1"]
+
+
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_endpoint_refuses_segments_that_could_escape(value: str) -> None:
+    with pytest.raises(InvalidArgument, match="Nothing was sent"):
+        endpoint("shows", value)
+
+
+def test_endpoint_encodes_ordinary_ids() -> None:
+    assert endpoint("shows", "tt0903747", "seasons", 0) == "/shows/tt0903747/seasons/0"
+
+
+def _id_arguments() -> list[tuple[str, str]]:
+    """(tool, argument) for every served tool that takes a path ID."""
+    pairs = []
+    for spec in all_tools():
+        for name in spec.args.model_fields:
+            if name in {"show_id", "movie_id", "person_id", "comment_id", "item_id"}:
+                pairs.append((spec.name, name))
+    return pairs
+
+
+def _valid_arguments(tool: str) -> dict[str, Any]:
+    spec = next(s for s in all_tools() if s.name == tool)
+    required = [n for n, f in spec.args.model_fields.items() if f.is_required()]
+    sample: dict[str, Any] = {"season": 1, "episode": 1, "rating_type": "movies", "items": [{"trakt_id": "1"}]}
+    return {n: sample.get(n, "1388") for n in required}
+
+
+@pytest.mark.parametrize(("tool", "argument"), _id_arguments() or [("search_shows", "query")])
+async def test_path_injection_through_any_tool_is_refused_and_nothing_is_sent(
+    tool: str, argument: str, session: Session, fake: FakeTrakt
+) -> None:
+    if argument == "query":
+        pytest.skip("no tool with a path ID is registered yet")
+    async with session() as client:
+        for value in INJECTIONS:
+            result = await client.call_tool(tool, {**_valid_arguments(tool), argument: value})
+            assert result.is_error, f"{tool}({argument}={value!r}) was accepted"
+            assert argument in text_of(result)
+    assert fake.calls == []
+
+
+async def test_without_a_client_id_tools_list_works_and_calls_say_how_to_configure(tmp_path: Any) -> None:
+    from mcp import Client
+
+    from trakt_mcp.server import build_server, create_app
+
+    app = create_app(Settings(home=tmp_path))
+    async with Client(build_server(app), mode="legacy") as client:
+        listed = await client.list_tools()
+        result = await client.call_tool("fetch_trending_shows", {})
+    await app.aclose()
+    assert len(listed.tools) == len(all_tools())
+    assert result.is_error
+    assert "TRAKT_CLIENT_ID" in text_of(result)
+    assert "trakt.tv/oauth/applications" in text_of(result)
+    with pytest.raises(NotConfigured):
+        await create_app(Settings(home=tmp_path)).client.get("/shows/trending")
