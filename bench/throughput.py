@@ -1,0 +1,87 @@
+"""Throughput: N concurrent tool calls through one MCP client session, against the fake Trakt served over
+real loopback HTTP (a socket, not a mock transport). Calls per second and p50/p95 latency, with and without
+the guard.
+
+    python bench/throughput.py [--calls 400] [--concurrency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+from mcp import Client
+
+from trakt_mcp.sandbox import FakeTrakt
+from trakt_mcp.sandbox.http import serve_on_loopback
+from trakt_mcp.server import build_server, configure_logging, create_app
+from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
+
+CALLS = [
+    ("fetch_trending_shows", {"limit": 5}),
+    ("search_shows", {"query": "the", "limit": 5}),
+]
+
+
+async def run(base_url: str, home: Path, calls: int, concurrency: int, guarded: bool) -> tuple[float, list[float]]:
+    settings = Settings.model_validate(
+        {"client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET, "api_url": base_url, "home": home}
+    )
+    app = create_app(settings)
+    server = build_server(app)
+    if not guarded:
+        server.middleware.remove(app.extras["guard"])
+    latencies: list[float] = []
+    gate = anyio.Semaphore(concurrency)
+    async with Client(server, mode="legacy") as client:
+
+        async def one(index: int) -> None:
+            name, arguments = CALLS[index % len(CALLS)]
+            async with gate:
+                started = time.perf_counter()
+                result = await client.call_tool(name, arguments)
+                latencies.append(time.perf_counter() - started)
+            if result.is_error:
+                raise RuntimeError(f"{name} failed: {result.content}")
+
+        started = time.perf_counter()
+        async with anyio.create_task_group() as group:
+            for index in range(calls):
+                group.start_soon(one, index)
+        elapsed = time.perf_counter() - started
+    await app.aclose()
+    return elapsed, latencies
+
+
+def report(label: str, elapsed: float, latencies: list[float]) -> float:
+    cuts = statistics.quantiles(latencies, n=20)
+    rate = len(latencies) / elapsed
+    print(
+        f"{label}: {rate:.0f} calls/s; p50 {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p95 {cuts[18] * 1000:.1f} ms ({len(latencies)} calls)"
+    )
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=50)
+    args = parser.parse_args()
+    configure_logging(logging.WARNING)
+    fake = FakeTrakt()
+    with serve_on_loopback(fake) as base_url, tempfile.TemporaryDirectory() as home:
+        print(f"fake Trakt on {base_url}; {args.calls} calls, {args.concurrency} in flight")
+        anyio.run(run, base_url, Path(home), 20, 5, True)  # warm-up
+        bare = report("without guard", *anyio.run(run, base_url, Path(home), args.calls, args.concurrency, False))
+        guarded = report("with guard", *anyio.run(run, base_url, Path(home), args.calls, args.concurrency, True))
+        print(f"guarded/unguarded throughput: {guarded / bare:.2f}")
+
+
+if __name__ == "__main__":
+    main()
