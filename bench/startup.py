@@ -50,7 +50,9 @@ def peak_rss_kib(pid: int) -> int:
 def measure_once(command: list[str], env: dict[str, str]) -> tuple[float, int, int]:
     """Seconds to initialize + tools/list, peak RSS in KiB, and the number of tools listed."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+    )
     assert process.stdin and process.stdout
     try:
         _send(
