@@ -31,6 +31,8 @@ def from_schema(schema: dict[str, Any], root: dict[str, Any] | None = None) -> s
     if "anyOf" in schema:
         return st.one_of([from_schema(option, root) for option in schema["anyOf"]])
     kind = schema.get("type")
+    if isinstance(kind, list):
+        return st.one_of([from_schema({**schema, "type": one}, root) for one in kind])
     if kind == "object":
         return _object(schema, root)
     if kind == "array":

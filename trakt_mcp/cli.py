@@ -17,10 +17,11 @@ from typing import Any
 import anyio
 from pydantic import ValidationError
 
+from guard.policy import PolicyError
 from trakt_mcp import __version__
 from trakt_mcp.settings import Settings
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["trakt_mcp.cli_auth", "trakt_mcp.cli_policy"]
 
 Runner = Callable[[argparse.Namespace, Settings], int]
 
@@ -103,7 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"trakt-mcp: invalid configuration: {problems}", file=sys.stderr)
         return EXIT_USAGE
     runner: Runner = args.run
-    return runner(args, settings)
+    try:
+        return runner(args, settings)
+    except PolicyError as exc:
+        print(f"trakt-mcp: the server cannot start: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:

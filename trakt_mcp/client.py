@@ -57,9 +57,7 @@ def endpoint(*segments: str | int) -> str:
     for segment in segments:
         text = str(segment)
         if isinstance(segment, bool) or not _SEGMENT.fullmatch(text) or ".." in text:
-            raise InvalidArgument(
-                "path segment", "a Trakt ID, slug or IMDB ID (letters, digits, '-', '_', '.')", text
-            )
+            raise InvalidArgument("path segment", "a Trakt ID, slug or IMDB ID (letters, digits, '-', '_', '.')", text)
         parts.append(quote(text, safe=""))
     return "/" + "/".join(parts)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 import httpx
@@ -11,9 +12,12 @@ from mcp.server.mcpserver import MCPServer
 
 from trakt_mcp import __version__
 from trakt_mcp.app import App
+from trakt_mcp.auth import AuthManager
 from trakt_mcp.client import Clock, Sleep, TraktClient
+from trakt_mcp.guarded import install as install_guard
 from trakt_mcp.resources import register as register_resources
 from trakt_mcp.sandbox import FakeTrakt
+from trakt_mcp.sandbox.routes.oauth import trust_stored
 from trakt_mcp.settings import Settings
 from trakt_mcp.tools import tools_by_name
 
@@ -52,7 +56,11 @@ def create_app(
         transport = fake.transport
     timing: dict[str, Any] = {k: v for k, v in (("sleep", sleep), ("clock", clock)) if v is not None}
     client = TraktClient(settings, transport=transport, **timing)
-    return App(settings=settings, client=client, fake=fake)
+    auth = AuthManager(settings, client.http, now=clock or time.time)
+    client.tokens = auth
+    if settings.sandbox and fake is not None:
+        trust_stored(fake, auth.store)
+    return App(settings=settings, client=client, fake=fake, auth=auth)
 
 
 def build_server(app: App, **server_options: Any) -> MCPServer:
@@ -66,4 +74,5 @@ def build_server(app: App, **server_options: Any) -> MCPServer:
         **server_options,
     )
     register_resources(server, app, tools)
+    install_guard(server, app, tools)
     return server

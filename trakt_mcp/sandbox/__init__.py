@@ -1,5 +1,5 @@
 """A stand-in for the Trakt API, in-process: the offline sandbox mode and the fake every test talks to."""
 
-from trakt_mcp.sandbox.fake import Call, Fault, FakeRequest, FakeTrakt, Reply
+from trakt_mcp.sandbox.fake import Call, FakeRequest, FakeTrakt, Fault, Reply
 
 __all__ = ["Call", "FakeRequest", "FakeTrakt", "Fault", "Reply"]

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from trakt_mcp.tools import catalogue
+from trakt_mcp.tools import auth, catalogue, checkin, recommendations, sync, user
 from trakt_mcp.tools.spec import ToolSpec
 
 TOOLSETS: dict[str, list[ToolSpec[Any]]] = {
     "catalogue": catalogue.TOOLS,
+    "auth": auth.TOOLS,
+    "user": user.TOOLS,
+    "sync": sync.TOOLS,
+    "recommendations": recommendations.TOOLS,
+    "checkin": checkin.TOOLS,
 }
 
 

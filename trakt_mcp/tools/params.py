@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
@@ -36,9 +36,30 @@ def _limit(value: int) -> int:
     return value
 
 
-TraktId = Annotated[str, Field(min_length=1), AfterValidator(_trakt_id)]
+def _at_least(minimum: int, what: str) -> AfterValidator:
+    def check(value: int) -> int:
+        if value < minimum:
+            raise ValueError(f"expected {what} of at least {minimum}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _language(value: str) -> str:
+    value = value.strip().lower()
+    if value != "all" and not re.fullmatch(r"[a-z]{2}", value):
+        raise ValueError("expected 'all' or a two-letter language code such as 'es' or 'de'")
+    return value
+
+
+TraktId = Annotated[str, AfterValidator(_trakt_id)]
 PageNumber = Annotated[int | None, AfterValidator(_page)]
 Limit = Annotated[int, AfterValidator(_limit)]
+#: Season 0 holds the specials.
+Season = Annotated[int, _at_least(0, "a season number (0 = specials)")]
+Episode = Annotated[int, _at_least(1, "an episode number")]
+MaxPages = Annotated[int, _at_least(1, "a number of pages")]
+Language = Annotated[str, AfterValidator(_language)]
 Period = Literal["daily", "weekly", "monthly", "yearly", "all"]
 CommentSort = Literal["newest", "oldest", "likes", "replies"]
 ListType = Literal["all", "personal", "official", "watchlists"]

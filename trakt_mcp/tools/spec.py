@@ -78,12 +78,15 @@ class ToolSpec(Generic[A]):
 
     @property
     def annotations(self) -> ToolAnnotations:
-        read_only = self.risk == "read"
+        """The MCP hints. Every tool talks to Trakt (open world). A read-only tool publishes only that: the spec
+        gives destructiveHint and idempotentHint meaning only when readOnlyHint is false, and the tools/list
+        budget is context the agent pays for; every other tool states all four. The title is the tool's own."""
+        if self.risk == "read":
+            return ToolAnnotations(read_only_hint=True, open_world_hint=True)
         return ToolAnnotations(
-            title=self.title,
-            read_only_hint=read_only,
+            read_only_hint=False,
             destructive_hint=self.risk == "destructive",
-            idempotent_hint=read_only if self.idempotent is None else self.idempotent,
+            idempotent_hint=bool(self.idempotent),
             open_world_hint=True,
         )
 
@@ -146,17 +149,39 @@ class _SpecTool(Tool):
 
 
 class _CompactSchema(GenerateJsonSchema):
-    """JSON Schema without the auto-generated titles: they repeat the field names and cost the agent context."""
+    """JSON Schema as small as it can be while saying the same: every token here is context the agent pays for.
+
+    Auto-generated titles (they repeat the field names) are dropped, and `anyOf: [{type: X, ...}, {type: null}]`
+    becomes `{type: [X, "null"], ...}`. `additionalProperties: false` is not published: unknown arguments are
+    still refused, by the model, with an error naming them.
+    """
 
     def field_title_should_be_set(self, schema: Any) -> bool:
         return False
 
     def generate(self, schema: CoreSchema, mode: JsonSchemaMode = "validation") -> JsonSchemaValue:
-        result = super().generate(schema, mode)
+        result: JsonSchemaValue = _compact(super().generate(schema, mode))
         result.pop("title", None)
+        result.pop("additionalProperties", None)
         for definition in result.get("$defs", {}).values():
             definition.pop("title", None)
+            definition.pop("additionalProperties", None)
         return result
+
+
+def _compact(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_compact(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _compact(value) for key, value in node.items()}
+    options = node.get("anyOf")
+    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
+        other = next(option for option in options if option != {"type": "null"})
+        if isinstance(other.get("type"), str) and not {"anyOf", "enum", "const"} & other.keys():
+            del node["anyOf"]
+            node = {**other, **node, "type": [other["type"], "null"]}
+    return node
 
 
 def published_schema(model: type[ToolArgs]) -> dict[str, Any]:

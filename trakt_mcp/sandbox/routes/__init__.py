@@ -1,5 +1,5 @@
 """Importing this package registers every fake endpoint."""
 
-from trakt_mcp.sandbox.routes import catalogue
+from trakt_mcp.sandbox.routes import catalogue, oauth, user
 
-__all__ = ["catalogue"]
+__all__ = ["catalogue", "oauth", "user"]

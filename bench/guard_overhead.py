@@ -1,0 +1,102 @@
+"""What the guard costs: one decision (the middleware's gate on a fake request, no transport), and a whole
+in-process MCP tools/call with and without the guard, on the Trakt sandbox server.
+
+Run from a fresh clone: `python bench/guard_overhead.py`. Target: under 50 microseconds per decision.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mcp import Client, types  # noqa: E402
+from mcp.server.context import ServerRequestContext  # noqa: E402
+
+from guard.middleware import Guard  # noqa: E402
+from trakt_mcp.server import build_server, create_app  # noqa: E402
+from trakt_mcp.settings import Settings  # noqa: E402
+
+TARGET_US = 50.0
+DECISIONS = 20_000
+CALLS = 200
+ROUNDS = 5
+ARGUMENTS = {"query": "breaking bad", "limit": 3}
+
+
+class _Session:
+    client_params = None
+    client_capabilities = None
+
+
+async def per_decision(guard: Guard, tool: str, audited: bool) -> float:
+    """Microseconds for the middleware to decide on one tools/call (allowed; the handler is a no-op)."""
+    session: Any = _Session()
+    request: ServerRequestContext[Any, Any] = ServerRequestContext(
+        session=session,
+        lifespan_context={},
+        protocol_version="2025-11-25",
+        method="tools/call",
+        params={"name": tool, "arguments": ARGUMENTS},
+        request_id=1,
+    )
+    done = types.CallToolResult(content=[])
+
+    async def handler(ctx: Any) -> Any:
+        return done
+
+    audit, guard.audit = guard.audit, (guard.audit if audited else None)
+    started = time.perf_counter()
+    for _ in range(DECISIONS):
+        await guard(request, handler)
+    elapsed = time.perf_counter() - started
+    guard.audit = audit
+    return elapsed / DECISIONS * 1e6
+
+
+async def per_call(client: Client) -> float:
+    await client.call_tool("search_shows", ARGUMENTS)  # warm up
+    started = time.perf_counter()
+    for _ in range(CALLS):
+        await client.call_tool("search_shows", ARGUMENTS)
+    return (time.perf_counter() - started) / CALLS * 1e6
+
+
+async def main() -> int:
+    logging.disable(logging.INFO)
+    with tempfile.TemporaryDirectory() as home:
+        app = create_app(Settings.load({"sandbox": True, "home": home}, environ={}))
+        try:
+            server = build_server(app)
+            guard: Guard = app.extras["guard"]
+            decision = await per_decision(guard, "search_shows", audited=False)
+            audited = await per_decision(guard, "search_shows", audited=True)
+            guarded, bare = [], []
+            for _ in range(ROUNDS):  # alternate, so drift and warm-up do not favour either side
+                async with Client(server, mode="legacy") as client:
+                    guarded.append(await per_call(client))
+                server.middleware.remove(guard)
+                async with Client(server, mode="legacy") as client:
+                    bare.append(await per_call(client))
+                server.middleware.append(guard)
+        finally:
+            await app.aclose()
+    print(f"guard decision (allowed call, no audit):      {decision:8.1f} µs   target < {TARGET_US:.0f} µs")
+    print(f"guard decision + audit line written:          {audited:8.1f} µs")
+    with_guard, without = statistics.median(guarded), statistics.median(bare)
+    print(f"whole in-process tools/call without guard:    {without:8.1f} µs   (median of {ROUNDS} rounds)")
+    print(f"whole in-process tools/call with guard:       {with_guard:8.1f} µs   ratio {with_guard / without:.3f}")
+    return 0 if decision < TARGET_US else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(anyio.run(main))

@@ -1,0 +1,9 @@
+"""A policy guard for MCP servers: hide, deny, confirm and rate-limit tools before their handlers run, and audit
+every decision. It knows nothing about the server it guards beyond a `Catalog` the host builds."""
+
+from guard.catalog import Catalog, ResourceInfo, ToolInfo
+from guard.engine import Decision, Engine, PolicyError
+from guard.middleware import Guard
+from guard.policy import Policy
+
+__all__ = ["Catalog", "Decision", "Engine", "Guard", "Policy", "PolicyError", "ResourceInfo", "ToolInfo"]

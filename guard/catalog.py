@@ -1,0 +1,64 @@
+"""What the guard knows of the server it guards: its tools (name, group, risk class), which tool each resource
+exposes, and callbacks for effect sentences and argument checks. The host builds one; the guard needs nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Risk classes a policy can name as `@read`, `@write`, `@destructive`, `@auth`.
+RISKS = ("read", "write", "destructive", "auth")
+
+Describe = Callable[[str, dict[str, Any]], Awaitable[str]]
+#: Returns None when the arguments are valid, else a message naming the argument and what was expected.
+Validate = Callable[[str, dict[str, Any]], str | None]
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    name: str
+    group: str
+    risk: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    """A resource that shows the same data as `tool` (read with `arguments`), so it follows that tool's rule."""
+
+    uri: str
+    tool: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+
+
+async def _title_only(tool: str, arguments: dict[str, Any]) -> str:
+    return f"Run {tool}"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    tools: Mapping[str, ToolInfo]
+    resources: Mapping[str, ResourceInfo] = field(default_factory=dict)
+    describe: Describe = _title_only
+    validate: Validate | None = None
+
+    @classmethod
+    def build(
+        cls,
+        tools: Iterable[ToolInfo],
+        resources: Iterable[ResourceInfo] = (),
+        *,
+        describe: Describe | None = None,
+        validate: Validate | None = None,
+    ) -> Catalog:
+        tool_map = {tool.name: tool for tool in tools}
+        resource_map = {resource.uri: resource for resource in resources}
+        for resource in resource_map.values():
+            if resource.tool not in tool_map:
+                raise ValueError(f"resource {resource.uri} names unknown tool {resource.tool!r}")
+        return cls(tool_map, resource_map, describe or _title_only, validate)
+
+    @property
+    def groups(self) -> frozenset[str]:
+        return frozenset(tool.group for tool in self.tools.values())

@@ -1,0 +1,362 @@
+"""The one choke point: an MCP server middleware that applies the policy to tools/list, tools/call,
+resources/list and resources/read before any handler runs, and audits every call decision.
+
+Confirmation uses MCP form elicitation in both protocol eras: in the handshake era the guard asks over the
+session's back-channel; in the modern era it answers `InputRequiredResult` and checks the client's retry against
+a single-use, server-side record bound to the tool and its arguments. Clients that cannot elicit get an
+out-of-band approval code instead. Any internal guard failure blocks the call (fail closed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import secrets
+import time
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mcp import types
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.shared.exceptions import MCPError
+
+from guard.approvals import Approvals, digest
+from guard.audit import AuditLog, summarize
+from guard.engine import Decision, Engine
+from guard.ratelimit import RateLimiter
+from guard.reload import PolicyWatcher
+
+log = logging.getLogger("guard")
+
+MODERN_ERA = "2026-07-28"
+INPUT_KEY = "guard_confirm"
+STATE_PREFIX = "mcp-guard:"
+CONFIRM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"confirm": {"type": "boolean", "title": "Allow", "description": "Run this action once"}},
+    "required": ["confirm"],
+}
+Context = ServerRequestContext[Any, Any]
+
+
+@dataclass
+class _Verdict:
+    """What the gate concluded: `message is None` means run (with `params`); else answer with the message."""
+
+    decision: str
+    decision_rule: Decision | None
+    message: str | None = None
+    params: dict[str, Any] | None = None
+    unknown: bool = False
+    reply: types.InputRequiredResult | None = None
+
+
+@dataclass
+class _Subject:
+    """The tool a request acts on: a tools/call, or the tool a resources/read exposes."""
+
+    raw_name: str
+    arguments: dict[str, Any]
+    params: dict[str, Any]
+    resource: str | None = None
+
+
+def _where(decision: Decision) -> str:
+    return "the policy default" if decision.rule == "default" else f"policy rule {decision.rule}"
+
+
+def _client_name(ctx: Context) -> str | None:
+    client = ctx.session.client_params
+    if client is not None:
+        return client.client_info.name
+    meta = (ctx.params or {}).get("_meta") or {}
+    info = meta.get("io.modelcontextprotocol/clientInfo") if isinstance(meta, Mapping) else None
+    return info.get("name") if isinstance(info, Mapping) else None
+
+
+def _can_elicit_form(ctx: Context) -> bool:
+    capabilities = ctx.session.client_capabilities
+    elicitation = capabilities.elicitation if capabilities else None
+    if elicitation is None:
+        return False
+    return elicitation.form is not None or elicitation.url is None
+
+
+def _is_error(result: HandlerResult) -> bool:
+    if isinstance(result, Mapping):
+        return bool(result.get("isError"))
+    return bool(getattr(result, "is_error", False))
+
+
+def _tool_error(text: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
+
+
+class Guard:
+    """`server.middleware.append(Guard(...))`. `approve_command` is what a person types to approve a code."""
+
+    def __init__(
+        self,
+        watcher: PolicyWatcher,
+        *,
+        audit: AuditLog | None = None,
+        approvals: Approvals | None = None,
+        approve_command: str = "approve",
+        limiter: RateLimiter | None = None,
+        confirm_ttl: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.watcher = watcher
+        self.audit = audit
+        self.approvals = approvals
+        self.approve_command = approve_command
+        self.limiter = limiter or RateLimiter()
+        self.confirm_ttl = confirm_ttl
+        self._clock = clock
+        self._asked: dict[str, tuple[str, str, float]] = {}
+        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._handlers = {
+            "tools/list": self._list_tools,
+            "tools/call": self._call_tool,
+            "resources/list": self._list_resources,
+            "resources/read": self._read_resource,
+        }
+
+    async def __call__(self, ctx: Context, call_next: CallNext) -> HandlerResult:
+        handler = self._handlers.get(ctx.method)
+        if handler is None:
+            return await call_next(ctx)
+        self._sessions.add(ctx.session)
+        engine, changed = self.watcher.current()
+        if changed:
+            await self._announce_changes()
+        return await handler(engine, ctx, call_next)
+
+    async def _announce_changes(self) -> None:
+        for session in list(self._sessions):
+            for send in (session.send_tool_list_changed, session.send_resource_list_changed):
+                try:
+                    await send()
+                except Exception as exc:  # a closed or modern-era session has nobody to tell
+                    log.debug("list_changed not delivered: %s", exc)
+
+    # --- lists -------------------------------------------------------------------------------------------------
+
+    async def _list_tools(self, engine: Engine, ctx: Context, call_next: CallNext) -> HandlerResult:
+        return self._filter(await call_next(ctx), "tools", "name", engine.visible_tools)
+
+    async def _list_resources(self, engine: Engine, ctx: Context, call_next: CallNext) -> HandlerResult:
+        return self._filter(await call_next(ctx), "resources", "uri", engine.visible_resources)
+
+    @staticmethod
+    def _filter(result: HandlerResult, field: str, key: str, visible: frozenset[str]) -> HandlerResult:
+        def shown(item: Any) -> bool:
+            value = item.get(key) if isinstance(item, Mapping) else getattr(item, key, None)
+            return str(value) in visible
+
+        if isinstance(result, Mapping):
+            return {**result, field: [item for item in result.get(field, []) if shown(item)]}
+        if result is None:
+            return None
+        return result.model_copy(update={field: [item for item in getattr(result, field) if shown(item)]})
+
+    # --- calls -------------------------------------------------------------------------------------------------
+
+    async def _call_tool(self, engine: Engine, ctx: Context, call_next: CallNext) -> HandlerResult:
+        params = dict(ctx.params or {})
+        name, arguments = params.get("name"), params.get("arguments") or {}
+        if not isinstance(name, str) or not isinstance(arguments, dict):
+            return await call_next(ctx)  # the SDK rejects malformed params; nothing runs
+        subject = _Subject(name, arguments, params)
+        verdict = await self._safe_gate(engine, ctx, subject)
+        if verdict.reply is not None:
+            return verdict.reply
+        if verdict.message is not None:
+            self._record(ctx, subject, verdict, "blocked", 0.0)
+            return _tool_error(f"Unknown tool: {name}" if verdict.unknown else verdict.message)
+        return await self._run(ctx, subject, verdict, call_next)
+
+    async def _read_resource(self, engine: Engine, ctx: Context, call_next: CallNext) -> HandlerResult:
+        params = dict(ctx.params or {})
+        uri = str(params.get("uri"))
+        resource = engine.catalog.resources.get(uri)
+        subject = _Subject(resource.tool if resource else "", dict(resource.arguments) if resource else {}, params, uri)
+        verdict = await self._safe_gate(engine, ctx, subject)
+        if verdict.reply is not None:
+            return verdict.reply
+        if verdict.message is not None:
+            self._record(ctx, subject, verdict, "blocked", 0.0)
+            if verdict.unknown:
+                raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown resource: {uri}", data={"uri": uri})
+            raise MCPError(code=types.INVALID_REQUEST, message=verdict.message, data={"uri": uri})
+        return await self._run(ctx, subject, verdict, call_next)
+
+    async def _run(self, ctx: Context, subject: _Subject, verdict: _Verdict, call_next: CallNext) -> HandlerResult:
+        started = time.perf_counter()
+        try:
+            result = await call_next(dataclasses.replace(ctx, params=verdict.params))
+        except BaseException:
+            self._record(ctx, subject, verdict, "exception", time.perf_counter() - started)
+            raise
+        outcome = "error" if _is_error(result) else "ok"
+        self._record(ctx, subject, verdict, outcome, time.perf_counter() - started)
+        return result
+
+    async def _safe_gate(self, engine: Engine, ctx: Context, subject: _Subject) -> _Verdict:
+        try:
+            return await self._gate(engine, ctx, subject)
+        except Exception:
+            log.exception("guard failed while deciding on %s; blocking the call", subject.raw_name)
+            return _Verdict("denied", None, "The guard could not decide on this call (internal error). Nothing ran.")
+
+    async def _gate(self, engine: Engine, ctx: Context, subject: _Subject) -> _Verdict:
+        decision = engine.decide(subject.raw_name)
+        if decision is None:
+            resolved = engine.resolve(subject.raw_name)
+            disguised = engine.decide(resolved) if resolved else None
+            hidden = disguised is not None and disguised.action == "hide"
+            return _Verdict("hidden" if hidden else "denied", disguised if hidden else None, "unknown", unknown=True)
+        if decision.action == "hide":
+            return _Verdict("hidden", decision, "hidden", unknown=True)
+        if decision.action == "deny":
+            because = f": {decision.reason}" if decision.reason else ""
+            return _Verdict(
+                "denied", decision, f"Blocked by {_where(decision)}{because}. {subject.raw_name} did not run."
+            )
+        limited = self._rate_limited(decision, subject, self.limiter.check)
+        if limited is not None:
+            return limited
+        verdict = _Verdict("allowed", decision, params=subject.params)
+        if decision.action == "confirm":
+            verdict = await self._confirm(engine, ctx, decision, subject)
+            if verdict.message is not None or verdict.reply is not None:
+                return verdict
+        return self._rate_limited(decision, subject, self.limiter.acquire) or verdict
+
+    def _rate_limited(
+        self, decision: Decision, subject: _Subject, take: Callable[[str, Any], float | None]
+    ) -> _Verdict | None:
+        limit = decision.rate_limit
+        if limit is None:
+            return None
+        wait = take(decision.rule, limit)
+        if wait is None:
+            return None
+        return _Verdict(
+            "rate_limited",
+            decision,
+            f"Rate limited by {_where(decision)}: at most {limit.max} calls per {limit.window:g} s. "
+            f"{subject.raw_name} did not run; retry in {math.ceil(wait)} s.",
+        )
+
+    # --- confirmation ------------------------------------------------------------------------------------------
+
+    async def _confirm(self, engine: Engine, ctx: Context, decision: Decision, subject: _Subject) -> _Verdict:
+        tool, arguments = decision.tool, subject.arguments
+        catalog = engine.catalog
+        problem = catalog.validate(tool, arguments) if catalog.validate else None
+        if problem is not None:
+            return _Verdict("denied", decision, problem)
+        effect = await catalog.describe(tool, arguments)
+        state = subject.params.get("requestState")
+        if isinstance(state, str) and state.startswith(STATE_PREFIX):
+            return self._answered(decision, subject, effect, state)
+        if _can_elicit_form(ctx):
+            question = f"{effect}\n\nAllow this once? (asked because of {_where(decision)})"
+            if ctx.protocol_version >= MODERN_ERA:
+                return self._ask_modern(decision, subject, question)
+            answer = await ctx.session.elicit_form(
+                question, requested_schema=CONFIRM_SCHEMA, related_request_id=ctx.request_id
+            )
+            accepted = answer.action == "accept" and (answer.content or {}).get("confirm") is True
+            return self._accepted(decision, subject, effect, accepted, subject.params)
+        return self._out_of_band(decision, subject, effect)
+
+    def _ask_modern(self, decision: Decision, subject: _Subject, question: str) -> _Verdict:
+        now = self._clock()
+        self._asked = {k: v for k, v in self._asked.items() if v[2] > now}
+        nonce = secrets.token_urlsafe(16)
+        self._asked[nonce] = (decision.tool, digest(decision.tool, subject.arguments), now + self.confirm_ttl)
+        ask = types.ElicitRequest(
+            params=types.ElicitRequestFormParams(message=question, requested_schema=CONFIRM_SCHEMA)
+        )
+        return _Verdict(
+            "approval_pending",
+            decision,
+            reply=types.InputRequiredResult(input_requests={INPUT_KEY: ask}, request_state=STATE_PREFIX + nonce),
+        )
+
+    def _answered(self, decision: Decision, subject: _Subject, effect: str, state: str) -> _Verdict:
+        """The modern-era retry: the state must be one we issued, unused, unexpired, for this very call."""
+        asked = self._asked.pop(state.removeprefix(STATE_PREFIX), None)
+        expected = (decision.tool, digest(decision.tool, subject.arguments))
+        if asked is None or asked[:2] != expected or asked[2] <= self._clock():
+            return _Verdict(
+                "denied",
+                decision,
+                f"This confirmation does not match a pending question (used, expired, or for other arguments). "
+                f"{subject.raw_name} did not run; call it again to be asked.",
+            )
+        responses = subject.params.get("inputResponses")
+        response = responses.get(INPUT_KEY) if isinstance(responses, Mapping) else None
+        accepted = False
+        if isinstance(response, Mapping):
+            content = response.get("content")
+            accepted = (
+                response.get("action") == "accept" and isinstance(content, Mapping) and content.get("confirm") is True
+            )
+        params = {k: v for k, v in subject.params.items() if k not in ("inputResponses", "requestState")}
+        return self._accepted(decision, subject, effect, accepted, params)
+
+    @staticmethod
+    def _accepted(
+        decision: Decision, subject: _Subject, effect: str, accepted: bool, params: dict[str, Any]
+    ) -> _Verdict:
+        if accepted:
+            return _Verdict("confirmed", decision, params=params)
+        return _Verdict("declined", decision, f"The user declined: {effect}. {subject.raw_name} did not run.")
+
+    def _out_of_band(self, decision: Decision, subject: _Subject, effect: str) -> _Verdict:
+        if self.approvals is None:
+            return _Verdict(
+                "denied",
+                decision,
+                f"{effect}: needs the user's confirmation, and this client cannot ask. {subject.raw_name} did not run.",
+            )
+        if self.approvals.consume(decision.tool, subject.arguments) is not None:
+            return _Verdict("confirmed", decision, params=subject.params)
+        pending = self.approvals.request(decision.tool, subject.arguments, effect)
+        minutes = max(1, round(self.approvals.ttl / 60))
+        return _Verdict(
+            "approval_pending",
+            decision,
+            f"Needs the user's approval: {effect}. This client cannot ask the user, so ask them to run "
+            f"`{self.approve_command} {pending.code}` in a terminal within {minutes} minutes, then call "
+            f"{subject.raw_name} again with exactly the same arguments. Nothing ran yet.",
+        )
+
+    # --- audit -------------------------------------------------------------------------------------------------
+
+    def _record(self, ctx: Context, subject: _Subject, verdict: _Verdict, outcome: str, seconds: float) -> None:
+        if self.audit is None:
+            return
+        decision = verdict.decision_rule
+        entry: dict[str, Any] = {
+            "client": _client_name(ctx),
+            "tool": subject.raw_name,
+            "decision": verdict.decision,
+            "rule": decision.rule if decision else None,
+            "reason": decision.reason if decision and verdict.decision != "allowed" else None,
+            "arguments": summarize(subject.arguments),
+            "outcome": outcome,
+            "duration_ms": round(seconds * 1000, 2),
+        }
+        if subject.resource is not None:
+            entry["resource"] = subject.resource
+        try:
+            self.audit.write(entry)
+        except OSError as exc:
+            log.error("audit log write failed: %s", exc)

@@ -1,0 +1,23 @@
+"""Name skeletons: case, whitespace, separators, invisible characters and common unicode look-alikes fold to one
+form, so no variant of a hidden tool's name is treated as a different tool."""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Cyrillic and Greek letters that render like Latin ones (the common confusables; NFKC leaves them alone).
+_LOOKALIKES = str.maketrans(
+    {
+        "а": "a", "в": "b", "с": "c", "е": "e", "һ": "h", "і": "i", "ј": "j", "к": "k", "м": "m", "н": "h",
+        "о": "o", "р": "p", "ѕ": "s", "т": "t", "у": "y", "х": "x", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ӏ": "l",
+        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+        "υ": "u", "χ": "x", "ѵ": "v", "ɑ": "a", "ı": "i", "‐": "", "‑": "", "‒": "", "–": "", "—": "",
+        "-": "", "_": "",
+    }
+)  # fmt: skip
+
+
+def skeleton(name: str) -> str:
+    text = unicodedata.normalize("NFKC", name)
+    text = "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc", "Mn"))
+    return unicodedata.normalize("NFKC", text.casefold()).translate(_LOOKALIKES)

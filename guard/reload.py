@@ -1,0 +1,96 @@
+"""Hot reload: the policy file is re-read when it changes (checked at most every `interval` seconds, on use).
+An invalid edit keeps the last good policy; the problem goes to stderr and to a status file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from guard.engine import Engine
+from guard.policy import PolicyError
+
+log = logging.getLogger("guard")
+Signature = tuple[int, int, int] | None
+
+
+def _signature(path: Path) -> Signature:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+class PolicyWatcher:
+    """Holds the engine in force. `load` builds an engine from the file (raising PolicyError); the first load's
+    error propagates, so a server never starts on an invalid policy."""
+
+    def __init__(
+        self,
+        load: Callable[[], Engine],
+        path: Path | None,
+        *,
+        status_file: Path | None = None,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
+        self.path = path
+        self.status_file = status_file
+        self.interval = interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._signature = _signature(path) if path else None
+        self.engine = load()
+        self.error: str | None = None
+        self._next_check = clock() + interval
+        self._write_status()
+
+    def current(self) -> tuple[Engine, bool]:
+        """The engine in force, and whether this call replaced it with one that shows a different set of tools."""
+        if self.path is None or self._clock() < self._next_check:
+            return self.engine, False
+        with self._lock:
+            self._next_check = self._clock() + self.interval
+            signature = _signature(self.path)
+            if signature == self._signature:
+                return self.engine, False
+            self._signature = signature
+            previous = self.engine
+            try:
+                self.engine = self._load()
+            except PolicyError as exc:
+                self.error = str(exc)
+                log.warning("policy edit rejected, keeping the last good policy: %s", exc)
+                self._write_status()
+                return self.engine, False
+            self.error = None
+            log.warning("policy reloaded from %s", self.path)
+            self._write_status()
+            changed = (previous.visible_tools, previous.visible_resources) != (
+                self.engine.visible_tools,
+                self.engine.visible_resources,
+            )
+            return self.engine, changed
+
+    def _write_status(self) -> None:
+        if self.status_file is None:
+            return
+        status = {
+            "policy": str(self.path) if self.path else None,
+            "checked": datetime.now(UTC).isoformat(timespec="seconds"),
+            "error": self.error,
+        }
+        try:
+            self.status_file.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.status_file.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(status), encoding="utf-8")
+            os.replace(temporary, self.status_file)
+        except OSError as exc:
+            log.warning("cannot write the guard status file %s: %s", self.status_file, exc)

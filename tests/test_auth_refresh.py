@@ -1,0 +1,237 @@
+"""Refresh: ahead of expiry, after a 401, one at a time, stored before use; failures; no secret ever shown."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from tests import auth_support
+from tests.auth_support import accept, assert_no_secrets, auth_calls, bearer, flow, sign_in, stored
+from tests.conftest import FakeTime, Session, text_of
+from trakt_mcp.app import App
+from trakt_mcp.auth import REFRESH_MARGIN
+from trakt_mcp.errors import NetworkError, NotSignedIn, TraktError
+from trakt_mcp.sandbox import FakeTrakt
+from trakt_mcp.sandbox.fake import Fault
+from trakt_mcp.tokens import TokenStoreError
+
+TOKEN = "/oauth/token"
+HOUR = 3600
+
+#: The sign-in tests share one clock between the fake and the server (see auth_support).
+fake_time, fake = auth_support.fake_time, auth_support.fake
+
+
+async def user_call(app: App) -> str:
+    """An authenticated call; returns the access token it carried."""
+    await app.client.get("/shows/trending", auth=True)
+    return bearer(app.fake.calls[-1])  # type: ignore[union-attr]
+
+
+async def test_token_near_expiry_is_refreshed_transparently(app: App, fake: FakeTrakt, fake_time: FakeTime) -> None:
+    old = await sign_in(app, fake, expires_in=HOUR)
+    assert await user_call(app) == old.access_token
+    assert auth_calls(fake, TOKEN) == 0
+    fake_time.now += HOUR - REFRESH_MARGIN + 1
+    used = await user_call(app)
+    assert used != old.access_token and fake.token_valid(used)
+    assert auth_calls(fake, TOKEN) == 1
+    body = fake.calls_to("POST", TOKEN)[0].body
+    assert body["refresh_token"] == old.refresh_token and body["grant_type"] == "refresh_token"
+    assert body["redirect_uri"] == "urn:ietf:wg:oauth:2.0:oob"
+
+
+async def test_401_mid_call_refreshes_and_retries_once(app: App, fake: FakeTrakt) -> None:
+    old = await sign_in(app, fake)
+    fake.inject(Fault(status=401, path_prefix="/shows/trending"))
+    used = await user_call(app)
+    trending = fake.calls_to("GET", "/shows/trending")
+    assert [bearer(c) for c in trending] == [old.access_token, used]
+    assert used != old.access_token and auth_calls(fake, TOKEN) == 1
+
+
+async def test_401_again_after_refresh_is_reported_not_looped(app: App, fake: FakeTrakt) -> None:
+    await sign_in(app, fake)
+    fake.inject(Fault(status=401, path_prefix="/shows/trending", times=5))
+    with pytest.raises(TraktError, match="401"):
+        await user_call(app)
+    assert len(fake.calls_to("GET", "/shows/trending")) == 2 and auth_calls(fake, TOKEN) == 1
+
+
+class SlowOAuth:
+    """The server's OAuth HTTP client, yielding to other tasks before each call so waiters really pile up."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def post(self, path: str, **options: Any) -> httpx.Response:
+        for _ in range(10):
+            await anyio.sleep(0)
+        return await self.http.post(path, **options)
+
+
+async def test_fifty_concurrent_calls_share_one_refresh(app: App, fake: FakeTrakt, fake_time: FakeTime) -> None:
+    old = await sign_in(app, fake, expires_in=HOUR)
+    app.auth.http = SlowOAuth(app.auth.http)
+    fake_time.now += 2 * HOUR
+    used: list[str] = []
+
+    async def one() -> None:
+        used.append(await user_call(app))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(50):
+            group.start_soon(one)
+    assert auth_calls(fake, TOKEN) == 1
+    assert len(used) == 50 and len(set(used)) == 1 and old.access_token not in used
+
+
+async def test_fifty_concurrent_401s_share_one_refresh(app: App, fake: FakeTrakt) -> None:
+    await sign_in(app, fake)
+    app.auth.http = SlowOAuth(app.auth.http)
+    results: list[str] = []
+
+    async def one() -> None:
+        results.append(await user_call(app))
+
+    fake.inject(Fault(status=401, path_prefix="/shows/trending", times=50))
+    async with anyio.create_task_group() as group:
+        for _ in range(50):
+            group.start_soon(one)
+    assert auth_calls(fake, TOKEN) == 1 and len(set(results)) == 1
+
+
+async def test_rotated_pair_is_stored_before_it_is_used(
+    app: App, fake: FakeTrakt, fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = await sign_in(app, fake, expires_in=HOUR)
+    store = app.auth.store
+    save = store.save
+    sent_before_save: list[int] = []
+
+    def watching_save(token: Any) -> None:
+        sent_before_save.append(sum(bearer(c) == token.access_token for c in fake.calls))
+        save(token)
+
+    monkeypatch.setattr(store, "save", watching_save)
+    fake_time.now += 2 * HOUR
+    used = await user_call(app)
+    assert sent_before_save == [0]
+    kept = stored(app)
+    assert kept is not None and kept.access_token == used and kept.refresh_token != old.refresh_token
+    assert old.refresh_token not in fake.refresh_tokens, "Trakt rotated the refresh token"
+
+
+async def test_refreshed_pair_that_cannot_be_saved_is_reported_and_kept(
+    app: App, fake: FakeTrakt, fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = await sign_in(app, fake, expires_in=HOUR)
+    store = app.auth.store
+
+    def locked(token: Any) -> None:
+        raise TokenStoreError("Could not save the Trakt token in keyring: KeyringLocked: locked")
+
+    monkeypatch.setattr(store, "save", locked)
+    fake_time.now += 2 * HOUR
+    with pytest.raises(TokenStoreError, match="KeyringLocked"):
+        await user_call(app)
+    kept = stored(app)
+    assert kept is not None and kept.refresh_token == old.refresh_token, "the store still holds the retired pair"
+    used = await user_call(app)
+    assert fake.token_valid(used) and auth_calls(fake, TOKEN) == 1, "the unsaved new pair is used, not the dead one"
+
+
+async def test_network_failure_during_refresh_keeps_the_old_refresh_token(
+    app: App, fake: FakeTrakt, fake_time: FakeTime
+) -> None:
+    old = await sign_in(app, fake, expires_in=HOUR)
+    fake_time.now += 2 * HOUR
+    fake.inject(Fault(exception=httpx.ConnectError, path_prefix=TOKEN))
+    with pytest.raises(NetworkError, match="Could not reach Trakt"):
+        await user_call(app)
+    kept = stored(app)
+    assert kept is not None and kept.refresh_token == old.refresh_token
+    used = await user_call(app)
+    assert fake.token_valid(used) and auth_calls(fake, TOKEN) == 2
+
+
+async def test_network_failure_before_expiry_keeps_using_the_valid_token(
+    app: App, fake: FakeTrakt, fake_time: FakeTime
+) -> None:
+    old = await sign_in(app, fake, expires_in=HOUR)
+    fake_time.now += HOUR - 60
+    fake.inject(Fault(exception=httpx.ReadTimeout, path_prefix=TOKEN))
+    assert await user_call(app) == old.access_token
+
+
+@pytest.mark.parametrize("status", [400, 401])
+async def test_invalid_grant_clears_the_token(app: App, fake: FakeTrakt, fake_time: FakeTime, status: int) -> None:
+    await sign_in(app, fake, expires_in=HOUR)
+    fake.inject(Fault(status=status, path_prefix=TOKEN, body=b'{"error": "invalid_grant"}'))
+    fake_time.now += 2 * HOUR
+    with pytest.raises(NotSignedIn, match=r"invalid_grant.*start_device_auth"):
+        await user_call(app)
+    assert stored(app) is None
+    with pytest.raises(NotSignedIn):
+        await user_call(app)
+    assert auth_calls(fake, TOKEN) == 1
+
+
+async def test_token_stored_by_another_process_is_adopted(app: App, fake: FakeTrakt, fake_time: FakeTime) -> None:
+    """`trakt-mcp login` (another process) stored a new pair: the server uses it instead of refreshing."""
+    await sign_in(app, fake, expires_in=HOUR)
+    newer = fake.issue_token()
+    app.auth.store.save(_token_of(app, fake.token_json(newer)))
+    fake_time.now += 2 * HOUR
+    assert await user_call(app) == newer.access_token
+    assert auth_calls(fake, TOKEN) == 0
+
+
+def _token_of(app: App, answer: dict[str, Any]) -> Any:
+    from trakt_mcp.auth import parse_token
+
+    return parse_token(answer, app.auth.now())
+
+
+async def test_no_secret_in_logs_results_or_errors(
+    session: Session,
+    app: App,
+    fake: FakeTrakt,
+    fake_time: FakeTime,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+    async with session(elicitation_callback=accept) as client:
+        for tool in ("start_device_auth", "check_auth_status"):
+            seen.append(text_of(await client.call_tool(tool, {})))
+        flow(fake).approve()
+        fake_time.now += 5
+        seen.append(text_of(await client.call_tool("check_auth_status", {})))
+        seen.append(text_of(await client.call_tool("start_device_auth", {})))
+        seen.append(str((await client.read_resource("trakt://user/auth/status")).contents))
+        fake.inject(Fault(status=401, path_prefix="/shows/trending"))
+        await user_call(app)
+        fake_time.now += 100 * 86400
+        await user_call(app)
+        fake_time.now += 100 * 86400
+        for failing in (
+            Fault(exception=httpx.ConnectError, path_prefix=TOKEN),
+            Fault(status=401, path_prefix=TOKEN, body=b'{"error": "invalid_grant"}'),
+        ):
+            fake.inject(failing)
+            with pytest.raises(TraktError) as caught:
+                await user_call(app)
+            seen += [str(caught.value), repr(caught.value)]
+        await sign_in(app, fake)
+        fake.inject(Fault(exception=httpx.ConnectError, path_prefix="/oauth/revoke"))
+        seen.append(text_of(await client.call_tool("clear_auth", {})))
+        seen.append(repr(app.auth.token()))
+    assert auth_calls(fake, TOKEN) == 4, "the scan covered two refreshes and two failed ones"
+    out, err = capsys.readouterr()
+    assert_no_secrets(fake, caplog.text, out, err, *seen)

@@ -1,0 +1,85 @@
+"""Parity with the reference surface (../shared/reference/tools.json): prompts and agents written for the reference
+server keep working. For every reference tool this server serves: same name, parameters, types, defaults,
+required flags and enums. Plus the catalogue's resources and prompts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Session
+from trakt_mcp.tools import catalogue
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "tools.json"
+PUBLIC_PREFIXES = ("trakt://shows/", "trakt://movies/")
+CATALOGUE_PROMPTS = {"discover_trending", "search_entertainment"}
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, Any]:
+    if not REFERENCE.is_file():
+        pytest.skip(f"reference contract not found at {REFERENCE} (it lives next to the repository, not in it)")
+    data: dict[str, Any] = json.loads(REFERENCE.read_text())
+    return data
+
+
+def types_of(schema: dict[str, Any]) -> set[str]:
+    """{"type": "integer"} -> {"integer"}; {"anyOf": [{"type": "integer"}, {"type": "null"}]} -> {"integer", "null"}."""
+    if "anyOf" in schema:
+        return set().union(*(types_of(option) for option in schema["anyOf"]))
+    kind = schema.get("type")
+    return set(kind) if isinstance(kind, list) else {kind}
+
+
+def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    problems = []
+    if set(ours["properties"]) != set(theirs["properties"]):
+        problems.append(f"parameters {sorted(ours['properties'])} != {sorted(theirs['properties'])}")
+    if set(ours.get("required", [])) != set(theirs.get("required", [])):
+        problems.append(f"required {ours.get('required', [])} != {theirs.get('required', [])}")
+    for name, expected in theirs["properties"].items():
+        got = ours["properties"].get(name)
+        if got is None:
+            continue
+        if types_of(got) != types_of(expected):
+            problems.append(f"{name}: type {types_of(got)} != {types_of(expected)}")
+        if ("default" in got, got.get("default")) != ("default" in expected, expected.get("default")):
+            problems.append(f"{name}: default {got.get('default')!r} != {expected.get('default')!r}")
+        if got.get("enum") != expected.get("enum"):
+            problems.append(f"{name}: enum {got.get('enum')} != {expected.get('enum')}")
+    return problems
+
+
+async def test_served_tools_match_the_reference(session: Session, reference: dict[str, Any]) -> None:
+    async with session() as client:
+        served = {tool.name: tool for tool in (await client.list_tools()).tools}
+    expected = {tool["name"]: tool["inputSchema"] for tool in reference["tools"]}
+    ours = {spec.name for spec in catalogue.TOOLS}
+    assert len(ours) == 53
+    assert ours <= set(served), f"catalogue tools not served: {sorted(ours - set(served))}"
+    assert ours <= set(expected), f"catalogue tools unknown to the reference: {sorted(ours - set(expected))}"
+    problems = {
+        name: differences(served[name].input_schema, schema)
+        for name, schema in expected.items()
+        if name in served and differences(served[name].input_schema, schema)
+    }
+    assert not problems, json.dumps(problems, indent=1)
+
+
+async def test_served_resources_and_prompts_include_the_catalogue_ones(
+    session: Session, reference: dict[str, Any]
+) -> None:
+    async with session() as client:
+        resources = {str(r.uri): r.name for r in (await client.list_resources()).resources}
+        prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+    wanted = {r["uri"]: r["name"] for r in reference["resources"] if r["uri"].startswith(PUBLIC_PREFIXES)}
+    assert len(wanted) == 13
+    assert {uri: resources.get(uri) for uri in wanted} == wanted
+    reference_prompts = {p["name"]: p["arguments"] for p in reference["prompts"]}
+    assert set(reference_prompts) >= CATALOGUE_PROMPTS
+    for name in CATALOGUE_PROMPTS:
+        assert name in prompts
+        assert [a.name for a in prompts[name].arguments or []] == reference_prompts[name]

@@ -1,0 +1,332 @@
+"""Sign-in: the OAuth device flow, the stored token, refresh (one at a time) and revoke.
+
+AuthManager is the client's TokenSource. Trakt rotates refresh tokens, so a refreshed pair is saved before it is
+used, and at most one refresh is in flight: every caller waiting on it gets its result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import anyio
+import httpx
+
+from trakt_mcp.errors import (
+    MalformedResponse,
+    NetworkError,
+    NotConfigured,
+    NotSignedIn,
+    TraktError,
+    error_for_status,
+)
+from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
+from trakt_mcp.tokens import Token, TokenStore, TokenStoreError, open_token_store
+
+#: Refresh this long before the access token expires.
+REFRESH_MARGIN = 300.0
+#: Trakt's "slow down" (429) adds this many seconds to the polling interval.
+SLOW_DOWN_STEP = 5.0
+REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
+
+Now = Callable[[], float]
+State = Literal["signed_in", "pending", "wait", "slow_down", "invalid", "used", "expired", "denied", "no_flow"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    state: State
+    message: str
+    #: The device code is finished with (forget it).
+    final: bool = False
+
+
+#: What each answer of POST /oauth/device/token means.
+DEVICE_STATES: dict[int, DeviceState] = {
+    400: DeviceState("pending", "Waiting for you to enter the code on Trakt."),
+    404: DeviceState("invalid", "Trakt does not know this device code. Start again with start_device_auth.", True),
+    409: DeviceState("used", "This code was already used. Start again with start_device_auth.", True),
+    410: DeviceState("expired", "The code expired before it was approved. Start again with start_device_auth.", True),
+    418: DeviceState("denied", "The sign-in was denied on Trakt. Start again with start_device_auth to retry.", True),
+    429: DeviceState("slow_down", "Trakt asked to poll less often."),
+}
+NO_FLOW = DeviceState("no_flow", "Not signed in and no sign-in in progress: call start_device_auth first.")
+LOCALLY_EXPIRED = DEVICE_STATES[410]
+
+
+@dataclass
+class DeviceFlow:
+    device_code: str
+    user_code: str
+    verification_url: str
+    expires_at: float
+    interval: float
+    next_poll_at: float
+
+
+@dataclass(frozen=True)
+class PollResult:
+    state: DeviceState
+    #: Seconds until the next poll is allowed (pending, too early, slow down).
+    wait: float = 0.0
+    token: Token | None = None
+
+
+@dataclass(frozen=True)
+class SignOut:
+    had_token: bool
+    had_flow: bool
+    #: Why revoking at Trakt failed (the local token was removed anyway), or None.
+    revoke_error: str | None = None
+
+
+def _invalid_token_answer(field: str) -> MalformedResponse:
+    return MalformedResponse(f"Trakt's token answer has no valid {field}; sign in again with start_device_auth.")
+
+
+def parse_token(data: Any, now: float) -> Token:
+    """Validate a token answer (access_token, refresh_token, expires_in, created_at). Never echoes values."""
+    if not isinstance(data, dict):
+        raise _invalid_token_answer("body")
+    for field in ("access_token", "refresh_token"):
+        if not isinstance(data.get(field), str) or not data[field]:
+            raise _invalid_token_answer(field)
+    expires_in = data.get("expires_in")
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or expires_in <= 0:
+        raise _invalid_token_answer("expires_in")
+    created_at = data.get("created_at", now)
+    if isinstance(created_at, bool) or not isinstance(created_at, int | float):
+        raise _invalid_token_answer("created_at")
+    scope = data.get("scope")
+    return Token(
+        access_token=data["access_token"],
+        refresh_token=data["refresh_token"],
+        expires_at=float(created_at) + float(expires_in),
+        created_at=float(created_at),
+        scope=scope if isinstance(scope, str) else "public",
+    )
+
+
+class AuthManager:
+    """Device flow + token lifecycle for one client ID. Implements the client's TokenSource protocol."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        *,
+        store: TokenStore | None = None,
+        now: Now = time.time,
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.now = now
+        self._store = store
+        self._token: Token | None = None
+        #: The refresh token the store held when this process last read or wrote it.
+        self._seen_in_store: str | None = None
+        self._flow: DeviceFlow | None = None
+        self._refresh_lock = anyio.Lock()
+
+    @property
+    def store(self) -> TokenStore:
+        """Opened on first use, so a keyring problem is reported where the token is needed, not at start-up."""
+        if self._store is None:
+            self._store = open_token_store(self.settings)
+        return self._store
+
+    @property
+    def pending(self) -> DeviceFlow | None:
+        return self._flow
+
+    def token(self) -> Token | None:
+        """The signed-in token (read from the store the first time), or None. Never calls Trakt."""
+        if self._token is None:
+            self._token = self.store.load()
+            self._seen_in_store = self._token.refresh_token if self._token else None
+        return self._token
+
+    # -- TokenSource ------------------------------------------------------------------------------------------
+
+    async def access_token(self) -> str:
+        token = self.token()
+        if token is None:
+            raise NotSignedIn()
+        if self._fresh(token):
+            return token.access_token
+        async with self._refresh_lock:
+            token = self._adopt_stored() or self.token()
+            if token is None:
+                raise NotSignedIn()
+            if self._fresh(token):
+                return token.access_token
+            try:
+                return (await self._refresh(token)).access_token
+            except NetworkError:
+                if token.expires_at > self.now():
+                    log.warning("Could not refresh the Trakt token (network); the current one is still valid.")
+                    return token.access_token
+                raise
+
+    async def refresh_after_unauthorized(self, rejected: str) -> str:
+        async with self._refresh_lock:
+            token = self._adopt_stored() or self.token()
+            if token is None:
+                raise NotSignedIn()
+            if token.access_token != rejected:
+                return token.access_token
+            return (await self._refresh(token)).access_token
+
+    def _fresh(self, token: Token) -> bool:
+        return token.expires_at - REFRESH_MARGIN > self.now()
+
+    def _adopt_stored(self) -> Token | None:
+        """Another process (`trakt-mcp login`, another server) may have stored a newer pair since: use it."""
+        stored = self.store.load()
+        if stored is None or stored.refresh_token == self._seen_in_store:
+            return None
+        self._token, self._seen_in_store = stored, stored.refresh_token
+        return stored
+
+    async def _refresh(self, token: Token) -> Token:
+        response = await self._post(
+            "/oauth/token",
+            {
+                "refresh_token": token.refresh_token,
+                **self._credentials(),
+                "redirect_uri": REDIRECT_URI,
+                "grant_type": "refresh_token",
+            },
+        )
+        if response.status_code in (400, 401):
+            self._forget_token()
+            raise NotSignedIn("Trakt no longer accepts your sign-in (invalid_grant); it was removed.")
+        if response.status_code >= 400:
+            raise error_for_status(response.status_code)
+        log.info("Refreshed the Trakt token.")
+        return self._accept(_json(response))
+
+    # -- sign-in ----------------------------------------------------------------------------------------------
+
+    async def accept_token(self, token_json: dict[str, Any]) -> None:
+        """Validate a token answer from Trakt and store it (the tests' `signed_in` fixture uses this)."""
+        self._accept(token_json)
+
+    def _accept(self, token_json: Any) -> Token:
+        """Store first, then use: a refreshed pair that is used but not stored would log the user out."""
+        token = parse_token(token_json, self.now())
+        try:
+            self.store.save(token)
+            self._seen_in_store = token.refresh_token
+        finally:
+            # Trakt has already retired the previous pair, so even an unsaved new one is better kept in memory.
+            self._token = token
+        return token
+
+    async def start_device(self) -> DeviceFlow | Token:
+        """Ask Trakt for a device code; the current token when already signed in."""
+        token = self.token()
+        if token is not None:
+            return token
+        response = await self._post("/oauth/device/code", {"client_id": self._credentials()["client_id"]})
+        if response.status_code >= 400:
+            raise error_for_status(response.status_code)
+        data = _json(response)
+        try:
+            interval = float(data.get("interval", 5))
+            now = self.now()
+            flow = DeviceFlow(
+                device_code=str(data["device_code"]),
+                user_code=str(data["user_code"]),
+                verification_url=str(data["verification_url"]),
+                expires_at=now + float(data["expires_in"]),
+                interval=interval,
+                next_poll_at=now + interval,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise MalformedResponse("Trakt's device code answer is incomplete; try again.") from None
+        self._flow = flow
+        return flow
+
+    async def poll(self) -> PollResult:
+        """Poll Trakt once for the pending device code, unless it is too early (then say how long to wait)."""
+        token = self.token()
+        if token is not None:
+            return PollResult(DeviceState("signed_in", "Signed in to Trakt."), token=token)
+        flow = self._flow
+        if flow is None:
+            return PollResult(NO_FLOW)
+        now = self.now()
+        if now >= flow.expires_at:
+            self._flow = None
+            return PollResult(LOCALLY_EXPIRED)
+        if now < flow.next_poll_at:
+            return PollResult(DeviceState("wait", "Too early to ask Trakt again."), wait=flow.next_poll_at - now)
+        response = await self._post("/oauth/device/token", {"code": flow.device_code, **self._credentials()})
+        if response.status_code == 200:
+            self._flow = None
+            token = self._accept(_json(response))
+            return PollResult(DeviceState("signed_in", "Signed in to Trakt."), token=token)
+        state = DEVICE_STATES.get(response.status_code)
+        if state is None:
+            raise error_for_status(response.status_code)
+        if state.final:
+            self._flow = None
+            return PollResult(state)
+        if state.state == "slow_down":
+            flow.interval += SLOW_DOWN_STEP
+        flow.next_poll_at = self.now() + flow.interval
+        return PollResult(state, wait=flow.interval)
+
+    async def sign_out(self) -> SignOut:
+        """Revoke at Trakt, remove locally (even when the revoke fails) and forget any pending device code."""
+        had_flow, self._flow = self._flow is not None, None
+        token = self.token()
+        if token is None:
+            return SignOut(had_token=False, had_flow=had_flow)
+        revoke_error: str | None = None
+        try:
+            response = await self._post("/oauth/revoke", {"token": token.access_token, **self._credentials()})
+            if response.status_code >= 400:
+                revoke_error = str(error_for_status(response.status_code))
+        except TraktError as exc:
+            revoke_error = str(exc)
+        self._forget_token()
+        return SignOut(had_token=True, had_flow=had_flow, revoke_error=revoke_error)
+
+    def _forget_token(self) -> None:
+        self._token = self._seen_in_store = None
+        self.store.clear()
+
+    # -- HTTP -------------------------------------------------------------------------------------------------
+
+    def _credentials(self) -> dict[str, str]:
+        if not self.settings.client_id:
+            raise NotConfigured()
+        if not self.settings.secret:
+            raise TraktError(f"Trakt sign-in needs the client secret (TRAKT_CLIENT_SECRET). {HOW_TO_CONFIGURE}")
+        return {"client_id": self.settings.client_id, "client_secret": self.settings.secret}
+
+    async def _post(self, path: str, body: dict[str, str]) -> httpx.Response:
+        """One OAuth call, never retried: a poll or a rotating refresh must not be sent twice by accident."""
+        try:
+            return await self.http.post(path, json=body)
+        except httpx.TimeoutException as exc:
+            raise NetworkError(f"Trakt did not answer in time ({type(exc).__name__}); try again shortly.") from None
+        except httpx.TransportError as exc:
+            raise NetworkError(f"Could not reach Trakt ({type(exc).__name__}); check the network.") from None
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise MalformedResponse(f"Trakt answered {response.status_code} with a body that is not JSON.") from None
+
+
+__all__ = ["AuthManager", "DeviceFlow", "PollResult", "SignOut", "TokenStoreError"]

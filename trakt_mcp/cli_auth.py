@@ -1,0 +1,105 @@
+"""`trakt-mcp login`, `logout` and `status`: sign-in for a person at a terminal (each works with --sandbox)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+
+from trakt_mcp.app import App
+from trakt_mcp.auth import DeviceFlow
+from trakt_mcp.client import Clock, Sleep
+from trakt_mcp.errors import TraktError
+from trakt_mcp.guarded import policy_summary
+from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
+from trakt_mcp.tools.auth import clear_auth, duration, flow_text, manager, signed_in_text, status_lines
+from trakt_mcp.tools.spec import NoArgs
+
+#: How `login` waits and tells the time. Tests swap in an instant clock so no test waits real seconds.
+SLEEP: Sleep = anyio.sleep
+CLOCK: Clock = time.time
+
+Command = Callable[[App], Awaitable[int]]
+
+
+def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
+    for name, help_text, command in (
+        ("login", "sign in to Trakt in the terminal (device code) and store the token", login),
+        ("logout", "revoke the stored Trakt token and remove it", logout),
+        ("status", "show configuration, sign-in state, token store and policy", status),
+    ):
+        parser = subcommands.add_parser(name, parents=[common], help=help_text)
+        parser.set_defaults(run=_runner(command))
+
+
+def _runner(command: Command) -> Callable[[argparse.Namespace, Settings], int]:
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        return anyio.run(_with_app, command, settings)
+
+    return run
+
+
+async def _with_app(command: Command, settings: Settings) -> int:
+    from trakt_mcp.server import create_app
+
+    app = create_app(settings, sleep=SLEEP, clock=CLOCK)
+    try:
+        return await command(app)
+    except TraktError as exc:
+        print(f"\ntrakt-mcp: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await app.aclose()
+
+
+async def login(app: App) -> int:
+    auth = manager(app)
+    started = await auth.start_device()
+    if not isinstance(started, DeviceFlow):
+        print(f"Already signed in. {signed_in_text(started, auth.now())} Run `trakt-mcp logout` to switch accounts.")
+        return 0
+    print(flow_text(started, auth.now()).replace("**", ""))
+    while True:
+        await _countdown(app, started)
+        result = await auth.poll()
+        if result.token is not None:
+            print(f"\n{signed_in_text(result.token, auth.now())} Token stored in {auth.store.description}.")
+            return 0
+        if auth.pending is None:
+            print(f"\n{result.state.message}", file=sys.stderr)
+            return 1
+
+
+async def _countdown(app: App, flow: DeviceFlow) -> None:
+    """Wait until the next poll is allowed, showing the time left on one updating line."""
+    auth = manager(app)
+    while (left := flow.next_poll_at - auth.now()) > 0:
+        expires = duration(flow.expires_at - auth.now())
+        print(
+            f"\rWaiting for approval: next check {duration(math.ceil(left))}, code expires {expires}.   ",
+            end="",
+            flush=True,
+        )
+        await SLEEP(min(left, 1.0))
+
+
+async def logout(app: App) -> int:
+    print(await clear_auth(app, NoArgs()))
+    return 0
+
+
+async def status(app: App) -> int:
+    settings = app.settings
+    client = f"set ({settings.client_id})" if settings.client_id else f"not set. {HOW_TO_CONFIGURE}"
+    print(f"- Client ID: {client}")
+    print(f"- Client secret: {'set' if settings.secret else 'not set'}")
+    if settings.sandbox:
+        print("- Sandbox: on (offline fake Trakt; a separate token store)")
+    print("\n".join(status_lines(manager(app))))
+    print(f"- Policy: {policy_summary(settings)}")
+    return 0

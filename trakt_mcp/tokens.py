@@ -1,0 +1,197 @@
+"""Where the user's Trakt token lives: the OS keyring, or a private file when no usable keyring exists.
+
+The keyring entry is one JSON document under service "trakt-mcp", account = the client ID. Any keyring backend
+works, including one chosen with keyring's PYTHON_KEYRING_BACKEND variable (read afresh each time a store is
+opened, so it is honoured per process even though keyring caches its default backend). Sandbox mode uses a file
+of its own and never touches the user's keyring or real token file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+import keyring
+import keyring.core
+from keyring.backend import KeyringBackend
+from keyring.backends import chainer, fail, null
+from keyring.errors import KeyringError, PasswordDeleteError
+
+from trakt_mcp.errors import TraktError
+from trakt_mcp.settings import Settings
+
+SERVICE = "trakt-mcp"
+TOKEN_FILE = "token.json"
+
+log = logging.getLogger(__name__)
+_announced: set[Path] = set()
+
+
+class TokenStoreError(TraktError):
+    """The token store failed (locked keyring, unreadable file...). Reported to the user, never swallowed."""
+
+
+@dataclass(frozen=True)
+class Token:
+    """A Trakt token pair. `expires_at` is in unix seconds."""
+
+    access_token: str
+    refresh_token: str
+    expires_at: float
+    created_at: float
+    scope: str = "public"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str, where: str) -> Token:
+        try:
+            data = json.loads(text)
+            return cls(
+                access_token=str(data["access_token"]),
+                refresh_token=str(data["refresh_token"]),
+                expires_at=float(data["expires_at"]),
+                created_at=float(data["created_at"]),
+                scope=str(data.get("scope", "public")),
+            )
+        except (ValueError, KeyError, TypeError):
+            raise TokenStoreError(
+                f"The stored Trakt token in {where} is unreadable. Sign in again with start_device_auth "
+                "(or `trakt-mcp login`)."
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"Token(expires_at={self.expires_at}, scope={self.scope!r})"
+
+
+class TokenStore(Protocol):
+    #: Where the token is kept, for `trakt-mcp status` (a keyring backend name or a file path).
+    description: str
+
+    def load(self) -> Token | None: ...
+
+    def save(self, token: Token) -> None: ...
+
+    def clear(self) -> bool:
+        """Remove the token; False when there was none."""
+        ...
+
+
+def _failure(action: str, where: str, exc: Exception) -> TokenStoreError:
+    return TokenStoreError(f"Could not {action} the Trakt token in {where}: {type(exc).__name__}: {exc}")
+
+
+class KeyringStore:
+    def __init__(self, backend: KeyringBackend, account: str) -> None:
+        self.backend = backend
+        self.account = account
+        self.description = f"keyring ({type(backend).__module__}.{type(backend).__qualname__})"
+
+    def load(self) -> Token | None:
+        try:
+            text = self.backend.get_password(SERVICE, self.account)
+        except (KeyringError, OSError) as exc:
+            raise _failure("read", self.description, exc) from None
+        return None if text is None else Token.from_json(text, self.description)
+
+    def save(self, token: Token) -> None:
+        try:
+            self.backend.set_password(SERVICE, self.account, token.to_json())
+        except (KeyringError, OSError) as exc:
+            raise _failure("save", self.description, exc) from None
+
+    def clear(self) -> bool:
+        try:
+            if self.backend.get_password(SERVICE, self.account) is None:
+                return False
+            self.backend.delete_password(SERVICE, self.account)
+        except PasswordDeleteError:
+            return False
+        except (KeyringError, OSError) as exc:
+            raise _failure("remove", self.description, exc) from None
+        return True
+
+
+class FileStore:
+    """A JSON file readable only by its owner (mode 0600), replaced atomically on every save."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.description = f"file {path}"
+
+    def load(self) -> Token | None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise _failure("read", self.description, exc) from None
+        return Token.from_json(text, self.description)
+
+    def save(self, token: Token) -> None:
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # mkstemp creates the file with mode 0600; os.replace swaps it in atomically.
+            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".token-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(token.to_json())
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temp, self.path)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise _failure("save", self.description, exc) from None
+
+    def clear(self) -> bool:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise _failure("remove", self.description, exc) from None
+        return True
+
+
+def usable(backend: KeyringBackend) -> bool:
+    """False for backends that fail on every call or silently drop what they are given."""
+    if isinstance(backend, (fail.Keyring, null.Keyring)):
+        return False
+    return not (isinstance(backend, chainer.ChainerBackend) and not backend.backends)
+
+
+def current_backend() -> KeyringBackend:
+    """PYTHON_KEYRING_BACKEND when set (read now, not cached), else keyring's configured or detected backend."""
+    try:
+        return keyring.core.load_env() or keyring.get_keyring()
+    except Exception as exc:  # a broken backend choice is reported, whatever it raised
+        raise TokenStoreError(
+            f"The keyring backend could not be loaded ({type(exc).__name__}: {exc}). "
+            "Check PYTHON_KEYRING_BACKEND or keyring's configuration."
+        ) from None
+
+
+def open_token_store(settings: Settings) -> TokenStore:
+    """The store for these settings: sandbox file, OS keyring, or (no usable keyring) a private file."""
+    if settings.sandbox:
+        return FileStore(settings.home / "sandbox" / TOKEN_FILE)
+    backend = current_backend()
+    if usable(backend):
+        return KeyringStore(backend, settings.client_id or "")
+    path = settings.home / TOKEN_FILE
+    if path not in _announced:
+        _announced.add(path)
+        log.warning(
+            "No usable OS keyring (%s); the Trakt token is kept in %s, readable only by you.",
+            type(backend).__qualname__,
+            path,
+        )
+    return FileStore(path)

@@ -1,0 +1,360 @@
+"""The user's ratings, watchlist, watch history and paused playbacks: read them, and change them in batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from trakt_mcp.client import endpoint
+from trakt_mcp.errors import NotFound, TraktError
+from trakt_mcp.tools.entries import line, plain, when
+from trakt_mcp.tools.format import bullet_list
+from trakt_mcp.tools.params import TraktId
+from trakt_mcp.tools.spec import Risk, ToolArgs, ToolSpec
+from trakt_mcp.tools.writes import (
+    SINGULAR,
+    Batch,
+    HistoryRemoveItem,
+    HistoryRequestItem,
+    MediaType,
+    UserRatingIdentifier,
+    UserRatingRequestItem,
+    UserWatchlistIdentifier,
+    UserWatchlistRequestItem,
+    batch_effect,
+    iso_text,
+    sync_report,
+)
+
+if TYPE_CHECKING:
+    from trakt_mcp.app import App
+
+#: Items per page when the caller names no page (the first page, with a footer giving the total).
+PAGE_SIZE = 100
+
+ListPage = Annotated[int, Field(ge=1)] | None
+IsoTime = Annotated[str, AfterValidator(iso_text)]
+
+
+def _positive(value: int) -> int:
+    if value < 1:
+        raise ValueError("expected a playback ID from fetch_playback_progress (a positive number)")
+    return value
+
+
+# -- reads --------------------------------------------------------------------------------------------------------
+
+
+class RatingsArgs(ToolArgs):
+    rating_type: MediaType = "movies"
+    rating: Annotated[int, Field(ge=1, le=10)] | None = None
+    page: ListPage = None
+
+
+class WatchlistArgs(ToolArgs):
+    watchlist_type: Literal["all", "movies", "shows", "seasons", "episodes"] = "all"
+    sort_by: Literal["rank", "added", "title", "released", "runtime", "popularity", "percentage", "votes"] = "rank"
+    sort_how: Literal["asc", "desc"] = "asc"
+    page: ListPage = None
+
+
+class HistoryArgs(ToolArgs):
+    history_type: MediaType | None = None
+    item_id: TraktId | None = None
+    start_at: IsoTime | None = None
+    end_at: IsoTime | None = None
+    page: ListPage = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HistoryArgs:
+        if self.item_id and not self.history_type:
+            raise ValueError("item_id needs history_type (movies, shows, seasons or episodes) to say what it names")
+        if self.start_at and self.end_at and self.end_at < self.start_at:
+            raise ValueError("end_at must not be before start_at")
+        return self
+
+
+class PlaybackArgs(ToolArgs):
+    playback_type: Literal["movies", "episodes"] | None = None
+
+
+class PlaybackItemArgs(ToolArgs):
+    playback_id: Annotated[int, AfterValidator(_positive)]
+
+
+async def _page(app: App, segments: list[str | int], page: int | None, **params: Any) -> Any:
+    return await app.client.paginate(endpoint(*segments), params=params, page=page, limit=PAGE_SIZE, auth=True)
+
+
+async def fetch_ratings(app: App, args: RatingsArgs) -> str:
+    path: list[str | int] = ["sync", "ratings", args.rating_type]
+    if args.rating is not None:
+        path.append(args.rating)
+    page = await _page(app, path, args.page)
+    heading = f"Your {SINGULAR[args.rating_type]} ratings" + (f" of {args.rating}/10" if args.rating else "")
+    render = lambda row: line(row, f"rated {row.get('rating')}/10", f"on {when(row.get('rated_at'))}")  # noqa: E731
+    return bullet_list(heading, page.items, render, page, "No ratings yet.")
+
+
+async def fetch_watchlist(app: App, args: WatchlistArgs) -> str:
+    page = await _page(app, ["sync", "watchlist", args.watchlist_type, args.sort_by, args.sort_how], args.page)
+
+    def render(row: dict[str, Any]) -> str:
+        note = f'note: "{row["notes"]}"' if row.get("notes") else ""
+        return f"#{row.get('rank', '?')} " + line(row, f"added {when(row.get('listed_at'))}", note)
+
+    return bullet_list("Your watchlist", page.items, render, page, "Your watchlist is empty.")
+
+
+async def fetch_history(app: App, args: HistoryArgs) -> str:
+    path: list[str | int] = ["sync", "history"]
+    path += [part for part in (args.history_type, args.item_id) if part]
+    page = await _page(app, path, args.page, start_at=args.start_at, end_at=args.end_at)
+
+    def render(row: dict[str, Any]) -> str:
+        action = "" if row.get("action") in (None, "watch") else str(row["action"])
+        return line(row, f"watched {when(row.get('watched_at'))}", action, f"history id {row.get('id')}")
+
+    return bullet_list("Your watch history", page.items, render, page, "No plays in this range.")
+
+
+def _playback_line(row: dict[str, Any]) -> str:
+    progress = f"{float(row.get('progress') or 0):.0f}% watched"
+    return line(row, progress, f"paused {when(row.get('paused_at'))}", f"playback_id {row.get('id')}")
+
+
+async def _playbacks(app: App, kind: str | None) -> list[Any]:
+    segments = ["sync", "playback", kind] if kind else ["sync", "playback"]
+    data = (await app.client.get(endpoint(*segments), auth=True)).data
+    return data if isinstance(data, list) else []
+
+
+async def fetch_playback(app: App, args: PlaybackArgs) -> str:
+    rows = await _playbacks(app, args.playback_type)
+    return bullet_list("Paused playbacks", rows, _playback_line, empty="Nothing paused.")
+
+
+async def remove_playback(app: App, args: PlaybackItemArgs) -> str:
+    try:
+        await app.client.request("DELETE", endpoint("sync", "playback", args.playback_id), auth=True)
+    except NotFound:
+        raise TraktError(
+            f"Trakt has no paused playback {args.playback_id}; nothing was removed. fetch_playback_progress lists them."
+        ) from None
+    return f"Trakt removed paused playback {args.playback_id}; its resume point is gone."
+
+
+async def playback_effect(app: App, args: PlaybackItemArgs) -> str:
+    try:
+        rows = await _playbacks(app, None)
+    except TraktError:
+        rows = []
+    row = next((r for r in rows if isinstance(r, dict) and r.get("id") == args.playback_id), None)
+    if row is None:
+        return f"Remove paused playback {args.playback_id} from your Trakt playback progress"
+    progress = f"{float(row.get('progress') or 0):.0f}%"
+    return f"Remove the paused playback of {plain(row)} at {progress} (playback_id {args.playback_id})"
+
+
+# -- batch writes -------------------------------------------------------------------------------------------------
+
+
+class RatingsAdd(ToolArgs):
+    rating_type: MediaType
+    items: Batch[UserRatingRequestItem]
+
+
+class RatingsRemove(ToolArgs):
+    rating_type: MediaType
+    items: Batch[UserRatingIdentifier]
+
+
+class WatchlistAdd(ToolArgs):
+    watchlist_type: MediaType
+    items: Batch[UserWatchlistRequestItem]
+
+
+class WatchlistRemove(ToolArgs):
+    watchlist_type: MediaType
+    items: Batch[UserWatchlistIdentifier]
+
+
+class HistoryAdd(ToolArgs):
+    history_type: MediaType
+    items: Batch[HistoryRequestItem]
+
+
+class HistoryRemove(ToolArgs):
+    history_type: MediaType
+    items: Batch[HistoryRemoveItem]
+
+
+@dataclass(frozen=True)
+class SyncWrite:
+    """A POST /sync/... batch write: what differs between the six is data; running, reporting and effect are shared."""
+
+    name: str
+    title: str
+    description: str
+    risk: Risk
+    args: type[ToolArgs]
+    path: tuple[str, ...]
+    #: The effect sentence starts with this ("Remove from your watch history: ...").
+    lead: str
+    #: The report heading.
+    heading: str
+    idempotent: bool = True
+
+    def spec(self) -> ToolSpec[Any]:
+        type_field = next(name for name in self.args.model_fields if name.endswith("_type"))
+
+        async def run(app: App, args: Any) -> str:
+            media = getattr(args, type_field)
+            body = {media: [item.body() for item in args.items]}
+            response = await app.client.request("POST", endpoint("sync", *self.path), json_body=body, auth=True)
+            return sync_report(self.heading, response.data, media, args.items)
+
+        async def effect(app: App, args: Any) -> str:
+            return await batch_effect(app, self.lead, getattr(args, type_field), args.items)
+
+        return ToolSpec(
+            name=self.name,
+            title=self.title,
+            description=self.description,
+            group="sync",
+            risk=self.risk,
+            args=self.args,
+            run=run,
+            endpoints=(f"POST /sync/{'/'.join(self.path)}",),
+            effect=effect,
+            idempotent=self.idempotent,
+        )
+
+
+WRITES = [
+    SyncWrite(
+        "add_user_ratings",
+        "Rate items",
+        "Rate items 1-10 (replaces earlier ratings).",
+        "write",
+        RatingsAdd,
+        ("ratings",),
+        "Rate on Trakt",
+        "Ratings saved on Trakt",
+    ),
+    SyncWrite(
+        "remove_user_ratings",
+        "Remove ratings",
+        "Delete your ratings of these items.",
+        "destructive",
+        RatingsRemove,
+        ("ratings", "remove"),
+        "Remove your ratings of",
+        "Ratings removed on Trakt",
+    ),
+    SyncWrite(
+        "add_user_watchlist",
+        "Add to watchlist",
+        "Add items to your watchlist.",
+        "write",
+        WatchlistAdd,
+        ("watchlist",),
+        "Add to your watchlist",
+        "Watchlist updated on Trakt",
+    ),
+    SyncWrite(
+        "remove_user_watchlist",
+        "Remove from watchlist",
+        "Take items off your watchlist.",
+        "destructive",
+        WatchlistRemove,
+        ("watchlist", "remove"),
+        "Remove from your watchlist",
+        "Watchlist updated on Trakt",
+    ),
+    SyncWrite(
+        "add_to_history",
+        "Mark watched",
+        "Mark items watched (watched_at defaults to now).",
+        "write",
+        HistoryAdd,
+        ("history",),
+        "Add to your watch history",
+        "Watch history updated on Trakt",
+        idempotent=False,
+    ),
+    SyncWrite(
+        "remove_from_history",
+        "Remove from history",
+        "Delete every play of these items from your history.",
+        "destructive",
+        HistoryRemove,
+        ("history", "remove"),
+        "Remove from your watch history",
+        "Watch history updated on Trakt",
+    ),
+]
+
+
+def _read(name: str, title: str, description: str, args: type[ToolArgs], run: Any, *endpoints: str) -> ToolSpec[Any]:
+    return ToolSpec(
+        name=name,
+        title=title,
+        description=description,
+        group="sync",
+        risk="read",
+        args=args,
+        run=run,
+        endpoints=endpoints,
+    )
+
+
+TOOLS: list[ToolSpec[Any]] = [
+    _read(
+        "fetch_user_ratings",
+        "Your ratings",
+        "Your ratings of one media type, optionally of one score.",
+        RatingsArgs,
+        fetch_ratings,
+        "GET /sync/ratings/{type}/{rating}",
+    ),
+    _read(
+        "fetch_user_watchlist",
+        "Your watchlist",
+        "Your watchlist, sorted as asked.",
+        WatchlistArgs,
+        fetch_watchlist,
+        "GET /sync/watchlist/{type}/{sort_by}/{sort_how}",
+    ),
+    _read(
+        "fetch_history",
+        "Your watch history",
+        "Your watch history; filter by type, item and time range.",
+        HistoryArgs,
+        fetch_history,
+        "GET /sync/history/{type}/{id}",
+    ),
+    _read(
+        "fetch_playback_progress",
+        "Paused playbacks",
+        "What you paused, with progress and playback_id.",
+        PlaybackArgs,
+        fetch_playback,
+        "GET /sync/playback/{type}",
+    ),
+    ToolSpec(
+        name="remove_playback_item",
+        title="Remove paused playback",
+        description="Delete a paused playback (resume point) by playback_id.",
+        group="sync",
+        risk="destructive",
+        args=PlaybackItemArgs,
+        run=remove_playback,
+        endpoints=("DELETE /sync/playback/{id}", "GET /sync/playback"),
+        effect=playback_effect,
+        idempotent=True,
+    ),
+    *(write.spec() for write in WRITES),
+]
