@@ -20,8 +20,8 @@ from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.tools import all_tools
 from trakt_mcp.tools.spec import ToolSpec, published_schema
 
-VALID_EXAMPLES = 12
-INVALID_EXAMPLES = 12
+VALID_EXAMPLES = 25
+INVALID_EXAMPLES = 25
 
 WRONG_VALUES = st.one_of(
     st.none(),

@@ -78,16 +78,16 @@ class ToolSpec(Generic[A]):
 
     @property
     def annotations(self) -> ToolAnnotations:
-        """The MCP hints. Every tool talks to Trakt (open world). A read-only tool publishes only that: the spec
-        gives destructiveHint and idempotentHint meaning only when readOnlyHint is false, and the tools/list
-        budget is context the agent pays for; every other tool states all four. The title is the tool's own."""
+        """The MCP hints, without the ones that cost context and say nothing. Every tool talks to Trakt, so
+        openWorldHint is true, which is the spec's default and is left unsaid. A read-only tool publishes
+        readOnlyHint alone: the spec gives destructiveHint and idempotentHint meaning only when readOnlyHint is
+        false. Every other tool states readOnlyHint, destructiveHint and idempotentHint. The title is the tool's."""
         if self.risk == "read":
-            return ToolAnnotations(read_only_hint=True, open_world_hint=True)
+            return ToolAnnotations(read_only_hint=True)
         return ToolAnnotations(
             read_only_hint=False,
             destructive_hint=self.risk == "destructive",
             idempotent_hint=bool(self.idempotent),
-            open_world_hint=True,
         )
 
     def parse(self, arguments: dict[str, Any]) -> A:
@@ -152,8 +152,9 @@ class _CompactSchema(GenerateJsonSchema):
     """JSON Schema as small as it can be while saying the same: every token here is context the agent pays for.
 
     Auto-generated titles (they repeat the field names) are dropped, and `anyOf: [{type: X, ...}, {type: null}]`
-    becomes `{type: [X, "null"], ...}`. `additionalProperties: false` is not published: unknown arguments are
-    still refused, by the model, with an error naming them.
+    becomes `{type: [X, "null"], ...}`. Inside list items (`$defs`) a `default: null` is left out: an absent field
+    already means "not given". `additionalProperties: false` is not published: unknown arguments are still
+    refused, by the model, with an error naming them.
     """
 
     def field_title_should_be_set(self, schema: Any) -> bool:
@@ -166,6 +167,9 @@ class _CompactSchema(GenerateJsonSchema):
         for definition in result.get("$defs", {}).values():
             definition.pop("title", None)
             definition.pop("additionalProperties", None)
+            for field in definition.get("properties", {}).values():
+                if field.get("default", ...) is None:
+                    del field["default"]
         return result
 
 
