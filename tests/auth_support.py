@@ -15,14 +15,6 @@ from trakt_mcp.sandbox.routes.oauth import OAuthState, oauth_state
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from trakt_mcp.tokens import SERVICE, Token
 
-START = 1_750_000_000.0
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    """A realistic unix time, shared by the fake and the server so token expiry means the same to both."""
-    return FakeTime(start=START)
-
 
 @pytest.fixture
 def fake(fake_time: FakeTime) -> FakeTrakt:

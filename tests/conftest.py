@@ -16,6 +16,7 @@ from mcp import Client, types
 from tests.memory_keyring import MemoryKeyring
 from trakt_mcp.app import App
 from trakt_mcp.sandbox import FakeTrakt
+from trakt_mcp.sandbox.fake import IssuedToken
 from trakt_mcp.server import build_server, create_app
 from trakt_mcp.settings import SANDBOX_API_URL, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 
@@ -42,9 +43,12 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 
 class FakeTime:
-    """A clock and sleep that never wait: sleeping advances the clock and is recorded."""
+    """A clock and sleep that never wait: sleeping advances the clock and is recorded.
 
-    def __init__(self, start: float = 1000.0) -> None:
+    It starts at a realistic unix time and is shared by the fake Trakt and the server (pacing, retries and token
+    expiry), so "expires in an hour" means the same to both."""
+
+    def __init__(self, start: float = 1_750_000_000.0) -> None:
         self.now = start
         self.sleeps: list[float] = []
 
@@ -62,8 +66,8 @@ def fake_time() -> FakeTime:
 
 
 @pytest.fixture
-def fake() -> FakeTrakt:
-    return FakeTrakt()
+def fake(fake_time: FakeTime) -> FakeTrakt:
+    return FakeTrakt(clock=fake_time.clock)
 
 
 @pytest.fixture
@@ -106,28 +110,9 @@ def text_of(result: types.CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, types.TextContent))
 
 
-class StaticTokens:
-    """A token source holding one fixed token (used until the sign-in module is wired into the App)."""
-
-    def __init__(self, access_token: str) -> None:
-        self.token = access_token
-
-    async def access_token(self) -> str:
-        return self.token
-
-    async def refresh_after_unauthorized(self, rejected: str) -> str:
-        from trakt_mcp.errors import NotSignedIn
-
-        raise NotSignedIn("Trakt refused the stored token.")
-
-
 @pytest.fixture
-async def signed_in(app: App, fake: FakeTrakt) -> Any:
-    """The user is signed in: the fake knows a fresh token and the App holds it. Returns the fake's token."""
+async def signed_in(app: App, fake: FakeTrakt) -> IssuedToken:
+    """The user is signed in: the fake issued a fresh token and the server stored it. Returns the fake's token."""
     token = fake.issue_token()
-    accept = getattr(app.auth, "accept_token", None)
-    if accept is not None:
-        await accept(fake.token_json(token))
-    else:
-        app.client.tokens = StaticTokens(token.access_token)
+    await app.auth.accept_token(fake.token_json(token))
     return token

@@ -19,8 +19,8 @@ from trakt_mcp.sandbox.routes.oauth import OAuthState
 
 DEVICE_TOKEN = "/oauth/device/token"
 
-#: The sign-in tests share one clock between the fake and the server (see auth_support).
-fake_time, fake = auth_support.fake_time, auth_support.fake
+#: The sign-in tests record every token the fake issues (see auth_support).
+fake = auth_support.fake
 
 
 async def call(client: Any, tool: str) -> str:

@@ -22,8 +22,8 @@ from trakt_mcp.tokens import TokenStoreError
 TOKEN = "/oauth/token"
 HOUR = 3600
 
-#: The sign-in tests share one clock between the fake and the server (see auth_support).
-fake_time, fake = auth_support.fake_time, auth_support.fake
+#: The sign-in tests record every token the fake issues (see auth_support).
+fake = auth_support.fake
 
 
 async def user_call(app: App) -> str:

@@ -22,8 +22,8 @@ from trakt_mcp.tokens import FileStore, KeyringStore, Token, TokenStoreError, op
 
 TOKEN = Token(access_token="a" * 64, refresh_token="r" * 64, expires_at=2e9, created_at=1.9e9)
 
-#: The sign-in tests share one clock between the fake and the server (see auth_support).
-fake_time, fake = auth_support.fake_time, auth_support.fake
+#: The sign-in tests record every token the fake issues (see auth_support).
+fake = auth_support.fake
 
 
 class LockedKeyring(KeyringBackend):
