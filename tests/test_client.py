@@ -141,6 +141,12 @@ async def test_writes_are_never_repeated_after_a_server_error_or_timeout(
     assert len(fake.calls) == 1
 
 
+async def test_a_write_that_timed_out_says_it_may_have_been_applied(app: App, fake: FakeTrakt) -> None:
+    fake.inject(Fault(exception=httpx.ReadTimeout))
+    with pytest.raises(NetworkError, match="may or may not have been applied: check before trying again"):
+        await app.client.request("POST", endpoint("sync", "history"), json_body={"movies": []})
+
+
 async def test_idempotent_writes_may_be_retried_when_declared(app: App, fake: FakeTrakt) -> None:
     fake.inject(Fault(status=503, method="DELETE"))
     with pytest.raises(TraktHTTPError):  # the fake has no such route: what matters is the retry

@@ -63,6 +63,20 @@ def endpoint(*segments: str | int) -> str:
 
 
 @dataclass(frozen=True)
+class _Call:
+    """One API call as it will be sent on every attempt, and how it may be repeated."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    content: bytes | None
+    #: Safe to send again after a server error or timeout (GET, or a write Trakt documents as idempotent).
+    may_repeat: bool
+    #: Held to one per second (Trakt's limit on writes).
+    paced: bool
+
+
+@dataclass(frozen=True)
 class Pagination:
     page: int
     limit: int
@@ -212,34 +226,32 @@ class TraktClient:
         method = method.upper()
         if not path.startswith("/") or "?" in path or "#" in path:
             raise InvalidArgument("path", "an API path built with endpoint()", path)
+        call = _Call(
+            method=method,
+            path=path,
+            query={k: _query_value(v) for k, v in (params or {}).items() if v is not None},
+            content=json.dumps(json_body).encode() if json_body is not None else None,
+            may_repeat=(method == "GET") if idempotent is None else idempotent,
+            paced=method in WRITE_METHODS if pace is None else pace,
+        )
         token = await self.tokens.access_token() if auth else None
         try:
-            return await self._with_retries(method, path, params, json_body, token, idempotent, pace)
+            return await self._with_retries(call, token)
         except Unauthorized:
             if token is None:
                 raise
             token = await self.tokens.refresh_after_unauthorized(token)
-            return await self._with_retries(method, path, params, json_body, token, idempotent, pace)
+            return await self._with_retries(call, token)
 
-    async def _with_retries(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        token: str | None,
-        idempotent: bool | None,
-        pace: bool | None,
-    ) -> TraktResponse:
-        may_repeat = (method == "GET") if idempotent is None else idempotent
+    async def _with_retries(self, call: _Call, token: str | None) -> TraktResponse:
         backoff = wait_exponential_jitter(initial=0.5, max=8.0, jitter=0.5)
 
         def should_retry(exc: BaseException) -> bool:
             if isinstance(exc, RateLimited):
                 return exc.retry_after <= self._max_retry_after
             if isinstance(exc, NetworkError):
-                return may_repeat
-            return may_repeat and isinstance(exc, TraktHTTPError) and exc.status in RETRYABLE_STATUSES
+                return call.may_repeat
+            return call.may_repeat and isinstance(exc, TraktHTTPError) and exc.status in RETRYABLE_STATUSES
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -256,49 +268,41 @@ class TraktClient:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._send(method, path, params, json_body, token, pace)
+                return await self._send(call, token)
         raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
 
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        token: str | None,
-        pace: bool | None,
-    ) -> TraktResponse:
-        headers = {"Authorization": f"Bearer {token}"} if token else None
-        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
-        content = json.dumps(json_body).encode() if json_body is not None else None
-        if pace if pace is not None else method in WRITE_METHODS:
-            async with self._write_gate:
-                if self._last_write is not None:
-                    delay = self._last_write + 1.0 - self._clock()
-                    if delay > 0:
-                        await self._sleep(delay)
-                try:
-                    response = await self._transmit(method, path, query, content, headers)
-                finally:
-                    self._last_write = self._clock()
-        else:
-            response = await self._transmit(method, path, query, content, headers)
+    async def _send(self, call: _Call, token: str | None) -> TraktResponse:
+        if not call.paced:
+            return self._parse(await self._transmit(call, token))
+        async with self._write_gate:
+            if self._last_write is not None:
+                delay = self._last_write + 1.0 - self._clock()
+                if delay > 0:
+                    await self._sleep(delay)
+            try:
+                response = await self._transmit(call, token)
+            finally:
+                self._last_write = self._clock()
         return self._parse(response)
 
-    async def _transmit(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, str],
-        content: bytes | None,
-        headers: dict[str, str] | None,
-    ) -> httpx.Response:
+    async def _transmit(self, call: _Call, token: str | None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
         try:
-            return await self.http.request(method, path, params=query, content=content, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise NetworkError(f"Trakt did not answer in time ({type(exc).__name__}); try again shortly.") from None
+            return await self.http.request(
+                call.method, call.path, params=call.query, content=call.content, headers=headers
+            )
         except httpx.TransportError as exc:
-            raise NetworkError(f"Could not reach Trakt ({type(exc).__name__}); check the network.") from None
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            what = (
+                f"Trakt did not answer in time ({type(exc).__name__})"
+                if timed_out
+                else (f"Could not reach Trakt ({type(exc).__name__})")
+            )
+            if call.method in WRITE_METHODS and timed_out:
+                advice = "the change may or may not have been applied: check before trying again."
+            else:
+                advice = "try again shortly." if timed_out else "check the network."
+            raise NetworkError(f"{what}; {advice}") from None
 
     def _parse(self, response: httpx.Response) -> TraktResponse:
         status = response.status_code
