@@ -6,6 +6,8 @@ tool module is a list of declarations and small handlers, never a copy of this p
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -189,4 +191,10 @@ def _compact(node: Any) -> Any:
 
 
 def published_schema(model: type[ToolArgs]) -> dict[str, Any]:
+    """The input schema agents see (a fresh copy: the server and the guard each keep one)."""
+    return copy.deepcopy(_schema_of(model))
+
+
+@functools.cache
+def _schema_of(model: type[ToolArgs]) -> dict[str, Any]:
     return model.model_json_schema(by_alias=True, schema_generator=_CompactSchema)
