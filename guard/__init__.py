@@ -4,6 +4,17 @@ every decision. It knows nothing about the server it guards beyond a `Catalog` t
 from guard.catalog import Catalog, ResourceInfo, ToolInfo
 from guard.engine import Decision, Engine, PolicyError
 from guard.middleware import Guard
-from guard.policy import Policy
+from guard.policy import Identity, Policy, identity_for_token
 
-__all__ = ["Catalog", "Decision", "Engine", "Guard", "Policy", "PolicyError", "ResourceInfo", "ToolInfo"]
+__all__ = [
+    "Catalog",
+    "Decision",
+    "Engine",
+    "Guard",
+    "Identity",
+    "Policy",
+    "PolicyError",
+    "ResourceInfo",
+    "ToolInfo",
+    "identity_for_token",
+]

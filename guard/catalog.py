@@ -21,6 +21,8 @@ class ToolInfo:
     group: str
     risk: str
     title: str = ""
+    #: The tool's JSON Schema for its arguments; policy conditions on arguments are checked against it.
+    input_schema: Mapping[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,69 @@
-"""Decisions: a policy compiled against the catalog into one precomputed decision per tool.
+"""Decisions: a policy compiled against the catalog into one precomputed decision per tool and caller.
 
-Order: `hide` wins; then the most specific matching rule (exact name, then glob, then @group, then @risk class);
-then `default`. Everything that could make a decision ambiguous or a rule dead is a load error.
+Order within a layer: `hide` wins; then the most specific matching rule (exact name, then glob, then @group, then
+@risk class); then `default`. Everything that could make a decision ambiguous or a rule dead is a load error.
+
+The top level is one layer; each identity is another, merged by one rule: the identity can only be stricter. The
+effective action is the stricter of the two (hide > deny > confirm > allow; the top level names it on a tie), the
+argument conditions and rate limits of both apply, and an identity rule that could only loosen is a load error.
+
+Argument conditions refine the chosen rule per call (`Decision.judge`): a failed `require` or a holding `deny_if`
+denies; a holding `confirm_if` turns allow into confirm.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Literal
+from typing import Any, Literal
 
 from guard.catalog import RISKS, Catalog
+from guard.conditions import ConditionError, Mismatch, Test, compile_condition, describe
 from guard.names import skeleton
-from guard.policy import Action, Policy, PolicyError, RateLimit, Rule
+from guard.policy import Action, Layer, Policy, PolicyError, RateLimit, Rule
 
-__all__ = ["Decision", "Engine", "Match", "PolicyError"]
+__all__ = ["Decision", "Engine", "Match", "Outcome", "PolicyError", "UnknownIdentity", "View"]
 
 Effective = Action | Literal["hide"]
 LEVELS = ("exact name", "glob", "group", "risk class")
+#: How strict an action is; an identity can only move a tool up this scale.
+RANK: dict[str, int] = {"allow": 0, "confirm": 1, "deny": 2, "hide": 3}
 _GLOB_CHARS = frozenset("*?[")
+
+
+class UnknownIdentity(LookupError):
+    """A caller's identity the policy in force does not declare: nothing may run for it."""
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A rate limit and the JSON path that declares it (the window is counted per path and per identity)."""
+
+    path: str
+    limit: RateLimit
+
+
+@dataclass(frozen=True)
+class Check:
+    kind: str  # "require", "deny_if" or "confirm_if"
+    path: str  # e.g. tools."remove_from_history".deny_if[0]
+    text: str  # e.g. count(items) > 5
+    test: Test
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The action for one call, the JSON path that decided it, and the condition that fired (if one did)."""
+
+    action: Effective
+    rule: str
+    reason: str | None = None
+    condition: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,7 +72,30 @@ class Decision:
     action: Effective
     rule: str  # the JSON path of the deciding entry, or "default"
     reason: str | None = None
-    rate_limit: RateLimit | None = None
+    limits: tuple[Quota, ...] = ()
+    checks: tuple[Check, ...] = ()
+    outcome: Outcome = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcome", Outcome(self.action, self.rule, self.reason))
+
+    def judge(self, arguments: Mapping[str, Any]) -> Outcome:
+        """The action for a call with these arguments: the rule's, unless one of its conditions fires."""
+        if not self.checks or self.action in ("deny", "hide"):
+            return self.outcome
+        confirm: Outcome | None = None
+        for check in self.checks:
+            try:
+                holds = check.test(arguments)
+            except Mismatch as exc:
+                return Outcome("deny", check.path, f"cannot test {check.text}: {exc}", check.text)
+            if check.kind == "require" and not holds:
+                return Outcome("deny", check.path, check.reason, f"requires {check.text}")
+            if check.kind == "deny_if" and holds:
+                return Outcome("deny", check.path, check.reason, check.text)
+            if check.kind == "confirm_if" and holds and confirm is None:
+                confirm = Outcome("confirm", check.path, check.reason, check.text)
+        return confirm if confirm is not None and self.action == "allow" else self.outcome
 
 
 @dataclass(frozen=True)
@@ -61,6 +127,37 @@ def matches_any(selector: str, catalog: Catalog) -> bool:
     return any(selector_level(selector, t.name, t.group, t.risk) is not None for t in catalog.tools.values())
 
 
+@dataclass
+class _Compiled:
+    """One layer (the top level, or one identity) compiled against the catalog."""
+
+    matches: dict[str, list[Match]]
+    decisions: dict[str, Decision | None]
+    quotas: tuple[Quota, ...]
+
+
+@dataclass(frozen=True)
+class View:
+    """The decisions for one caller (identity None = the local user, the top level alone)."""
+
+    engine: Engine
+    identity: str | None
+    decisions: Mapping[str, Decision]
+    visible_tools: frozenset[str]
+    visible_resources: frozenset[str]
+    shared: tuple[Quota, ...] = ()  # all_tools quotas, included in every visible tool's limits
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.engine.catalog
+
+    def decide(self, name: str) -> Decision | None:
+        return self.decisions.get(name)
+
+    def resolve(self, raw_name: str) -> str | None:
+        return self.engine.resolve(raw_name)
+
+
 class Engine:
     """A policy bound to a catalog. Construction validates; `decide` is one dictionary lookup."""
 
@@ -68,38 +165,90 @@ class Engine:
         self.policy = policy
         self.catalog = catalog
         self.source = source
-        self._matches: dict[str, list[Match]] = {name: [] for name in catalog.tools}
-        problems = self._match_all()
-        self.decisions: dict[str, Decision] = {}
-        conflicts: set[tuple[str, str]] = set()
-        for name in catalog.tools:
-            decision, conflict = self._decide_tool(name)
-            self.decisions[name] = decision
-            if conflict and conflict[0] not in conflicts:
-                conflicts.add(conflict[0])
-                problems.append(conflict[1])
-        if problems:
-            raise PolicyError(source, problems)
+        self._problems: list[str] = []
+        top = self._compile(policy, "", policy.default)
+        self._layers: dict[str | None, list[_Compiled]] = {None: [top]}
+        self.views: dict[str | None, View] = {None: self._view(None, top, None)}
+        for name, identity in policy.identities.items():
+            prefix = f"identities.{json.dumps(name)}."
+            layer = self._compile(identity, prefix, identity.default)
+            self._check_only_stricter(identity, prefix, layer, top)
+            self._layers[name] = [top, layer]
+            self.views[name] = self._view(name, top, layer)
+        if self._problems:
+            raise PolicyError(source, list(dict.fromkeys(self._problems)))
         self._skeletons = {skeleton(name): name for name in catalog.tools}
-        self.visible_tools = frozenset(n for n, d in self.decisions.items() if d.action != "hide")
-        self.visible_resources = frozenset(
-            uri for uri, res in catalog.resources.items() if self.decisions[res.tool].action != "hide"
-        )
 
-    def _match_all(self) -> list[str]:
-        problems: list[str] = []
-        entries: list[tuple[str, str, Rule | None]] = [(p, sel, None) for p, sel in self.policy.hide_entries()]
-        entries += [(e.path, e.selector, e.rule) for e in self.policy.rule_entries()]
+    # --- the local user's view, as before identities ----------------------------------------------------------
+
+    @property
+    def decisions(self) -> Mapping[str, Decision]:
+        return self.views[None].decisions
+
+    @property
+    def visible_tools(self) -> frozenset[str]:
+        return self.views[None].visible_tools
+
+    @property
+    def visible_resources(self) -> frozenset[str]:
+        return self.views[None].visible_resources
+
+    def view(self, identity: str | None) -> View:
+        try:
+            return self.views[identity]
+        except KeyError:
+            raise UnknownIdentity(
+                f"the caller's identity {json.dumps(identity)} is not declared in the policy in force"
+            ) from None
+
+    def visibility(self) -> dict[str | None, tuple[frozenset[str], frozenset[str]]]:
+        return {name: (view.visible_tools, view.visible_resources) for name, view in self.views.items()}
+
+    def decide(self, name: str, identity: str | None = None) -> Decision | None:
+        """The decision for an exact tool name; None when the catalog has no such tool."""
+        return self.view(identity).decide(name)
+
+    def resolve(self, raw_name: str) -> str | None:
+        """The catalog tool a (possibly disguised) name stands for: case, spacing and look-alikes fold away."""
+        return self._skeletons.get(skeleton(raw_name))
+
+    def explain(self, name: str, identity: str | None = None) -> list[Match]:
+        self.view(identity)
+        return [match for layer in self._layers[identity] for match in layer.matches.get(name, [])]
+
+    # --- compiling ---------------------------------------------------------------------------------------------
+
+    def _view(self, identity: str | None, top: _Compiled, layer: _Compiled | None) -> View:
+        quotas = top.quotas + (layer.quotas if layer else ())
+        decisions: dict[str, Decision] = {}
+        for name in self.catalog.tools:
+            base = top.decisions[name]
+            assert base is not None  # the top level always has a default
+            own = layer.decisions[name] if layer else None
+            decision = _stricter(base, own) if own else base
+            if decision.action != "hide" and quotas:
+                decision = dataclasses.replace(decision, limits=decision.limits + quotas)
+            decisions[name] = decision
+        visible = frozenset(n for n, d in decisions.items() if d.action != "hide")
+        resources = frozenset(uri for uri, res in self.catalog.resources.items() if res.tool in visible)
+        return View(self, identity, decisions, visible, resources, quotas)
+
+    def _compile(self, layer: Layer, prefix: str, default: Action | None) -> _Compiled:
+        matches: dict[str, list[Match]] = {name: [] for name in self.catalog.tools}
+        entries: list[tuple[str, str, Rule | None]] = [(p, s, None) for p, s in layer.hide_entries(prefix)]
+        entries += [(e.path, e.selector, e.rule) for e in layer.rule_entries(prefix)]
         for path, selector, rule in entries:
             matched = False
             for tool in self.catalog.tools.values():
                 level = selector_level(selector, tool.name, tool.group, tool.risk)
                 if level is not None:
                     matched = True
-                    self._matches[tool.name].append(Match(path, selector, -1 if rule is None else level, rule))
+                    matches[tool.name].append(Match(path, selector, -1 if rule is None else level, rule))
             if not matched:
-                problems.append(self._no_match(path, selector))
-        return problems
+                self._problems.append(self._no_match(path, selector))
+        decisions = {name: self._decide_tool(name, matches[name], default) for name in self.catalog.tools}
+        quotas = tuple(Quota(path, limit) for path, limit in layer.quota_entries(prefix))
+        return _Compiled(matches, decisions, quotas)
 
     def _no_match(self, path: str, selector: str) -> str:
         key = skeleton(selector)
@@ -117,42 +266,77 @@ class Engine:
         hint = f'did you mean "{close[0]}"?' if close else "see `policy check` for the tool names"
         return f"{path}: no tool is named {json.dumps(selector)}. Fix: {hint}"
 
-    def _decide_tool(self, name: str) -> tuple[Decision, tuple[tuple[str, str], str] | None]:
-        matches = self._matches[name]
+    def _decide_tool(self, name: str, matches: list[Match], default: Action | None) -> Decision | None:
         hidden = [m for m in matches if m.level < 0]
         if hidden:
-            return Decision(name, "hide", hidden[0].path), None
+            return Decision(name, "hide", hidden[0].path)
         rules = [m for m in matches if m.rule is not None]
         if not rules:
-            return Decision(name, self.policy.default, "default"), None
+            return Decision(name, default, "default") if default else None
         best = min(m.level for m in rules)
         winners = [m for m in rules if m.level == best]
         first = winners[0]
         assert first.rule is not None
         for other in winners[1:]:
             assert other.rule is not None
-            if (other.rule.action, other.rule.rate_limit) != (first.rule.action, first.rule.rate_limit):
-                return Decision(name, "deny", first.path), (
-                    (first.path, other.path),
+            if not first.rule.same_effect(other.rule):
+                self._problems.append(
                     f"{first.path} and {other.path} both match {name} at the same precedence ({LEVELS[best]}) "
                     f"but disagree ({_summary(first.rule)} vs {_summary(other.rule)}). "
-                    f"Fix: add a rule for {json.dumps(name)} itself, or make them agree",
+                    f"Fix: add a rule for {json.dumps(name)} itself, or make them agree"
                 )
+                return Decision(name, "deny", first.path)
         rule = first.rule
-        return Decision(name, rule.action, first.path, rule.reason, rule.rate_limit), None
+        return Decision(
+            name, rule.action, first.path, rule.reason, _quotas(first.path, rule), self._checks(name, first)
+        )
 
-    def decide(self, name: str) -> Decision | None:
-        """The decision for an exact tool name; None when the catalog has no such tool."""
-        return self.decisions.get(name)
+    def _checks(self, tool: str, match: Match) -> tuple[Check, ...]:
+        assert match.rule is not None
+        schema = self.catalog.tools[tool].input_schema
+        checks = []
+        for kind, index, condition in match.rule.checks():
+            path = f"{match.path}.{kind}[{index}]"
+            try:
+                test = compile_condition(condition, tool, schema)
+            except ConditionError as exc:
+                self._problems.append(f"{path}: {exc}")
+                continue
+            checks.append(Check(kind, path, describe(condition), test, match.rule.reason))
+        return tuple(checks)
 
-    def resolve(self, raw_name: str) -> str | None:
-        """The catalog tool a (possibly disguised) name stands for: case, spacing and look-alikes fold away."""
-        return self._skeletons.get(skeleton(raw_name))
+    def _check_only_stricter(self, identity: Layer, prefix: str, layer: _Compiled, top: _Compiled) -> None:
+        """An identity rule that is looser than the top level for every tool it decides could never apply."""
+        decided: dict[str, list[str]] = {}
+        for name, decision in layer.decisions.items():
+            if decision is not None:
+                decided.setdefault(decision.rule, []).append(name)
+        for entry in identity.rule_entries(prefix):
+            tools = decided.get(entry.path, [])
+            looser = [t for t in tools if RANK[top.decisions[t].action] > RANK[entry.rule.action]]  # type: ignore[union-attr]
+            if tools and len(looser) == len(tools):
+                base = top.decisions[tools[0]]
+                assert base is not None
+                self._problems.append(
+                    f"{entry.path}: {entry.rule.action} cannot loosen the top level, which decides {base.action} "
+                    f"for {tools[0]} ({base.rule}); an identity can only be stricter. "
+                    f"Fix: remove it, use {base.action} or stricter, or change the top level"
+                )
 
-    def explain(self, name: str) -> list[Match]:
-        return list(self._matches.get(name, []))
+
+def _stricter(top: Decision, own: Decision) -> Decision:
+    winner = own if RANK[own.action] > RANK[top.action] else top
+    if winner.action == "hide":
+        return winner
+    return dataclasses.replace(winner, limits=top.limits + own.limits, checks=top.checks + own.checks)
+
+
+def _quotas(path: str, rule: Rule) -> tuple[Quota, ...]:
+    quotas = [Quota(f"{path}.rate_limit", rule.rate_limit)] if rule.rate_limit else []
+    return tuple(quotas + [Quota(f"{path}.limits[{i}]", limit) for i, limit in enumerate(rule.limits)])
 
 
 def _summary(rule: Rule) -> str:
-    limit = f", at most {rule.rate_limit.max} per {rule.rate_limit.window:g}s" if rule.rate_limit else ""
-    return rule.action + limit
+    limits = "".join(f", at most {limit.max} per {limit.window:g}s" for limit in rule.all_limits)
+    conditions = sum(1 for _ in rule.checks())
+    return rule.action + limits + (f", {conditions} conditions" if conditions else "")

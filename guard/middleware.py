@@ -5,6 +5,10 @@ Confirmation uses MCP form elicitation in both protocol eras: in the handshake e
 session's back-channel; in the modern era it answers `InputRequiredResult` and checks the client's retry against
 a single-use, server-side record bound to the tool and its arguments. Clients that cannot elicit get an
 out-of-band approval code instead. Any internal guard failure blocks the call (fail closed).
+
+Each request is decided for the caller's identity (`identify`; None = the local user, as over stdio): its view of
+the policy, its hidden tools, its own rate-limit windows, and the `identity` field of the audit line. A name the
+policy does not declare gets nothing. The client's self-reported name is only recorded, it grants nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from mcp.shared.exceptions import MCPError
 
 from guard.approvals import Approvals, digest
 from guard.audit import AuditLog, summarize
-from guard.engine import Decision, Engine
+from guard.engine import Decision, Outcome, UnknownIdentity, View
 from guard.ratelimit import RateLimiter
 from guard.reload import PolicyWatcher
 
@@ -40,6 +44,12 @@ CONFIRM_SCHEMA: dict[str, Any] = {
     "required": ["confirm"],
 }
 Context = ServerRequestContext[Any, Any]
+#: Who is calling: an identity the policy declares, or None for the local user.
+Identify = Callable[[Context], "str | None"]
+
+
+def _local_user(ctx: Context) -> str | None:
+    return None
 
 
 @dataclass
@@ -47,7 +57,7 @@ class _Verdict:
     """What the gate concluded: `message is None` means run (with `params`); else answer with the message."""
 
     decision: str
-    decision_rule: Decision | None
+    outcome: Outcome | None
     message: str | None = None
     params: dict[str, Any] | None = None
     unknown: bool = False
@@ -64,8 +74,9 @@ class _Subject:
     resource: str | None = None
 
 
-def _where(decision: Decision) -> str:
-    return "the policy default" if decision.rule == "default" else f"policy rule {decision.rule}"
+def _where(outcome: Outcome) -> str:
+    where = "the policy default" if outcome.rule == "default" else f"policy rule {outcome.rule}"
+    return f"{where} ({outcome.condition})" if outcome.condition else where
 
 
 def _client_name(ctx: Context) -> str | None:
@@ -108,8 +119,10 @@ class Guard:
         limiter: RateLimiter | None = None,
         confirm_ttl: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
+        identify: Identify = _local_user,
     ) -> None:
         self.watcher = watcher
+        self.identify = identify
         self.audit = audit
         self.approvals = approvals
         self.approve_command = approve_command
@@ -133,7 +146,24 @@ class Guard:
         engine, changed = self.watcher.current()
         if changed:
             await self._announce_changes()
-        return await handler(engine, ctx, call_next)
+        try:
+            view = engine.view(self.identify(ctx))
+        except Exception as exc:  # an undeclared identity, or identify() failed: nothing runs
+            return self._no_identity(ctx, exc)
+        return await handler(view, ctx, call_next)
+
+    def _no_identity(self, ctx: Context, exc: Exception) -> HandlerResult:
+        if not isinstance(exc, UnknownIdentity):
+            log.exception("guard could not tell who is calling; blocking the request", exc_info=exc)
+        message = f"Refused: {exc if isinstance(exc, UnknownIdentity) else 'the caller could not be identified'}."
+        if ctx.method == "tools/call":
+            params = ctx.params or {}
+            name, arguments = params.get("name"), params.get("arguments")
+            subject = _Subject(str(name), arguments if isinstance(arguments, dict) else {}, dict(params))
+            refused = _Verdict("denied", Outcome("deny", "identities", message), message)
+            self._record(ctx, None, subject, refused, "blocked", 0.0)
+            return _tool_error(f"{message} Nothing ran.")
+        raise MCPError(code=types.INVALID_REQUEST, message=message)
 
     async def _announce_changes(self) -> None:
         for session in list(self._sessions):
@@ -145,11 +175,11 @@ class Guard:
 
     # --- lists -------------------------------------------------------------------------------------------------
 
-    async def _list_tools(self, engine: Engine, ctx: Context, call_next: CallNext) -> HandlerResult:
-        return self._filter(await call_next(ctx), "tools", "name", engine.visible_tools)
+    async def _list_tools(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
+        return self._filter(await call_next(ctx), "tools", "name", view.visible_tools)
 
-    async def _list_resources(self, engine: Engine, ctx: Context, call_next: CallNext) -> HandlerResult:
-        return self._filter(await call_next(ctx), "resources", "uri", engine.visible_resources)
+    async def _list_resources(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
+        return self._filter(await call_next(ctx), "resources", "uri", view.visible_resources)
 
     @staticmethod
     def _filter(result: HandlerResult, field: str, key: str, visible: frozenset[str]) -> HandlerResult:
@@ -165,138 +195,142 @@ class Guard:
 
     # --- calls -------------------------------------------------------------------------------------------------
 
-    async def _call_tool(self, engine: Engine, ctx: Context, call_next: CallNext) -> HandlerResult:
+    async def _call_tool(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
         params = dict(ctx.params or {})
         name, arguments = params.get("name"), params.get("arguments") or {}
         if not isinstance(name, str) or not isinstance(arguments, dict):
             return await call_next(ctx)  # the SDK rejects malformed params; nothing runs
         subject = _Subject(name, arguments, params)
-        verdict = await self._safe_gate(engine, ctx, subject)
+        verdict = await self._safe_gate(view, ctx, subject)
         if verdict.reply is not None:
             return verdict.reply
         if verdict.message is not None:
-            self._record(ctx, subject, verdict, "blocked", 0.0)
+            self._record(ctx, view, subject, verdict, "blocked", 0.0)
             return _tool_error(f"Unknown tool: {name}" if verdict.unknown else verdict.message)
-        return await self._run(ctx, subject, verdict, call_next)
+        return await self._run(ctx, view, subject, verdict, call_next)
 
-    async def _read_resource(self, engine: Engine, ctx: Context, call_next: CallNext) -> HandlerResult:
+    async def _read_resource(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
         params = dict(ctx.params or {})
         uri = str(params.get("uri"))
-        resource = engine.catalog.resources.get(uri)
+        resource = view.catalog.resources.get(uri)
         subject = _Subject(resource.tool if resource else "", dict(resource.arguments) if resource else {}, params, uri)
-        verdict = await self._safe_gate(engine, ctx, subject)
+        verdict = await self._safe_gate(view, ctx, subject)
         if verdict.reply is not None:
             return verdict.reply
         if verdict.message is not None:
-            self._record(ctx, subject, verdict, "blocked", 0.0)
+            self._record(ctx, view, subject, verdict, "blocked", 0.0)
             if verdict.unknown:
                 raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown resource: {uri}", data={"uri": uri})
             raise MCPError(code=types.INVALID_REQUEST, message=verdict.message, data={"uri": uri})
-        return await self._run(ctx, subject, verdict, call_next)
+        return await self._run(ctx, view, subject, verdict, call_next)
 
-    async def _run(self, ctx: Context, subject: _Subject, verdict: _Verdict, call_next: CallNext) -> HandlerResult:
+    async def _run(
+        self, ctx: Context, view: View, subject: _Subject, verdict: _Verdict, call_next: CallNext
+    ) -> HandlerResult:
         started = time.perf_counter()
         try:
             result = await call_next(dataclasses.replace(ctx, params=verdict.params))
         except BaseException:
-            self._record(ctx, subject, verdict, "exception", time.perf_counter() - started)
+            self._record(ctx, view, subject, verdict, "exception", time.perf_counter() - started)
             raise
         outcome = "error" if _is_error(result) else "ok"
-        self._record(ctx, subject, verdict, outcome, time.perf_counter() - started)
+        self._record(ctx, view, subject, verdict, outcome, time.perf_counter() - started)
         return result
 
-    async def _safe_gate(self, engine: Engine, ctx: Context, subject: _Subject) -> _Verdict:
+    async def _safe_gate(self, view: View, ctx: Context, subject: _Subject) -> _Verdict:
         try:
-            return await self._gate(engine, ctx, subject)
+            return await self._gate(view, ctx, subject)
         except Exception:
             log.exception("guard failed while deciding on %s; blocking the call", subject.raw_name)
             return _Verdict("denied", None, "The guard could not decide on this call (internal error). Nothing ran.")
 
-    async def _gate(self, engine: Engine, ctx: Context, subject: _Subject) -> _Verdict:
-        decision = engine.decide(subject.raw_name)
+    async def _gate(self, view: View, ctx: Context, subject: _Subject) -> _Verdict:
+        decision = view.decide(subject.raw_name)
         if decision is None:
-            resolved = engine.resolve(subject.raw_name)
-            disguised = engine.decide(resolved) if resolved else None
-            hidden = disguised is not None and disguised.action == "hide"
-            return _Verdict("hidden" if hidden else "denied", disguised if hidden else None, "unknown", unknown=True)
+            resolved = view.resolve(subject.raw_name)
+            disguised = view.decide(resolved) if resolved else None
+            if disguised is not None and disguised.action == "hide":
+                return _Verdict("hidden", disguised.outcome, "unknown", unknown=True)
+            return _Verdict("denied", None, "unknown", unknown=True)
         if decision.action == "hide":
-            return _Verdict("hidden", decision, "hidden", unknown=True)
-        if decision.action == "deny":
-            because = f": {decision.reason}" if decision.reason else ""
+            return _Verdict("hidden", decision.outcome, "hidden", unknown=True)
+        outcome = decision.judge(subject.arguments)
+        if outcome.action == "deny":
+            because = f": {outcome.reason}" if outcome.reason else ""
             return _Verdict(
-                "denied", decision, f"Blocked by {_where(decision)}{because}. {subject.raw_name} did not run."
+                "denied", outcome, f"Blocked by {_where(outcome)}{because}. {subject.raw_name} did not run."
             )
-        limited = self._rate_limited(decision, subject, self.limiter.check)
+        keys = [(f"{view.identity or ''}\x1f{quota.path}", quota.limit) for quota in decision.limits]
+        limited = self._rate_limited(outcome, decision, subject, self.limiter.check_all(keys))
         if limited is not None:
             return limited
-        verdict = _Verdict("allowed", decision, params=subject.params)
-        if decision.action == "confirm":
-            verdict = await self._confirm(engine, ctx, decision, subject)
+        verdict = _Verdict("allowed", outcome, params=subject.params)
+        if outcome.action == "confirm":
+            verdict = await self._confirm(view, ctx, decision.tool, outcome, subject)
             if verdict.message is not None or verdict.reply is not None:
                 return verdict
-        return self._rate_limited(decision, subject, self.limiter.acquire) or verdict
+        return self._rate_limited(outcome, decision, subject, self.limiter.acquire_all(keys)) or verdict
 
+    @staticmethod
     def _rate_limited(
-        self, decision: Decision, subject: _Subject, take: Callable[[str, Any], float | None]
+        outcome: Outcome, decision: Decision, subject: _Subject, blocked: tuple[int, float] | None
     ) -> _Verdict | None:
-        limit = decision.rate_limit
-        if limit is None:
+        if blocked is None:
             return None
-        wait = take(decision.rule, limit)
-        if wait is None:
-            return None
+        index, wait = blocked
+        quota = decision.limits[index]
         return _Verdict(
             "rate_limited",
-            decision,
-            f"Rate limited by {_where(decision)}: at most {limit.max} calls per {limit.window:g} s. "
-            f"{subject.raw_name} did not run; retry in {math.ceil(wait)} s.",
+            dataclasses.replace(outcome, rule=quota.path),
+            f"Rate limited by policy rule {quota.path}: at most {quota.limit.max} calls per "
+            f"{quota.limit.window:g} s. {subject.raw_name} did not run; retry in {math.ceil(wait)} s.",
         )
 
     # --- confirmation ------------------------------------------------------------------------------------------
 
-    async def _confirm(self, engine: Engine, ctx: Context, decision: Decision, subject: _Subject) -> _Verdict:
-        tool, arguments = decision.tool, subject.arguments
-        catalog = engine.catalog
+    async def _confirm(self, view: View, ctx: Context, tool: str, outcome: Outcome, subject: _Subject) -> _Verdict:
+        arguments = subject.arguments
+        catalog = view.catalog
         problem = catalog.validate(tool, arguments) if catalog.validate else None
         if problem is not None:
-            return _Verdict("denied", decision, problem)
+            return _Verdict("denied", outcome, problem)
         effect = await catalog.describe(tool, arguments)
         state = subject.params.get("requestState")
         if isinstance(state, str) and state.startswith(STATE_PREFIX):
-            return self._answered(decision, subject, effect, state)
+            return self._answered(tool, outcome, subject, effect, state)
         if _can_elicit_form(ctx):
-            question = f"{effect}\n\nAllow this once? (asked because of {_where(decision)})"
+            question = f"{effect}\n\nAllow this once? (asked because of {_where(outcome)})"
             if ctx.protocol_version >= MODERN_ERA:
-                return self._ask_modern(decision, subject, question)
+                return self._ask_modern(tool, outcome, subject, question)
             answer = await ctx.session.elicit_form(
                 question, requested_schema=CONFIRM_SCHEMA, related_request_id=ctx.request_id
             )
             accepted = answer.action == "accept" and (answer.content or {}).get("confirm") is True
-            return self._accepted(decision, subject, effect, accepted, subject.params)
-        return self._out_of_band(decision, subject, effect)
+            return self._accepted(outcome, subject, effect, accepted, subject.params)
+        return self._out_of_band(tool, outcome, subject, effect)
 
-    def _ask_modern(self, decision: Decision, subject: _Subject, question: str) -> _Verdict:
+    def _ask_modern(self, tool: str, outcome: Outcome, subject: _Subject, question: str) -> _Verdict:
         now = self._clock()
         self._asked = {k: v for k, v in self._asked.items() if v[2] > now}
         nonce = secrets.token_urlsafe(16)
-        self._asked[nonce] = (decision.tool, digest(decision.tool, subject.arguments), now + self.confirm_ttl)
+        self._asked[nonce] = (tool, digest(tool, subject.arguments), now + self.confirm_ttl)
         ask = types.ElicitRequest(
             params=types.ElicitRequestFormParams(message=question, requested_schema=CONFIRM_SCHEMA)
         )
         return _Verdict(
             "approval_pending",
-            decision,
+            outcome,
             reply=types.InputRequiredResult(input_requests={INPUT_KEY: ask}, request_state=STATE_PREFIX + nonce),
         )
 
-    def _answered(self, decision: Decision, subject: _Subject, effect: str, state: str) -> _Verdict:
+    def _answered(self, tool: str, outcome: Outcome, subject: _Subject, effect: str, state: str) -> _Verdict:
         """The modern-era retry: the state must be one we issued, unused, unexpired, for this very call."""
         asked = self._asked.pop(state.removeprefix(STATE_PREFIX), None)
-        expected = (decision.tool, digest(decision.tool, subject.arguments))
+        expected = (tool, digest(tool, subject.arguments))
         if asked is None or asked[:2] != expected or asked[2] <= self._clock():
             return _Verdict(
                 "denied",
-                decision,
+                outcome,
                 f"This confirmation does not match a pending question (used, expired, or for other arguments). "
                 f"{subject.raw_name} did not run; call it again to be asked.",
             )
@@ -309,47 +343,50 @@ class Guard:
                 response.get("action") == "accept" and isinstance(content, Mapping) and content.get("confirm") is True
             )
         params = {k: v for k, v in subject.params.items() if k not in ("inputResponses", "requestState")}
-        return self._accepted(decision, subject, effect, accepted, params)
+        return self._accepted(outcome, subject, effect, accepted, params)
 
     @staticmethod
-    def _accepted(
-        decision: Decision, subject: _Subject, effect: str, accepted: bool, params: dict[str, Any]
-    ) -> _Verdict:
+    def _accepted(outcome: Outcome, subject: _Subject, effect: str, accepted: bool, params: dict[str, Any]) -> _Verdict:
         if accepted:
-            return _Verdict("confirmed", decision, params=params)
-        return _Verdict("declined", decision, f"The user declined: {effect}. {subject.raw_name} did not run.")
+            return _Verdict("confirmed", outcome, params=params)
+        return _Verdict("declined", outcome, f"The user declined: {effect}. {subject.raw_name} did not run.")
 
-    def _out_of_band(self, decision: Decision, subject: _Subject, effect: str) -> _Verdict:
+    def _out_of_band(self, tool: str, outcome: Outcome, subject: _Subject, effect: str) -> _Verdict:
         if self.approvals is None:
             return _Verdict(
                 "denied",
-                decision,
+                outcome,
                 f"{effect}: needs the user's confirmation, and this client cannot ask. {subject.raw_name} did not run.",
             )
-        if self.approvals.consume(decision.tool, subject.arguments) is not None:
-            return _Verdict("confirmed", decision, params=subject.params)
-        pending = self.approvals.request(decision.tool, subject.arguments, effect)
+        if self.approvals.consume(tool, subject.arguments) is not None:
+            return _Verdict("confirmed", outcome, params=subject.params)
+        pending = self.approvals.request(tool, subject.arguments, effect)
         minutes = max(1, round(self.approvals.ttl / 60))
+        because = f" (asked because of {_where(outcome)})" if outcome.condition else ""
         return _Verdict(
             "approval_pending",
-            decision,
-            f"Needs the user's approval: {effect}. This client cannot ask the user, so ask them to run "
+            outcome,
+            f"Needs the user's approval{because}: {effect}. This client cannot ask the user, so ask them to run "
             f"`{self.approve_command} {pending.code}` in a terminal within {minutes} minutes, then call "
             f"{subject.raw_name} again with exactly the same arguments. Nothing ran yet.",
         )
 
     # --- audit -------------------------------------------------------------------------------------------------
 
-    def _record(self, ctx: Context, subject: _Subject, verdict: _Verdict, outcome: str, seconds: float) -> None:
+    def _record(
+        self, ctx: Context, view: View | None, subject: _Subject, verdict: _Verdict, outcome: str, seconds: float
+    ) -> None:
         if self.audit is None:
             return
-        decision = verdict.decision_rule
+        decided = verdict.outcome
         entry: dict[str, Any] = {
+            "identity": view.identity if view else _safe_identity(self.identify, ctx),
             "client": _client_name(ctx),
             "tool": subject.raw_name,
             "decision": verdict.decision,
-            "rule": decision.rule if decision else None,
-            "reason": decision.reason if decision and verdict.decision != "allowed" else None,
+            "rule": decided.rule if decided else None,
+            "condition": decided.condition if decided else None,
+            "reason": decided.reason if decided and verdict.decision != "allowed" else None,
             "arguments": summarize(subject.arguments),
             "outcome": outcome,
             "duration_ms": round(seconds * 1000, 2),
@@ -360,3 +397,10 @@ class Guard:
             self.audit.write(entry)
         except OSError as exc:
             log.error("audit log write failed: %s", exc)
+
+
+def _safe_identity(identify: Identify, ctx: Context) -> str | None:
+    try:
+        return identify(ctx)
+    except Exception:
+        return "(unidentified)"

@@ -1,15 +1,18 @@
-"""Sliding-window rate limits, counted per rule: at most `max` calls in any `window` seconds."""
+"""Sliding-window rate limits: at most `max` calls in any `window` seconds, one window per key (the host builds keys
+from the declaring JSON path and the caller's identity, so each identity has its own windows)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from guard.policy import RateLimit
 
 Clock = Callable[[], float]
+#: (index into the keys of the first full window, seconds until it has room), or None when all have room.
+Blocked = tuple[int, float] | None
 
 
 class RateLimiter:
@@ -25,17 +28,28 @@ class RateLimiter:
             return None
         return max(hits[-limit.max] + limit.window - now, 0.001)
 
-    def check(self, key: str, limit: RateLimit) -> float | None:
-        """Seconds until a call would be allowed, or None if it would be allowed now (counts nothing)."""
-        with self._lock:
-            return self._wait(self._hits.setdefault(key, deque()), limit, self._clock())
+    def _first_full(self, keys: Sequence[tuple[str, RateLimit]], now: float) -> Blocked:
+        for index, (key, limit) in enumerate(keys):
+            wait = self._wait(self._hits.setdefault(key, deque()), limit, now)
+            if wait is not None:
+                return index, wait
+        return None
 
-    def acquire(self, key: str, limit: RateLimit) -> float | None:
-        """Count one call and return None, or return the seconds until one is allowed (counting nothing)."""
+    def check_all(self, keys: Sequence[tuple[str, RateLimit]]) -> Blocked:
+        """Whether a call would be allowed now by every window (counts nothing)."""
+        if not keys:
+            return None
+        with self._lock:
+            return self._first_full(keys, self._clock())
+
+    def acquire_all(self, keys: Sequence[tuple[str, RateLimit]]) -> Blocked:
+        """Count one call in every window, or in none when one of them is full (atomic across the windows)."""
+        if not keys:
+            return None
         with self._lock:
             now = self._clock()
-            hits = self._hits.setdefault(key, deque())
-            wait = self._wait(hits, limit, now)
-            if wait is None:
-                hits.append(now)
-            return wait
+            blocked = self._first_full(keys, now)
+            if blocked is None:
+                for key, _ in keys:
+                    self._hits[key].append(now)
+            return blocked

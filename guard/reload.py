@@ -73,10 +73,7 @@ class PolicyWatcher:
             self.error = None
             log.warning("policy reloaded from %s", self.path)
             self._write_status()
-            changed = (previous.visible_tools, previous.visible_resources) != (
-                self.engine.visible_tools,
-                self.engine.visible_resources,
-            )
+            changed = previous.visibility() != self.engine.visibility()
             return self.engine, changed
 
     def _write_status(self) -> None:

@@ -21,13 +21,22 @@ from guard.policy import read_policy
 from guard.ratelimit import RateLimiter
 from guard.reload import PolicyWatcher
 
+#: The input schema of every demo tool (what the handlers below accept), for argument conditions.
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer", "default": 0},
+        "note": {"type": "string", "default": ""},
+        "token": {"type": "string", "default": ""},
+    },
+}
 TOOLS = [
-    ToolInfo("fetch_item", "items", "read"),
-    ToolInfo("fetch_item_comments", "comments", "read"),
-    ToolInfo("add_item", "items", "write"),
-    ToolInfo("remove_item", "items", "destructive"),
-    ToolInfo("remove_everything", "admin", "destructive"),
-    ToolInfo("sign_in", "auth", "auth"),
+    ToolInfo("fetch_item", "items", "read", input_schema=SCHEMA),
+    ToolInfo("fetch_item_comments", "comments", "read", input_schema=SCHEMA),
+    ToolInfo("add_item", "items", "write", input_schema=SCHEMA),
+    ToolInfo("remove_item", "items", "destructive", input_schema=SCHEMA),
+    ToolInfo("remove_everything", "admin", "destructive", input_schema=SCHEMA),
+    ToolInfo("sign_in", "auth", "auth", input_schema=SCHEMA),
 ]
 RESOURCES = [ResourceInfo("demo://items/1", "fetch_item", {"id": 1})]
 
@@ -49,6 +58,8 @@ class Harness:
     clock: Clock = field(default_factory=Clock)
     ran: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     questions: list[str] = field(default_factory=list)
+    #: The identity the guard is told is calling (None = the local user over stdio).
+    caller: str | None = None
 
     def __post_init__(self) -> None:
         self.server = MCPServer("demo")
@@ -77,6 +88,7 @@ class Harness:
             approve_command="demo approve",
             limiter=RateLimiter(self.clock),
             clock=self.clock,
+            identify=lambda ctx: self.caller,
         )
         self.server.middleware.append(self.guard)
 

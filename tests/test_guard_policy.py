@@ -170,7 +170,7 @@ def test_a_minimal_gateway_style_document_loads_as_is() -> None:
 
 def test_named_windows_and_the_schema() -> None:
     loaded = engine(rules(add_item={"action": "allow", "rate_limit": {"max": 3, "window": "hour"}}))
-    assert loaded.decide("add_item").rate_limit.window == 3600  # type: ignore[union-attr]
+    assert loaded.decide("add_item").limits[0].limit.window == 3600  # type: ignore[union-attr]
     schema = policy_schema()
     assert schema["additionalProperties"] is False and "$schema" in schema["properties"]
     assert "require_approval" in json.dumps(schema)

@@ -133,7 +133,9 @@ def test_policy_commands(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     assert main(["policy", "check", str(ROOT / "policy.example.json")]) == 0
     table = capsys.readouterr().out
     assert re.search(
-        r"remove_from_history\s+sync\s+destructive\s+confirm\s+5 per 600s\s+rules.\"remove_from_history\"", table
+        r"remove_from_history\s+sync\s+destructive\s+confirm\s+5 per 600s\s+deny if count\(items\) > 5\s+"
+        r"rules.\"remove_from_history\"",
+        table,
     )
     assert main(["policy", "explain", "Remove_From_History", "--policy", str(ROOT / "policy.example.json")]) == 0
     explained = capsys.readouterr().out

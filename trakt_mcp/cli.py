@@ -21,7 +21,7 @@ from guard.policy import PolicyError
 from trakt_mcp import __version__
 from trakt_mcp.settings import Settings
 
-COMMAND_MODULES: list[str] = ["trakt_mcp.cli_auth", "trakt_mcp.cli_policy"]
+COMMAND_MODULES: list[str] = ["trakt_mcp.cli_auth", "trakt_mcp.cli_policy", "trakt_mcp.cli_identity"]
 
 Runner = Callable[[argparse.Namespace, Settings], int]
 
@@ -44,6 +44,29 @@ def common_options(*, suppress: bool) -> argparse.ArgumentParser:
     return parser
 
 
+def serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Transport options, given before or after `serve`."""
+    default = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group("transport")
+    group.add_argument("--transport", choices=["stdio", "streamable-http"], default=default, help="default: stdio")
+    group.add_argument("--host", default=default, help="HTTP bind address (default 127.0.0.1)")
+    group.add_argument("--port", type=int, default=default, help="HTTP port (default 8000)")
+    group.add_argument(
+        "--allowed-host",
+        action="append",
+        default=default,
+        metavar="HOST[:PORT]",
+        help="also accept this Host header (repeatable; NAME:* for any port), e.g. behind a reverse proxy",
+    )
+    group.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=default,
+        metavar="ORIGIN",
+        help="also accept this Origin header (repeatable), e.g. https://mcp.example.com",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trakt-mcp",
@@ -51,14 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common_options(suppress=False)],
     )
     parser.add_argument("--version", action="version", version=f"trakt-mcp {__version__}")
-    parser.add_argument("--transport", choices=["stdio", "streamable-http"], default=None, help="default: stdio")
-    parser.add_argument("--host", default=None, help="HTTP bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, help="HTTP port (default 8000)")
+    serve_options(parser, suppress=False)
     parser.set_defaults(run=run_serve)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     common = common_options(suppress=True)
 
     serve = commands.add_parser("serve", parents=[common], help="serve MCP (the default)")
+    serve_options(serve, suppress=True)
     serve.set_defaults(run=run_serve)
 
     call = commands.add_parser(
@@ -119,9 +141,13 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     if settings.sandbox:
         logging.getLogger("trakt_mcp").info("sandbox mode: an offline fake Trakt answers every call")
     if settings.transport == "streamable-http":
-        server.run("streamable-http", host=settings.host, port=settings.port)
-    else:
-        server.run("stdio")
+        from trakt_mcp.guarded import policy_in_force
+        from trakt_mcp.http import HttpOptions, serve_http
+
+        extra_hosts, extra_origins = (tuple(getattr(args, k, None) or ()) for k in ("allowed_host", "allowed_origin"))
+        options = HttpOptions(settings.host, settings.port, extra_hosts, extra_origins)
+        return serve_http(server, options, policy_in_force(app))
+    server.run("stdio")
     return 0
 
 

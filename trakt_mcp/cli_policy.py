@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from guard.approvals import ApprovalError
-from guard.engine import LEVELS, Engine
+from guard.engine import LEVELS, Decision, Engine, Quota, UnknownIdentity, View
 from guard.policy import PolicyError, policy_schema
 from trakt_mcp import guarded
 from trakt_mcp.settings import Settings
@@ -24,9 +24,12 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
     actions = policy.add_subparsers(title="policy commands", metavar="ACTION", required=True)
     check = actions.add_parser("check", parents=[common], help="validate a policy and show every tool's action")
     check.add_argument("path", nargs="?", help="policy file (default: --policy / TRAKT_MCP_POLICY / built-in)")
+    check.add_argument("--identity", metavar="NAME", help="show this identity's effective table")
     check.set_defaults(run=run_check)
     explain = actions.add_parser("explain", parents=[common], help="which rules match a tool, and which decides")
     explain.add_argument("tool")
+    explain.add_argument("--identity", metavar="NAME", help="explain for this identity")
+    explain.add_argument("--args", metavar="JSON", help="decide for a call with these arguments: which condition fires")
     explain.set_defaults(run=run_explain)
     schema = actions.add_parser("schema", parents=[common], help="print the policy file's JSON Schema")
     schema.set_defaults(run=lambda args, settings: _print_schema())
@@ -60,43 +63,97 @@ def _table(rows: Sequence[tuple[str, ...]]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
+def _view(engine: Engine, identity: str | None) -> View | None:
+    try:
+        return engine.view(identity)
+    except UnknownIdentity:
+        known = ", ".join(engine.policy.identities) or "none"
+        print(f"trakt-mcp: the policy declares no identity {identity!r} (declared: {known})", file=sys.stderr)
+        return None
+
+
+def _limits(quotas: Sequence[Quota]) -> str:
+    return ", ".join(f"{q.limit.max} per {q.limit.window:g}s" for q in quotas) or "-"
+
+
+def _conditions(decision: Decision) -> str:
+    words = {"require": "require", "deny_if": "deny if", "confirm_if": "confirm if"}
+    return "; ".join(f"{words[check.kind]} {check.text}" for check in decision.checks) or "-"
+
+
+def _heading(engine: Engine, view: View) -> str:
+    who = f"identity {view.identity}" if view.identity else "the local user (stdio)"
+    lines = [f"policy: {engine.source} (valid), for {who}"]
+    if view.shared:
+        quotas = "; ".join(f"{_limits([q])} ({q.path})" for q in view.shared)
+        lines.append(f"shared by every call: {quotas}")
+    if engine.policy.identities and view.identity is None:
+        lines.append(f"identities: {', '.join(engine.policy.identities)} (see --identity NAME)")
+    return "\n".join(lines)
+
+
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     if args.path:
         settings = settings.model_copy(update={"policy": Path(args.path)})
     engine = _engine(settings)
-    if engine is None:
+    view = _view(engine, args.identity) if engine else None
+    if engine is None or view is None:
         return EXIT_INVALID
-    rows = [("TOOL", "GROUP", "RISK", "ACTION", "RATE LIMIT", "DECIDED BY")]
+    rows = [("TOOL", "GROUP", "RISK", "ACTION", "RATE LIMIT", "CONDITIONS", "DECIDED BY")]
     for name, tool in sorted(engine.catalog.tools.items()):
-        decision = engine.decisions[name]
-        limit = decision.rate_limit
-        rate = f"{limit.max} per {limit.window:g}s" if limit else "-"
-        rows.append((name, tool.group, tool.risk, decision.action, rate, decision.rule))
-    print(f"policy: {engine.source} (valid)\n")
+        decision = view.decisions[name]
+        own = [quota for quota in decision.limits if quota not in view.shared]
+        rows.append((name, tool.group, tool.risk, decision.action, _limits(own), _conditions(decision), decision.rule))
+    print(_heading(engine, view) + "\n")
     print(_table(rows))
     return 0
 
 
+def _arguments(text: str | None) -> dict[str, Any] | str | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return f"--args is not valid JSON ({exc})"
+    return value if isinstance(value, dict) else "--args must be a JSON object, e.g. '{\"items\": []}'"
+
+
 def run_explain(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings)
-    if engine is None:
+    view = _view(engine, args.identity) if engine else None
+    if engine is None or view is None:
         return EXIT_INVALID
     name = engine.resolve(args.tool)
-    if name is None:
-        print(f"trakt-mcp: no tool named {args.tool!r} (see `trakt-mcp policy check`)", file=sys.stderr)
+    arguments = _arguments(args.args)
+    if name is None or isinstance(arguments, str):
+        problem = arguments if isinstance(arguments, str) else f"no tool named {args.tool!r} (see `policy check`)"
+        print(f"trakt-mcp: {problem}", file=sys.stderr)
         return EXIT_INVALID
-    decision = engine.decisions[name]
+    decision = view.decisions[name]
     tool = engine.catalog.tools[name]
-    print(f"{name} (group @{tool.group}, risk @{tool.risk}) under {engine.source}:")
-    matches = engine.explain(name)
+    who = f" for identity {view.identity}" if view.identity else ""
+    print(f"{name} (group @{tool.group}, risk @{tool.risk}) under {engine.source}{who}:")
+    matches = engine.explain(name, view.identity)
     for match in matches:
-        marker = "-> decides" if match.path == decision.rule else "   overridden"
+        marker = "-> decides" if match.path == decision.rule else "   matches " if view.identity else "   overridden"
         what = "hide" if match.rule is None else match.rule.action
         print(f"  {marker}  {match.path}: {what} ({match.kind} match)")
-    if not matches:
-        print(f"  -> decides  default: {decision.action} (no hide entry or rule matches)")
+    if decision.rule == "default" or not matches:
+        print(f"  -> decides  default: {decision.action} (no hide entry or rule of this layer matches)")
+    for check in decision.checks:
+        print(f"  condition   {check.path}: {check.kind} {check.text}")
+    for quota in decision.limits:
+        print(f"  rate limit  {quota.path}: at most {_limits([quota])}")
     order = ", ".join(LEVELS)
     print(f"\nEffective: {decision.action}. Precedence: hide, then {order}, then default.")
+    if view.identity:
+        print("An identity can only be stricter than the top level: the stricter action wins, all limits apply.")
+    if arguments is not None:
+        outcome = decision.judge(arguments)
+        fired = f"fired {outcome.rule}: {outcome.condition}" if outcome.condition else f"decided by {outcome.rule}"
+        reason = f" ({outcome.reason})" if outcome.reason else ""
+        print(f"With --args: {outcome.action}, {fired}{reason}")
     return 0
 
 
@@ -135,11 +192,12 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     if not entries:
         print(f"No audit entries yet ({guarded.audit_path(settings)}).")
         return 0
-    rows = [("TIME", "CLIENT", "TOOL", "DECISION", "RULE", "OUTCOME", "MS", "ARGUMENTS")]
+    rows = [("TIME", "IDENTITY", "CLIENT", "TOOL", "DECISION", "RULE", "OUTCOME", "MS", "ARGUMENTS")]
     for entry in entries:
         rows.append(
             (
                 str(entry.get("time", ""))[:19].replace("T", " "),
+                str(entry.get("identity") or "(local)"),
                 str(entry.get("client") or "-"),
                 str(entry.get("resource") or entry.get("tool") or "-"),
                 str(entry.get("decision", "")),

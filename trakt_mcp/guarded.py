@@ -4,6 +4,7 @@ resources, the policy in force (the file from settings, else the built-in one), 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +18,11 @@ from guard.middleware import Guard
 from guard.policy import Policy, Rule, read_policy
 from guard.reload import PolicyWatcher
 from trakt_mcp.errors import TraktError
+from trakt_mcp.http import request_identity
 from trakt_mcp.resources import RESOURCES
 from trakt_mcp.settings import Settings
 from trakt_mcp.tools import tools_by_name
-from trakt_mcp.tools.spec import ToolSpec, explain_validation_error
+from trakt_mcp.tools.spec import ToolSpec, explain_validation_error, published_schema
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -65,7 +67,10 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
         return None
 
     return Catalog.build(
-        (ToolInfo(spec.name, spec.group, spec.risk, spec.title) for spec in specs.values()),
+        (
+            ToolInfo(spec.name, spec.group, spec.risk, spec.title, published_schema(spec.args))
+            for spec in specs.values()
+        ),
         (ResourceInfo(r.uri, r.tool, r.arguments) for r in RESOURCES if r.tool in specs),
         describe=describe,
         validate=validate,
@@ -84,16 +89,41 @@ def load_engine(settings: Settings, catalog: Catalog) -> Engine:
     return Engine(read_policy(settings.policy), catalog, str(settings.policy))
 
 
+class SharedWatcher(PolicyWatcher):
+    """The watcher is read by the guard, which tells sessions when the visible tools change, and by the HTTP
+    bearer check (`policy`), which cannot: a change that check picks up is kept for the guard to announce."""
+
+    _unannounced = False
+
+    def policy(self) -> Policy:
+        engine, changed = super().current()
+        self._unannounced = self._unannounced or changed
+        return engine.policy
+
+    def current(self) -> tuple[Engine, bool]:
+        engine, changed = super().current()
+        changed, self._unannounced = changed or self._unannounced, False
+        return engine, changed
+
+
+def policy_in_force(app: App) -> Callable[[], Policy]:
+    """Reads the policy in force, hot reload included (for the HTTP transport's bearer check)."""
+    watcher = app.extras["guard"].watcher
+    assert isinstance(watcher, SharedWatcher)
+    return watcher.policy
+
+
 def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Guard:
     """Add the guard to the server (raises PolicyError when the policy is invalid: never start unguarded)."""
     settings = app.settings
     catalog = build_catalog(app, tools)
-    watcher = PolicyWatcher(lambda: load_engine(settings, catalog), settings.policy, status_file=status_path(settings))
+    watcher = SharedWatcher(lambda: load_engine(settings, catalog), settings.policy, status_file=status_path(settings))
     guard = Guard(
         watcher,
         audit=AuditLog(audit_path(settings)),
         approvals=approvals(settings),
         approve_command=APPROVE_COMMAND,
+        identify=request_identity,
     )
     server.middleware.append(guard)
     app.extras["guard"] = guard

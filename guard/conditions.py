@@ -1,0 +1,281 @@
+"""Argument conditions: checked against the tool's input schema when the policy loads, then evaluated on each
+call's arguments before the handler runs. Plain comparisons on JSON values; nothing is ever evaluated as code.
+
+Paths: argument names separated by dots; `name[*]` steps into every entry of a list; glob characters in a name
+(`share_*`) reach every argument whose name matches. When a path reaches several values the condition holds if it
+holds for ANY of them. A value missing from the call takes its schema default (except for `present`); null counts
+as missing. A value whose type the schema does not allow cannot be tested, and the call is denied (fail closed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from guard.policy import Condition
+
+Test = Callable[[Mapping[str, Any]], bool]
+_SEGMENT = re.compile(r"([^.\[\]]+)(\[\*\])?")
+_GLOB = frozenset("*?[")
+_MISSING = object()
+_SYMBOLS = {"equals": "==", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "in": "in", "not_in": "not in"}
+_PYTHON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+class ConditionError(Exception):
+    """The condition cannot apply to this tool (unknown argument, wrong type of operand); says how to fix it."""
+
+
+class Mismatch(Exception):
+    """At call time, an argument has a type the condition cannot test."""
+
+
+@dataclass(frozen=True)
+class _Step:
+    """Either the named properties of an object (with their defaults), or every entry of a list."""
+
+    label: str
+    names: tuple[tuple[str, Any], ...] | None = None
+
+
+def describe(condition: Condition) -> str:
+    """`count(items) > 5`, `share_* == true`, `message is present`, `title matches "*x*"`."""
+    op, operand = condition.operator, condition.operand
+    if op == "count":
+        inner = next(name for name in _SYMBOLS if getattr(operand, name, None) is not None)
+        return f"count({condition.arg}) {_SYMBOLS[inner]} {getattr(operand, inner)}"
+    if op == "present":
+        return f"{condition.arg} is {'present' if operand else 'absent'}"
+    if op == "glob":
+        return f"{condition.arg} matches {json.dumps(operand)}"
+    if op in ("gt", "gte", "lt", "lte"):
+        operand = int(operand) if float(operand).is_integer() else operand
+    return f"{condition.arg} {_SYMBOLS[op]} {json.dumps(operand, ensure_ascii=False)}"
+
+
+class _Schema:
+    def __init__(self, root: Mapping[str, Any]) -> None:
+        self.root = root
+
+    def resolve(self, node: Any) -> Mapping[str, Any]:
+        """Follow local $refs and drop the null branch of an optional; anything else is left as is."""
+        for _ in range(20):
+            if not isinstance(node, Mapping):
+                return {}
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/"):
+                target: Any = self.root
+                for key in ref[2:].split("/"):
+                    target = target.get(key, {}) if isinstance(target, Mapping) else {}
+                node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+                continue
+            branches = [b for b in node.get("anyOf", node.get("oneOf", [])) if b != {"type": "null"}]
+            if len(branches) == 1:
+                node = {**{k: v for k, v in node.items() if k not in ("anyOf", "oneOf")}, **branches[0]}
+                continue
+            return node
+        return {}
+
+    @staticmethod
+    def types(node: Mapping[str, Any]) -> frozenset[str]:
+        declared = node.get("type")
+        names = [declared] if isinstance(declared, str) else list(declared) if isinstance(declared, list) else []
+        if not names and isinstance(node.get("enum"), list):
+            names = [_json_type(value) for value in node["enum"]]
+        found = frozenset(names) - {"null"}
+        return found | {"number"} if "integer" in found else found
+
+
+def _kinds(kinds: frozenset[str]) -> str:
+    return "/".join(sorted(kinds - {"number"} if "integer" in kinds else kinds))
+
+
+def _json_type(value: Any) -> str:
+    return next((name for name, check in _PYTHON_TYPES.items() if check(value)), "null")
+
+
+def _parse(path: str) -> list[tuple[str, bool]]:
+    parts = path.split(".")
+    parsed = []
+    for part in parts:
+        match = _SEGMENT.fullmatch(part)
+        if match is None:
+            raise ConditionError(
+                f"{json.dumps(path)} is not an argument path. Fix: use names separated by dots, with [*] after a "
+                'list for "any entry", e.g. "items[*].rating"'
+            )
+        parsed.append((match.group(1), match.group(2) is not None))
+    return parsed
+
+
+def _walk(condition: Condition, tool: str, schema: Mapping[str, Any]) -> tuple[list[_Step], Mapping[str, Any]]:
+    """The steps from the arguments to the tested values, and the schema of those values."""
+    tree = _Schema(schema)
+    node = tree.resolve(schema)
+    steps: list[_Step] = []
+    label = ""
+    for name, each in _parse(condition.arg):
+        properties = node.get("properties")
+        if not isinstance(properties, Mapping):
+            where = f"{label} is not an object" if label else "it takes no arguments"
+            hint = f' (it is a list: "{label}[*].{name}" tests its entries)' if "array" in tree.types(node) else ""
+            raise ConditionError(f"{tool}: {where}{hint}, so {json.dumps(condition.arg)} reaches nothing")
+        names = sorted(p for p in properties if fnmatchcase(p, name)) if _GLOB & set(name) else [name]
+        if not names or names[0] not in properties:
+            known = ", ".join(sorted(properties))
+            raise ConditionError(
+                f"{tool} has no argument {json.dumps((label + '.' if label else '') + name)}. "
+                f"Fix: use one of its arguments ({known})"
+            )
+        nodes = [tree.resolve(properties[n]) for n in names]
+        steps.append(
+            _Step(
+                label or "arguments",
+                tuple((n, nd.get("default", _MISSING)) for n, nd in zip(names, nodes, strict=True)),
+            )
+        )
+        label = f"{label}.{name}" if label else name
+        node = nodes[0] if len(nodes) == 1 else _merged(nodes)
+        if each:
+            if "array" not in tree.types(node):
+                raise ConditionError(f"{tool}: {label} is not a list, so {label}[*] reaches nothing")
+            steps.append(_Step(label))
+            label += "[*]"
+            node = tree.resolve(node.get("items", {}))
+    return steps, node
+
+
+def _merged(nodes: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """Several arguments reached by one glob: their types must agree to be tested as one."""
+    kinds = {_Schema.types(node) for node in nodes}
+    return {"type": sorted(next(iter(kinds)))} if len(kinds) == 1 else {}
+
+
+def compile_condition(condition: Condition, tool: str, schema: Mapping[str, Any] | None) -> Test:
+    """A test of the call's arguments; raises ConditionError when the condition cannot apply to this tool."""
+    if schema is None:
+        raise ConditionError(f"{tool} publishes no input schema, so its arguments cannot be checked")
+    steps, leaf = _walk(condition, tool, schema)
+    kinds = _Schema.types(leaf)
+    op, operand = condition.operator, condition.operand
+    arg = condition.arg
+    _check_operand(op, operand, kinds, leaf, arg, tool)
+    allowed = [_PYTHON_TYPES[k] for k in kinds if k in _PYTHON_TYPES]
+    defaults = op != "present"
+
+    def values(arguments: Mapping[str, Any]) -> list[Any]:
+        current: list[Any] = [arguments]
+        for step in steps:
+            reached: list[Any] = []
+            for value in current:
+                if step.names is None:
+                    if not isinstance(value, list):
+                        raise Mismatch(f"{step.label} is {_json_type(value)}, not a list")
+                    reached.extend(value)
+                    continue
+                if not isinstance(value, Mapping):
+                    raise Mismatch(f"{step.label} is {_json_type(value)}, not an object")
+                for name, default in step.names:
+                    found = value.get(name, default if defaults else _MISSING)
+                    if found is not _MISSING:
+                        reached.append(found)
+            current = reached
+        current = [value for value in current if value is not None]
+        for value in current:
+            if allowed and not any(check(value) for check in allowed):
+                raise Mismatch(f"{arg} is {json.dumps(value)} ({_json_type(value)}), not {_kinds(kinds)}")
+        return current
+
+    if op == "present":
+        wanted = bool(operand)
+        return lambda arguments: any(v not in ("", [], {}) for v in values(arguments)) == wanted
+    predicate = _predicate(op, operand, arg)
+    return lambda arguments: any(predicate(value) for value in values(arguments))
+
+
+def _check_operand(op: str, operand: Any, kinds: frozenset[str], leaf: Mapping[str, Any], arg: str, tool: str) -> None:
+    def needs(kind: str, what: str) -> None:
+        if kinds and kind not in kinds:
+            raise ConditionError(f"{tool}: {arg} is {_kinds(kinds)}, and {op} needs {what}. Fix: use another operator")
+
+    if op in ("gt", "gte", "lt", "lte"):
+        needs("number", "a number")
+    elif op == "count":
+        needs("array", "a list")
+    elif op == "glob":
+        needs("string", "a string")
+    elif op in ("equals", "in", "not_in"):
+        enum = leaf.get("enum")
+        for value in operand if op != "equals" else [operand]:
+            if kinds and _json_type(value) not in kinds | ({"number"} if "integer" in kinds else set()):
+                raise ConditionError(
+                    f"{tool}: {arg} is {_kinds(kinds)}; {json.dumps(value)} is {_json_type(value)} and "
+                    "could never match. Fix: compare with a value of the argument's type"
+                )
+            if isinstance(enum, list) and not any(_same(value, option) for option in enum):
+                raise ConditionError(
+                    f"{tool}: {arg} is one of {json.dumps(enum)}; {json.dumps(value)} could never match. "
+                    "Fix: use one of those values"
+                )
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: true is not 1, 1 is 1.0."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    return bool(a == b)
+
+
+def _number(value: Any, arg: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Mismatch(f"{arg} is {json.dumps(value)}, not a number")
+    return float(value)
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "equals": lambda a, b: a == b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+}
+
+
+def _predicate(op: str, operand: Any, arg: str) -> Callable[[Any], bool]:
+    if op == "equals":
+        return lambda value: _same(value, operand)
+    if op == "in":
+        return lambda value: any(_same(value, option) for option in operand)
+    if op == "not_in":
+        return lambda value: not any(_same(value, option) for option in operand)
+    if op == "glob":
+
+        def glob(value: Any) -> bool:
+            if not isinstance(value, str):
+                raise Mismatch(f"{arg} is {json.dumps(value)}, not a string")
+            return fnmatchcase(value, operand)
+
+        return glob
+    if op == "count":
+        name = next(n for n in _COMPARE if getattr(operand, n) is not None)
+        compare, limit = _COMPARE[name], getattr(operand, name)
+
+        def count(value: Any) -> bool:
+            if not isinstance(value, list):
+                raise Mismatch(f"{arg} is {json.dumps(value)}, not a list")
+            return compare(len(value), limit)
+
+        return count
+    compare, bound = _COMPARE[op], float(operand)
+    return lambda value: compare(_number(value, arg), bound)

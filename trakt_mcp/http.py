@@ -1,0 +1,186 @@
+"""Serving MCP over streamable HTTP, safely: loopback unless told otherwise, Host/Origin checked against an
+allow-list (the SDK's DNS-rebinding protection), bearer tokens of the policy's identities, and a health endpoint.
+
+Tokens are checked against the policy in force on every request, so a hot reload adds or revokes identities at
+once. The identity a token names is attached to the request (`scope["user"]`, the SDK's `AuthenticatedUser`), which
+also binds each MCP session to the identity that opened it; `request_identity` reads it back for the guard.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, BearerAuthBackend, RequireAuthMiddleware
+from mcp.server.auth.provider import AccessToken
+from mcp.server.context import ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from guard.policy import Policy, identity_for_token
+from trakt_mcp import __version__
+
+log = logging.getLogger("trakt_mcp.http")
+
+MCP_PATH = "/mcp"
+HEALTH_PATH = "/health"
+OPEN_PATHS = frozenset({HEALTH_PATH})
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+#: Stands in for the token in the request's AccessToken: the secret itself is never kept past the check.
+REDACTED = "[redacted]"
+
+PolicySource = Callable[[], Policy]
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """Where to listen, and Host / Origin values to accept beyond those derived from it (e.g. behind a proxy)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _authority_name(host: str) -> str:
+    """How a host appears in a Host header: IPv6 addresses in brackets."""
+    bare = host.strip("[]")
+    try:
+        return f"[{bare}]" if ipaddress.ip_address(bare).version == 6 else bare
+    except ValueError:
+        return host.lower()
+
+
+def _bind_names(host: str) -> tuple[str, ...]:
+    """Host names a client may use for this bind address. A wildcard bind (0.0.0.0, ::) is reachable on loopback;
+    its public names are not knowable here, so they come from --allowed-host."""
+    try:
+        unspecified = ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        unspecified = False
+    if is_loopback(host) or unspecified:
+        return LOOPBACK_NAMES
+    return (_authority_name(host),)
+
+
+def transport_security(options: HttpOptions) -> TransportSecuritySettings:
+    """The SDK's Host/Origin allow-list: each name of the bind address with this port, plus the extra values
+    (matched exactly; "name:*" matches any port)."""
+    hosts = [f"{name}:{options.port}" for name in _bind_names(options.host)]
+    if options.port == 80:
+        hosts += list(_bind_names(options.host))
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=_unique([*hosts, *options.allowed_hosts]),
+        allowed_origins=_unique([*(f"http://{host}" for host in hosts), *options.allowed_origins]),
+    )
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def refusal(options: HttpOptions, policy: Policy) -> str | None:
+    """Why the server must not start with these options, or None."""
+    if options.loopback or policy.identities:
+        return None
+    return (
+        f"refusing to listen on {options.host}: it is not a loopback address and the policy declares no identities, "
+        "so anyone who reaches the port could use your Trakt account. Create one with `trakt-mcp identity add NAME` "
+        'and paste the snippet into the policy\'s "identities", or listen on 127.0.0.1.'
+    )
+
+
+def tokens_required(options: HttpOptions, policy: Policy) -> bool:
+    """Beyond loopback a token is always required (fail closed, even if a reload removed every identity)."""
+    return bool(policy.identities) or not options.loopback
+
+
+class PolicyTokens:
+    """A TokenVerifier whose tokens are the current policy's identities (compared by digest, in constant time)."""
+
+    def __init__(self, current_policy: PolicySource) -> None:
+        self._current_policy = current_policy
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        name = identity_for_token(self._current_policy(), token)
+        return None if name is None else AccessToken(token=REDACTED, client_id=name, scopes=[])
+
+
+class RequireIdentity:
+    """Answers 401 (with `WWW-Authenticate: Bearer`, via the SDK) to a request without a known identity whenever
+    tokens are required; the open paths (health) always pass."""
+
+    def __init__(self, app: ASGIApp, *, required: Callable[[], bool]) -> None:
+        self._app = app
+        self._required = required
+        self._checked = RequireAuthMiddleware(app, required_scopes=[])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in OPEN_PATHS and self._required():
+            await self._checked(scope, receive, send)
+        else:
+            await self._app(scope, receive, send)
+
+
+def request_identity(ctx: ServerRequestContext[Any, Any]) -> str | None:
+    """The identity the bearer check attached to the HTTP request behind this MCP request; None over stdio and
+    on loopback without identities (the local user)."""
+    scope = getattr(ctx.request, "scope", None)
+    user = scope.get("user") if isinstance(scope, dict) else None
+    return user.access_token.client_id if isinstance(user, AuthenticatedUser) else None
+
+
+def build_http_app(server: MCPServer, options: HttpOptions, current_policy: PolicySource) -> Starlette:
+    """The ASGI app: MCP at /mcp behind the bearer check, and GET /health (open, no secrets)."""
+
+    async def health(request: Request) -> JSONResponse:
+        auth = "bearer" if tokens_required(options, current_policy()) else "none"
+        return JSONResponse({"status": "ok", "server": "trakt-mcp", "version": __version__, "auth": auth})
+
+    server.custom_route(HEALTH_PATH, methods=["GET"], include_in_schema=False)(health)
+    app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH, transport_security=transport_security(options), host=options.host
+    )
+    app.add_middleware(RequireIdentity, required=lambda: tokens_required(options, current_policy()))
+    app.add_middleware(AuthenticationMiddleware, backend=BearerAuthBackend(PolicyTokens(current_policy)))
+    return app
+
+
+def serve_http(server: MCPServer, options: HttpOptions, current_policy: PolicySource) -> int:
+    """Run until interrupted; exit code 2 when the options are refused (nothing is bound then)."""
+    import uvicorn
+
+    problem = refusal(options, current_policy())
+    if problem is not None:
+        print(f"trakt-mcp: {problem}", file=sys.stderr)
+        return 2
+    if not options.loopback and not options.allowed_hosts:
+        log.warning("listening on %s: add --allowed-host for each name clients use to reach it", options.host)
+    config = uvicorn.Config(
+        build_http_app(server, options, current_policy), host=options.host, port=options.port, log_level="warning"
+    )
+    uvicorn.Server(config).run()
+    return 0

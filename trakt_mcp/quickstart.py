@@ -1,0 +1,282 @@
+"""Quick start over stdio: answer the client's `initialize` and `tools/list` while the MCP SDK is still loading.
+
+Importing the MCP SDK takes about half a second on a small machine, and an MCP client shows no tools until it
+has those two answers. So, before anything heavy is imported, this module reads stdin itself; if the previous
+start with exactly the same code, policy file and settings left a snapshot of those two answers, it sends them
+at once. Meanwhile the server is built on another thread. Then every line read so far is replayed to the SDK's
+own stdio transport, which serves the session from there as if it had read them itself: its answers to the
+requests already answered are compared with the snapshot and dropped (a difference updates the snapshot and,
+for the tool list, tells the client `notifications/tools/list_changed`). Nothing but these two read-only answers
+is ever given from the snapshot: every tool call, resource read and policy decision goes through the server.
+
+Each start records the SDK's own first answers as the next snapshot. The snapshot's key covers the package
+version, every source file of trakt_mcp and guard (path, size, mtime), the MCP SDK's version, the policy file's
+bytes and the settings that shape the server, so an edit to any of them means a normal start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import queue
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trakt_mcp import __version__
+from trakt_mcp.settings import Settings
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+log = logging.getLogger("trakt_mcp.quickstart")
+
+SNAPSHOT_PREFIX = "stdio-snapshot-"
+_EOF = None
+
+
+def snapshot_key(settings: Settings) -> str:
+    """Changes whenever the first two answers could: code, SDK, policy, settings, interpreter."""
+    digest = hashlib.sha256()
+    packages = [Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "guard"]
+    for package in packages:
+        for source in sorted(package.rglob("*.py")):
+            stat = source.stat()
+            digest.update(f"{source}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    try:
+        from importlib.metadata import version
+
+        digest.update(f"mcp={version('mcp')}\n".encode())
+    except Exception:  # an unknown SDK version: never reuse a snapshot
+        return ""
+    digest.update(f"{__version__}\n{sys.executable}\n{settings.sandbox}\n{settings.client_id is not None}\n".encode())
+    if settings.policy is not None:
+        try:
+            digest.update(settings.policy.read_bytes())
+        except OSError:
+            return ""
+    return digest.hexdigest()[:32]
+
+
+@dataclass
+class Snapshot:
+    """The server's answers to `initialize` (by requested protocol version) and to `tools/list`."""
+
+    initialize: dict[str, Any] = field(default_factory=dict)
+    tools_list: dict[str, Any] | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> Snapshot | None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(initialize=dict(data["initialize"]), tools_list=data.get("tools_list"))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(f"{SNAPSHOT_PREFIX}*.json"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
+        partial = path.with_suffix(".tmp")
+        partial.write_text(json.dumps({"initialize": self.initialize, "tools_list": self.tools_list}))
+        os.replace(partial, path)
+
+
+class Wire:
+    """The protocol's end of stdin and stdout, claimed so that stray prints cannot corrupt it: fd 1 becomes
+    stderr and fd 0 the null device while we serve (as the SDK's own stdio transport does)."""
+
+    def __init__(self) -> None:
+        self._out = os.fdopen(os.dup(1), "wb")
+        self._in = os.fdopen(os.dup(0), "rb")
+        os.dup2(2, 1)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        self._write_lock = threading.Lock()
+        self.lines: queue.Queue[bytes | None] = queue.Queue()
+        threading.Thread(target=self._read, name="stdin-reader", daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self._in:
+            self.lines.put(line)
+        self.lines.put(_EOF)
+
+    def send(self, message: dict[str, Any]) -> None:
+        with self._write_lock:
+            self._out.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+            self._out.flush()
+
+
+@dataclass
+class Session:
+    """What the quick start saw and answered before the SDK took over."""
+
+    wire: Wire
+    snapshot: Snapshot | None
+    replay: list[bytes] = field(default_factory=list)
+    #: request id -> method, for requests answered from the snapshot.
+    answered: dict[Any, str] = field(default_factory=dict)
+    closed: bool = False
+
+    def take(self, line: bytes) -> None:
+        """Keep the line for the SDK, and answer it now if the snapshot can."""
+        self.replay.append(line)
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(message, dict) or "id" not in message or self.snapshot is None:
+            return
+        method, params = message.get("method"), message.get("params") or {}
+        if method == "initialize" and not self.answered:
+            result = self.snapshot.initialize.get(str(params.get("protocolVersion")))
+        elif method == "tools/list" and "initialize" in self.answered.values() and not params.get("cursor"):
+            result = self.snapshot.tools_list
+        else:
+            return
+        if result is not None:
+            self.wire.send({"jsonrpc": "2.0", "id": message["id"], "result": result})
+            self.answered[message["id"]] = method
+
+
+def serve(settings: Settings, build: Callable[[], MCPServer]) -> None:
+    """Serve MCP on stdio: quick answers from the snapshot while `build` (run on a thread) makes the server."""
+    wire = Wire()
+    key = snapshot_key(settings)
+    path = settings.home / "cache" / f"{SNAPSHOT_PREFIX}{key}.json"
+    session = Session(wire, Snapshot.load(path) if key else None)
+    built: dict[str, Any] = {}
+
+    def build_in_background() -> None:
+        try:
+            built["server"] = build()
+        except BaseException as exc:  # handed to the main thread, which re-raises it
+            built["error"] = exc
+
+    builder = threading.Thread(target=build_in_background, name="server-builder", daemon=True)
+    builder.start()
+    while builder.is_alive():
+        try:
+            line = wire.lines.get(timeout=0.01)
+        except queue.Empty:
+            continue
+        if line is _EOF:
+            session.closed = True
+            break
+        session.take(line)
+    builder.join()
+    if "error" in built:
+        raise built["error"]
+    import anyio
+
+    anyio.run(_serve_with_sdk, built["server"], session, path if key else None)
+
+
+async def _serve_with_sdk(server: MCPServer, session: Session, snapshot_path: Path | None) -> None:
+    import anyio
+    from mcp.server.stdio import stdio_server
+
+    recorder = _Recorder(session, snapshot_path)
+
+    class Stdin:
+        def __aiter__(self) -> AsyncIterator[str]:
+            return self._lines()
+
+        async def _lines(self) -> AsyncIterator[str]:
+            for line in session.replay:
+                yield line.decode("utf-8", errors="replace")
+            while not session.closed:
+                line = await anyio.to_thread.run_sync(_next_line, session.wire, abandon_on_cancel=True)
+                if line is _EOF:
+                    return
+                recorder.seen(line)
+                yield line.decode("utf-8", errors="replace")
+
+    class Stdout:
+        async def write(self, text: str) -> None:
+            recorder.answer(json.loads(text))
+
+        async def flush(self) -> None:
+            return None
+
+    for line in session.replay:
+        recorder.seen(line)
+    # Explicit streams: the fds were already claimed by Wire. The low-level server is the only way to hand
+    # the SDK a transport of our own; MCPServer.run_stdio_async() always opens the process's stdio itself.
+    async with stdio_server(stdin=Stdin(), stdout=Stdout()) as (read_stream, write_stream):  # type: ignore[arg-type]
+        lowlevel = server._lowlevel_server
+        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
+
+def _next_line(wire: Wire) -> bytes | None:
+    return wire.lines.get()
+
+
+class _Recorder:
+    """Watches the session's first initialize and tools/list: drops the SDK's answers to requests the quick
+    start already answered, and keeps the SDK's own answers as the next snapshot."""
+
+    def __init__(self, session: Session, path: Path | None) -> None:
+        self.session = session
+        self.path = path
+        self.fresh = Snapshot()
+        self.watch: dict[Any, tuple[str, str]] = {}
+        #: Only handshake-era sessions (initialize first) are snapshotted; the modern era has no initialize.
+        self.handshake = False
+
+    def seen(self, line: bytes) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(message, dict) or "id" not in message:
+            return
+        method = message.get("method")
+        if method == "initialize" and not self.handshake:
+            self.handshake = True
+            version = str((message.get("params") or {}).get("protocolVersion"))
+            self.watch[message["id"]] = ("initialize", version)
+        elif method == "tools/list" and self.handshake and self.fresh.tools_list is None and not self._paged(message):
+            self.watch.setdefault(message["id"], ("tools/list", ""))
+
+    @staticmethod
+    def _paged(message: dict[str, Any]) -> bool:
+        return bool((message.get("params") or {}).get("cursor"))
+
+    def answer(self, message: dict[str, Any]) -> None:
+        request_id = message.get("id")
+        watched = self.watch.pop(request_id, None) if "method" not in message else None
+        if watched is not None and "result" in message:
+            self._record(watched, message["result"])
+        if request_id in self.session.answered and "method" not in message:
+            del self.session.answered[request_id]
+            return
+        self.session.wire.send(message)
+
+    def _record(self, watched: tuple[str, str], result: dict[str, Any]) -> None:
+        method, version = watched
+        old = self.session.snapshot
+        if method == "initialize":
+            self.fresh.initialize[version] = result
+            if old is not None and old.initialize.get(version) not in (None, result):
+                log.warning("the quick-start snapshot of initialize was out of date; it is refreshed")
+        else:
+            self.fresh.tools_list = result
+            if old is not None and old.tools_list is not None and old.tools_list != result:
+                log.warning("the quick-start tool list was out of date: telling the client to list again")
+                self.session.wire.send({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+        if self.path is not None and self.fresh.tools_list is not None and self.fresh.initialize:
+            if old is not None:
+                self.fresh.initialize = {**old.initialize, **self.fresh.initialize}
+            try:
+                self.fresh.save(self.path)
+            except OSError as exc:
+                log.warning("could not save the quick-start snapshot: %s", exc)
+            self.path = None
