@@ -17,9 +17,10 @@ from pathlib import Path
 import anyio
 from mcp import Client
 
+from trakt_mcp.logs import configure_logging
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.http import serve_on_loopback
-from trakt_mcp.server import build_server, configure_logging, create_app
+from trakt_mcp.server import build_server, create_app
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 
 CALLS = [

@@ -1,10 +1,33 @@
 """A policy guard for MCP servers: hide, deny, confirm and rate-limit tools before their handlers run, and audit
-every decision. It knows nothing about the server it guards beyond a `Catalog` the host builds."""
+every decision. It knows nothing about the server it guards beyond a `Catalog` the host builds.
 
-from guard.catalog import Catalog, ResourceInfo, ToolInfo
-from guard.engine import Decision, Engine, PolicyError
-from guard.middleware import Guard
-from guard.policy import Identity, Policy, identity_for_token
+The names below are loaded on first use, so a command that only reads a policy (`guard.policy`) does not pay for
+importing the MCP SDK that the middleware needs.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from guard.catalog import Catalog, ResourceInfo, ToolInfo
+    from guard.engine import Decision, Engine, PolicyError
+    from guard.middleware import Guard
+    from guard.policy import Identity, Policy, identity_for_token
+
+_EXPORTS = {
+    "Catalog": "guard.catalog",
+    "ResourceInfo": "guard.catalog",
+    "ToolInfo": "guard.catalog",
+    "Decision": "guard.engine",
+    "Engine": "guard.engine",
+    "PolicyError": "guard.engine",
+    "Guard": "guard.middleware",
+    "Identity": "guard.policy",
+    "Policy": "guard.policy",
+    "identity_for_token": "guard.policy",
+}
 
 __all__ = [
     "Catalog",
@@ -18,3 +41,9 @@ __all__ = [
     "ToolInfo",
     "identity_for_token",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'guard' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from pydantic import ValidationError
@@ -20,6 +20,11 @@ from pydantic import ValidationError
 from guard.policy import PolicyError
 from trakt_mcp import __version__
 from trakt_mcp.settings import Settings
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+    from trakt_mcp.app import App
 
 COMMAND_MODULES: list[str] = ["trakt_mcp.cli_auth", "trakt_mcp.cli_policy", "trakt_mcp.cli_identity"]
 
@@ -114,7 +119,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from trakt_mcp.server import configure_logging
+    from trakt_mcp.logs import configure_logging
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -134,12 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from trakt_mcp.server import build_server, create_app
-
-    app = create_app(settings)
-    server = build_server(app)
     if settings.sandbox:
         logging.getLogger("trakt_mcp").info("sandbox mode: an offline fake Trakt answers every call")
+    if settings.transport == "stdio" and sys.platform != "win32":
+        from trakt_mcp import quickstart
+
+        quickstart.serve(settings, lambda: _build(settings)[1])
+        return 0
+    app, server = _build(settings)
     if settings.transport == "streamable-http":
         from trakt_mcp.guarded import policy_in_force
         from trakt_mcp.http import HttpOptions, serve_http
@@ -149,6 +156,13 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         return serve_http(server, options, policy_in_force(app))
     server.run("stdio")
     return 0
+
+
+def _build(settings: Settings) -> tuple[App, MCPServer]:
+    from trakt_mcp.server import build_server, create_app
+
+    app = create_app(settings)
+    return app, build_server(app)
 
 
 def parse_call_arguments(pairs: Sequence[str], json_arguments: str | None) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""`trakt-mcp login`, `logout` and `status`: sign-in for a person at a terminal (each works with --sandbox)."""
+"""`trakt-mcp login`, `logout` and `status`: sign-in for a person at a terminal (each works with --sandbox).
+
+What these commands need (the App, the MCP SDK behind the tools) is imported when one of them runs, so that
+building the command line stays cheap for every command, the server's own start-up included."""
 
 from __future__ import annotations
 
@@ -7,24 +10,23 @@ import math
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from trakt_mcp.app import App
-from trakt_mcp.auth import DeviceFlow
-from trakt_mcp.client import Clock, Sleep
 from trakt_mcp.errors import TraktError
-from trakt_mcp.guarded import policy_summary
 from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
-from trakt_mcp.tools.auth import clear_auth, duration, flow_text, manager, signed_in_text, status_lines
-from trakt_mcp.tools.spec import NoArgs
+
+if TYPE_CHECKING:
+    from trakt_mcp.app import App
+    from trakt_mcp.auth import DeviceFlow
+    from trakt_mcp.client import Clock, Sleep
 
 #: How `login` waits and tells the time. Tests swap in an instant clock so no test waits real seconds.
 SLEEP: Sleep = anyio.sleep
 CLOCK: Clock = time.time
 
-Command = Callable[[App], Awaitable[int]]
+Command = Callable[["App"], Awaitable[int]]
 
 
 def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
@@ -58,6 +60,9 @@ async def _with_app(command: Command, settings: Settings) -> int:
 
 
 async def login(app: App) -> int:
+    from trakt_mcp.auth import DeviceFlow
+    from trakt_mcp.tools.auth import flow_text, manager, signed_in_text
+
     auth = manager(app)
     started = await auth.start_device()
     if not isinstance(started, DeviceFlow):
@@ -77,6 +82,8 @@ async def login(app: App) -> int:
 
 async def _countdown(app: App, flow: DeviceFlow) -> None:
     """Wait until the next poll is allowed, showing the time left on one updating line."""
+    from trakt_mcp.tools.auth import duration, manager
+
     auth = manager(app)
     while (left := flow.next_poll_at - auth.now()) > 0:
         expires = duration(flow.expires_at - auth.now())
@@ -89,11 +96,17 @@ async def _countdown(app: App, flow: DeviceFlow) -> None:
 
 
 async def logout(app: App) -> int:
+    from trakt_mcp.tools.auth import clear_auth
+    from trakt_mcp.tools.spec import NoArgs
+
     print(await clear_auth(app, NoArgs()))
     return 0
 
 
 async def status(app: App) -> int:
+    from trakt_mcp.guarded import policy_summary
+    from trakt_mcp.tools.auth import manager, status_lines
+
     settings = app.settings
     client = f"set ({settings.client_id})" if settings.client_id else f"not set. {HOW_TO_CONFIGURE}"
     print(f"- Client ID: {client}")

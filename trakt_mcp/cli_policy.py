@@ -1,4 +1,7 @@
-"""`trakt-mcp policy check|explain|schema`, `approve CODE` and `audit`: the guard's commands for people."""
+"""`trakt-mcp policy check|explain|schema`, `approve CODE` and `audit`: the guard's commands for people.
+
+`trakt_mcp.guarded` (which loads the MCP SDK) is imported inside the commands that need it, so that building the
+command line stays cheap for every command, the server's own start-up included."""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ from typing import Any
 from guard.approvals import ApprovalError
 from guard.engine import LEVELS, Decision, Engine, Quota, UnknownIdentity, View
 from guard.policy import PolicyError, policy_schema
-from trakt_mcp import guarded
 from trakt_mcp.settings import Settings
 
 EXIT_INVALID = 2
@@ -46,6 +48,8 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _engine(settings: Settings) -> Engine | None:
+    from trakt_mcp import guarded
+
     try:
         return guarded.load_engine(settings, guarded.build_catalog(None))
     except PolicyError as exc:
@@ -158,6 +162,8 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str], str] = input) -> int:
+    from trakt_mcp import guarded
+
     store = guarded.approvals(settings)
     try:
         pending = store.load(args.code)
@@ -187,6 +193,7 @@ def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str
 
 def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     from guard.audit import AuditLog
+    from trakt_mcp import guarded
 
     entries = list(AuditLog(guarded.audit_path(settings)).tail(max(args.count, 1)))
     if not entries:

@@ -190,8 +190,8 @@ async def _serve_with_sdk(server: MCPServer, session: Session, snapshot_path: Pa
             return self._lines()
 
         async def _lines(self) -> AsyncIterator[str]:
-            for line in session.replay:
-                yield line.decode("utf-8", errors="replace")
+            for replayed in session.replay:
+                yield replayed.decode("utf-8", errors="replace")
             while not session.closed:
                 line = await anyio.to_thread.run_sync(_next_line, session.wire, abandon_on_cancel=True)
                 if line is _EOF:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from typing import Any
 
@@ -28,16 +27,6 @@ INSTRUCTIONS = (
 )
 
 log = logging.getLogger("trakt_mcp")
-
-
-def configure_logging(level: int = logging.INFO) -> None:
-    """Logs go to stderr: in stdio mode stdout carries the MCP protocol."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    logging.getLogger("httpx").setLevel(logging.WARNING if level > logging.DEBUG else logging.DEBUG)
 
 
 def create_app(
