@@ -141,10 +141,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     if settings.sandbox:
         logging.getLogger("trakt_mcp").info("sandbox mode: an offline fake Trakt answers every call")
+    if settings.transport == "stdio" and sys.stdin.isatty():
+        print(
+            "trakt-mcp speaks MCP over stdin/stdout: start it from an MCP client (see README.md), "
+            "or try a tool with `trakt-mcp call --sandbox fetch_trending_shows`. Ctrl-C stops it.",
+            file=sys.stderr,
+        )
     if settings.transport == "stdio" and sys.platform != "win32":
         from trakt_mcp import quickstart
 
-        quickstart.serve(settings, lambda: _build(settings)[1])
+        try:
+            quickstart.serve(settings, lambda: _build(settings)[1])
+        except KeyboardInterrupt:
+            return 130
         return 0
     app, server = _build(settings)
     if settings.transport == "streamable-http":

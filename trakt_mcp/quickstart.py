@@ -193,7 +193,10 @@ async def _serve_with_sdk(server: MCPServer, session: Session, snapshot_path: Pa
             for replayed in session.replay:
                 yield replayed.decode("utf-8", errors="replace")
             while not session.closed:
-                line = await anyio.to_thread.run_sync(_next_line, session.wire, abandon_on_cancel=True)
+                try:
+                    line = await anyio.to_thread.run_sync(_next_line, session.wire)
+                except queue.Empty:
+                    continue
                 if line is _EOF:
                     return
                 recorder.seen(line)
@@ -216,7 +219,8 @@ async def _serve_with_sdk(server: MCPServer, session: Session, snapshot_path: Pa
 
 
 def _next_line(wire: Wire) -> bytes | None:
-    return wire.lines.get()
+    """The next line from stdin, waiting at most a moment so that a stopping server never waits on a thread."""
+    return wire.lines.get(timeout=0.25)
 
 
 class _Recorder:
