@@ -1,7 +1,8 @@
 """The audit log: one JSON object per line, appended with a single write under a lock, rotated at a size.
 
 Argument summaries never carry secrets: values under keys that look like credentials are replaced, long values
-are shortened."""
+are shortened. Lines are pure ASCII JSON, so no value a caller chooses (a newline, U+2028, a terminal escape) can
+split a line, forge one, or reach a terminal raw."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 DECISIONS = ("allowed", "denied", "hidden", "confirmed", "declined", "approval_pending", "rate_limited")
-SECRET_KEYS = re.compile(r"token|secret|passw|code|authori[sz]ation|api_?key|cookie|credential|session", re.I)
+SECRET_KEYS = re.compile(
+    r"token|secret|pass(w|phrase)|pwd|code|auth|api_?key|private|cookie|credential|session|bearer|otp|(^|_)(key|pin)$",
+    re.I,
+)
 REDACTED = "[redacted]"
 MAX_TEXT = 80
 MAX_ITEMS = 10
@@ -56,7 +60,7 @@ class AuditLog:
 
     def write(self, entry: Mapping[str, Any]) -> None:
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry}
-        line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        line = (json.dumps(record, ensure_ascii=True, default=str) + "\n").encode("ascii")
         with self._lock:
             self._rotate_if_full(len(line))
             try:
@@ -85,7 +89,7 @@ class AuditLog:
     def tail(self, count: int) -> Iterator[dict[str, Any]]:
         """The latest `count` entries, oldest first (unreadable lines are skipped)."""
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            lines = self.path.read_text(encoding="utf-8", errors="replace").split("\n")[:-1]
         except FileNotFoundError:
             return
         for line in lines[-count:]:

@@ -27,7 +27,7 @@ from mcp import types
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from guard.approvals import Approvals, digest
+from guard.approvals import ApprovalError, Approvals, digest
 from guard.audit import AuditLog, summarize
 from guard.engine import Decision, Outcome, UnknownIdentity, View
 from guard.ratelimit import RateLimiter
@@ -38,6 +38,8 @@ log = logging.getLogger("guard")
 MODERN_ERA = "2026-07-28"
 INPUT_KEY = "guard_confirm"
 STATE_PREFIX = "mcp-guard:"
+#: At most this many modern-era questions wait for an answer at once.
+MAX_PENDING = 1000
 CONFIRM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"confirm": {"type": "boolean", "title": "Allow", "description": "Run this action once"}},
@@ -143,14 +145,18 @@ class Guard:
         if handler is None:
             return await call_next(ctx)
         self._sessions.add(ctx.session)
-        engine, changed = self.watcher.current()
-        if changed:
-            await self._announce_changes()
         try:
-            view = engine.view(self.identify(ctx))
+            view = await self._current_view(ctx)
         except Exception as exc:  # an undeclared identity, or identify() failed: nothing runs
             return self._no_identity(ctx, exc)
         return await handler(view, ctx, call_next)
+
+    async def _current_view(self, ctx: Context) -> View:
+        """The caller's view of the policy in force now (picking up an edit, and announcing what it changes)."""
+        engine, changed = self.watcher.current()
+        if changed:
+            await self._announce_changes()
+        return engine.view(self.identify(ctx))
 
     def _no_identity(self, ctx: Context, exc: Exception) -> HandlerResult:
         if not isinstance(exc, UnknownIdentity):
@@ -244,7 +250,8 @@ class Guard:
             log.exception("guard failed while deciding on %s; blocking the call", subject.raw_name)
             return _Verdict("denied", None, "The guard could not decide on this call (internal error). Nothing ran.")
 
-    async def _gate(self, view: View, ctx: Context, subject: _Subject) -> _Verdict:
+    async def _gate(self, view: View, ctx: Context, subject: _Subject, confirmed: _Verdict | None = None) -> _Verdict:
+        """`confirmed`: the user already agreed to this call while an earlier policy was in force (decide again)."""
         decision = view.decide(subject.raw_name)
         if decision is None:
             resolved = view.resolve(subject.raw_name)
@@ -265,10 +272,20 @@ class Guard:
         if limited is not None:
             return limited
         verdict = _Verdict("allowed", outcome, params=subject.params)
-        if outcome.action == "confirm":
+        if confirmed is not None:
+            verdict = dataclasses.replace(confirmed, outcome=outcome)
+        elif outcome.action == "confirm":
             verdict = await self._confirm(view, ctx, decision.tool, outcome, subject)
             if verdict.message is not None or verdict.reply is not None:
                 return verdict
+            # Asking took time: a policy edit made meanwhile (stricter, or revoking the caller) decides, not the
+            # policy the question was asked under.
+            try:
+                latest = await self._current_view(ctx)
+            except UnknownIdentity as exc:
+                return _Verdict("denied", outcome, f"Refused: {exc}. {subject.raw_name} did not run.")
+            if latest is not view:
+                return await self._gate(latest, ctx, subject, verdict)
         return self._rate_limited(outcome, decision, subject, self.limiter.acquire_all(keys)) or verdict
 
     @staticmethod
@@ -297,23 +314,25 @@ class Guard:
         effect = await catalog.describe(tool, arguments)
         state = subject.params.get("requestState")
         if isinstance(state, str) and state.startswith(STATE_PREFIX):
-            return self._answered(tool, outcome, subject, effect, state)
+            return self._answered(view, tool, outcome, subject, effect, state)
         if _can_elicit_form(ctx):
             question = f"{effect}\n\nAllow this once? (asked because of {_where(outcome)})"
             if ctx.protocol_version >= MODERN_ERA:
-                return self._ask_modern(tool, outcome, subject, question)
+                return self._ask_modern(view, tool, outcome, subject, question)
             answer = await ctx.session.elicit_form(
                 question, requested_schema=CONFIRM_SCHEMA, related_request_id=ctx.request_id
             )
             accepted = answer.action == "accept" and (answer.content or {}).get("confirm") is True
             return self._accepted(outcome, subject, effect, accepted, subject.params)
-        return self._out_of_band(tool, outcome, subject, effect)
+        return self._out_of_band(view, tool, outcome, subject, effect)
 
-    def _ask_modern(self, tool: str, outcome: Outcome, subject: _Subject, question: str) -> _Verdict:
+    def _ask_modern(self, view: View, tool: str, outcome: Outcome, subject: _Subject, question: str) -> _Verdict:
         now = self._clock()
         self._asked = {k: v for k, v in self._asked.items() if v[2] > now}
+        while len(self._asked) >= MAX_PENDING:  # a flood of questions drops the oldest, never grows without end
+            del self._asked[next(iter(self._asked))]
         nonce = secrets.token_urlsafe(16)
-        self._asked[nonce] = (tool, digest(tool, subject.arguments), now + self.confirm_ttl)
+        self._asked[nonce] = (tool, digest(tool, subject.arguments, view.identity), now + self.confirm_ttl)
         ask = types.ElicitRequest(
             params=types.ElicitRequestFormParams(message=question, requested_schema=CONFIRM_SCHEMA)
         )
@@ -323,10 +342,12 @@ class Guard:
             reply=types.InputRequiredResult(input_requests={INPUT_KEY: ask}, request_state=STATE_PREFIX + nonce),
         )
 
-    def _answered(self, tool: str, outcome: Outcome, subject: _Subject, effect: str, state: str) -> _Verdict:
-        """The modern-era retry: the state must be one we issued, unused, unexpired, for this very call."""
+    def _answered(
+        self, view: View, tool: str, outcome: Outcome, subject: _Subject, effect: str, state: str
+    ) -> _Verdict:
+        """The modern-era retry: the state must be one we issued, unused, unexpired, for this very call and caller."""
         asked = self._asked.pop(state.removeprefix(STATE_PREFIX), None)
-        expected = (tool, digest(tool, subject.arguments))
+        expected = (tool, digest(tool, subject.arguments, view.identity))
         if asked is None or asked[:2] != expected or asked[2] <= self._clock():
             return _Verdict(
                 "denied",
@@ -351,16 +372,19 @@ class Guard:
             return _Verdict("confirmed", outcome, params=params)
         return _Verdict("declined", outcome, f"The user declined: {effect}. {subject.raw_name} did not run.")
 
-    def _out_of_band(self, tool: str, outcome: Outcome, subject: _Subject, effect: str) -> _Verdict:
+    def _out_of_band(self, view: View, tool: str, outcome: Outcome, subject: _Subject, effect: str) -> _Verdict:
         if self.approvals is None:
             return _Verdict(
                 "denied",
                 outcome,
                 f"{effect}: needs the user's confirmation, and this client cannot ask. {subject.raw_name} did not run.",
             )
-        if self.approvals.consume(tool, subject.arguments) is not None:
+        if self.approvals.consume(tool, subject.arguments, view.identity) is not None:
             return _Verdict("confirmed", outcome, params=subject.params)
-        pending = self.approvals.request(tool, subject.arguments, effect)
+        try:
+            pending = self.approvals.request(tool, subject.arguments, effect, view.identity)
+        except ApprovalError as exc:
+            return _Verdict("denied", outcome, f"{effect}: needs the user's approval, but {exc}. Nothing ran.")
         minutes = max(1, round(self.approvals.ttl / 60))
         because = f" (asked because of {_where(outcome)})" if outcome.condition else ""
         return _Verdict(
@@ -381,8 +405,8 @@ class Guard:
         decided = verdict.outcome
         entry: dict[str, Any] = {
             "identity": view.identity if view else _safe_identity(self.identify, ctx),
-            "client": _client_name(ctx),
-            "tool": subject.raw_name,
+            "client": summarize(_client_name(ctx)),
+            "tool": summarize(subject.raw_name),
             "decision": verdict.decision,
             "rule": decided.rule if decided else None,
             "condition": decided.condition if decided else None,
@@ -392,7 +416,7 @@ class Guard:
             "duration_ms": round(seconds * 1000, 2),
         }
         if subject.resource is not None:
-            entry["resource"] = subject.resource
+            entry["resource"] = summarize(subject.resource)
         try:
             self.audit.write(entry)
         except OSError as exc:

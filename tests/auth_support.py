@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+import httpx
 import pytest
 from mcp import types
 
@@ -84,3 +86,16 @@ def bearer(call: Any) -> str:
 async def accept(context: Any, params: Any) -> types.ElicitResult:
     """A human who confirms (clear_auth is destructive: a guard may ask)."""
     return types.ElicitResult(action="accept", content={"confirm": True})
+
+
+class SlowOAuth:
+    """The server's OAuth HTTP client, yielding to other tasks before each call so waiters really pile up."""
+
+    def __init__(self, http: httpx.AsyncClient, only: str | None = None) -> None:
+        self.http = http
+        self.only = only
+
+    async def post(self, path: str, **options: Any) -> httpx.Response:
+        for _ in range(10 if self.only in (None, path) else 0):
+            await anyio.sleep(0)
+        return await self.http.post(path, **options)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
 from tests import auth_support
-from tests.auth_support import accept, auth_calls, flow, keyring_entry, sign_in, stored
+from tests.auth_support import SlowOAuth, accept, auth_calls, flow, keyring_entry, sign_in, stored
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.app import App
 from trakt_mcp.errors import NotSignedIn
@@ -209,3 +210,68 @@ async def test_auth_tools_are_declared_for_the_guard(session: Session, app: App)
     spec = tools_by_name()["clear_auth"]
     assert spec.group == "auth" and spec.risk == "destructive"
     assert await spec.describe(app, {}) == "Log out of Trakt and revoke this server's token"
+
+
+async def test_a_second_start_keeps_the_code_already_given(
+    session: Session, fake: FakeTrakt, fake_time: FakeTime
+) -> None:
+    """The user may already be typing the first code: starting again must not silently replace it."""
+    async with session() as client:
+        first = await call(client, "start_device_auth")
+        code = flow(fake).latest().user_code
+        fake_time.now += 2
+        second = await call(client, "start_device_auth")
+        assert code in first and code in second
+        assert auth_calls(fake, "/oauth/device/code") == 1
+        flow(fake).codes[next(iter(flow(fake).codes))].status = "approved"
+        fake_time.now += 5
+        assert "Signed in" in await call(client, "check_auth_status")
+
+
+async def test_concurrent_checks_poll_trakt_once(
+    session: Session, fake: FakeTrakt, fake_time: FakeTime, app: App
+) -> None:
+    app.auth.http = SlowOAuth(app.auth.http)
+    async with session() as client:
+        await call(client, "start_device_auth")
+        flow(fake).approve()
+        fake_time.now += 5
+        answers: list[str] = []
+
+        async def check() -> None:
+            answers.append(await call(client, "check_auth_status"))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(5):
+                group.start_soon(check)
+    assert auth_calls(fake, DEVICE_TOKEN) == 1
+    assert not any("already used" in answer for answer in answers), answers
+
+
+async def test_wrong_client_secret_while_polling_says_what_to_fix(
+    session: Session, fake: FakeTrakt, fake_time: FakeTime
+) -> None:
+    fake.client_secret = "the secret Trakt expects"
+    async with session() as client:
+        await call(client, "start_device_auth")
+        fake_time.now += 5
+        result = await client.call_tool("check_auth_status", {})
+    assert result.is_error
+    assert "TRAKT_CLIENT_SECRET" in text_of(result) and "start_device_auth" not in text_of(result)
+
+
+async def test_clear_auth_when_trakt_refuses_the_revoke(session: Session, fake: FakeTrakt, app: App) -> None:
+    await sign_in(app, fake)
+    for fault in (
+        Fault(status=503, path_prefix="/oauth/revoke"),
+        Fault(status=301, headers={"Location": "https://api.trakt.tv/oauth/revoke"}, path_prefix="/oauth/revoke"),
+        Fault(status=401, path_prefix="/oauth/revoke"),
+    ):
+        fake.inject(fault)
+        async with session(elicitation_callback=accept) as client:
+            answer = await call(client, "clear_auth")
+        assert "Removed the token" in answer and "revoking it at Trakt failed" in answer
+        assert f"Trakt answered {fault.status}" in answer
+        assert stored(app) is None
+        await sign_in(app, fake)
+    assert "TRAKT_CLIENT_SECRET" in answer and "start_device_auth" not in answer

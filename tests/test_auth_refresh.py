@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests import auth_support
-from tests.auth_support import accept, assert_no_secrets, auth_calls, bearer, flow, sign_in, stored
+from tests.auth_support import SlowOAuth, accept, assert_no_secrets, auth_calls, bearer, flow, sign_in, stored
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.app import App
 from trakt_mcp.auth import REFRESH_MARGIN
@@ -60,18 +60,6 @@ async def test_401_again_after_refresh_is_reported_not_looped(app: App, fake: Fa
     with pytest.raises(TraktError, match="401"):
         await user_call(app)
     assert len(fake.calls_to("GET", "/shows/trending")) == 2 and auth_calls(fake, TOKEN) == 1
-
-
-class SlowOAuth:
-    """The server's OAuth HTTP client, yielding to other tasks before each call so waiters really pile up."""
-
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-
-    async def post(self, path: str, **options: Any) -> httpx.Response:
-        for _ in range(10):
-            await anyio.sleep(0)
-        return await self.http.post(path, **options)
 
 
 async def test_fifty_concurrent_calls_share_one_refresh(app: App, fake: FakeTrakt, fake_time: FakeTime) -> None:
@@ -210,6 +198,8 @@ async def test_no_secret_in_logs_results_or_errors(
     async with session(elicitation_callback=accept) as client:
         for tool in ("start_device_auth", "check_auth_status"):
             seen.append(text_of(await client.call_tool(tool, {})))
+        device_code = next(iter(flow(fake).codes))
+        assert device_code not in repr(app.auth.pending) and all(device_code not in text for text in seen)
         flow(fake).approve()
         fake_time.now += 5
         seen.append(text_of(await client.call_tool("check_auth_status", {})))
@@ -235,3 +225,141 @@ async def test_no_secret_in_logs_results_or_errors(
     assert auth_calls(fake, TOKEN) == 4, "the scan covered two refreshes and two failed ones"
     out, err = capsys.readouterr()
     assert_no_secrets(fake, caplog.text, out, err, *seen)
+
+
+async def test_callers_waiting_on_a_failed_refresh_share_its_failure(
+    app: App, fake: FakeTrakt, fake_time: FakeTime
+) -> None:
+    """Trakt unreachable with an expired token: 50 waiting calls get one refresh attempt's error, not 50 attempts."""
+    await sign_in(app, fake, expires_in=HOUR)
+    app.auth.http = SlowOAuth(app.auth.http)
+    fake_time.now += 2 * HOUR
+    fake.inject(Fault(exception=httpx.ConnectError, path_prefix=TOKEN, times=99))
+    errors: list[str] = []
+
+    async def one() -> None:
+        try:
+            await user_call(app)
+        except NetworkError as exc:
+            errors.append(str(exc))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(50):
+            group.start_soon(one)
+    assert len(errors) == 50 and all("Could not reach Trakt" in e for e in errors)
+    assert auth_calls(fake, TOKEN) == 1
+
+
+@pytest.mark.parametrize(
+    "fault", [Fault(status=503, path_prefix=TOKEN), Fault(status=200, body=b"<html>", path_prefix=TOKEN)]
+)
+async def test_a_failed_early_refresh_keeps_the_valid_token_and_waits_before_trying_again(
+    app: App, fake: FakeTrakt, fake_time: FakeTime, fault: Fault
+) -> None:
+    old = await sign_in(app, fake, expires_in=HOUR)
+    fake_time.now += HOUR - 120
+    fake.inject(fault)
+    assert await user_call(app) == old.access_token
+    assert await user_call(app) == old.access_token
+    assert auth_calls(fake, TOKEN) == 1, "no second attempt right after a failed one"
+    fake_time.now += 61
+    used = await user_call(app)
+    assert used != old.access_token and auth_calls(fake, TOKEN) == 2
+
+
+async def test_wrong_client_secret_on_refresh_keeps_the_token_and_says_what_to_fix(
+    app: App, fake: FakeTrakt, fake_time: FakeTime
+) -> None:
+    old = await sign_in(app, fake, expires_in=HOUR)
+    fake.client_secret = "the secret Trakt expects"  # the server was started with another one
+    fake_time.now += 2 * HOUR
+    with pytest.raises(TraktError, match="TRAKT_CLIENT_SECRET") as caught:
+        await user_call(app)
+    assert "start_device_auth" not in str(caught.value)
+    kept = stored(app)
+    assert kept is not None and kept.refresh_token == old.refresh_token, "a configuration mistake costs no token"
+
+
+async def test_invalid_grant_does_not_remove_a_pair_another_process_stored_meanwhile(
+    app: App, fake: FakeTrakt, fake_time: FakeTime
+) -> None:
+    """`trakt-mcp login` stores a new pair while this server's refresh (with the old one) is being refused."""
+    await sign_in(app, fake, expires_in=HOUR)
+    newer = fake.issue_token()
+    http = app.auth.http
+
+    class LoginMeanwhile:
+        async def post(self, path: str, **options: Any) -> httpx.Response:
+            app.auth.store.save(_token_of(app, fake.token_json(newer)))
+            return await http.post(path, **options)
+
+    app.auth.http = LoginMeanwhile()
+    fake.inject(Fault(status=401, path_prefix=TOKEN, body=b'{"error": "invalid_grant"}'))
+    fake_time.now += 2 * HOUR
+    assert await user_call(app) == newer.access_token
+    kept = stored(app)
+    assert kept is not None and kept.refresh_token == newer.refresh_token
+
+
+async def test_a_pair_that_could_not_be_saved_is_saved_on_a_later_call(
+    app: App, fake: FakeTrakt, fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keyring was locked for a moment: the rotated pair must still reach it, or the next start logs out."""
+    await sign_in(app, fake, expires_in=HOUR)
+    store = app.auth.store
+    save = store.save
+    failures = [TokenStoreError("Could not save the Trakt token in keyring: KeyringLocked: locked")]
+
+    def locked_once(token: Any) -> None:
+        if failures:
+            raise failures.pop()
+        save(token)
+
+    monkeypatch.setattr(store, "save", locked_once)
+    fake_time.now += 2 * HOUR
+    with pytest.raises(TokenStoreError):
+        await user_call(app)
+    used = await user_call(app)
+    kept = stored(app)
+    assert kept is not None and kept.access_token == used and fake.token_valid(used)
+
+
+async def test_sign_out_during_a_refresh_leaves_nothing_stored(
+    session: Session, app: App, fake: FakeTrakt, fake_time: FakeTime
+) -> None:
+    await sign_in(app, fake, expires_in=HOUR)
+    http = app.auth.http
+    in_flight, release = anyio.Event(), anyio.Event()
+
+    class HeldRefresh:
+        """Trakt has rotated the pair; its answer is still on the way back."""
+
+        async def post(self, path: str, **options: Any) -> httpx.Response:
+            response = await http.post(path, **options)
+            if path == TOKEN:
+                in_flight.set()
+                await release.wait()
+            return response
+
+    app.auth.http = HeldRefresh()
+    fake_time.now += 2 * HOUR
+    answers: list[str] = []
+    async with session(elicitation_callback=accept) as client:
+
+        async def sign_out() -> None:
+            await in_flight.wait()
+            answers.append(text_of(await client.call_tool("clear_auth", {})))
+
+        async def let_the_refresh_finish() -> None:
+            await in_flight.wait()
+            for _ in range(500):
+                await anyio.sleep(0)
+            release.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(user_call, app)
+            group.start_soon(sign_out)
+            group.start_soon(let_the_refresh_finish)
+    assert "Signed out" in answers[0]
+    assert stored(app) is None and app.auth.token() is None
+    assert not any(fake.token_valid(t.access_token) for t in auth_support.issued(fake)), "every pair is revoked"

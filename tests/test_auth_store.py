@@ -12,13 +12,13 @@ from keyring.backend import KeyringBackend
 from keyring.errors import KeyringLocked
 
 from tests import auth_support
-from tests.auth_support import flow, keyring_entry
+from tests.auth_support import accept, flow, keyring_entry
 from tests.conftest import FakeTime, Session, text_of
 from tests.memory_keyring import MemoryKeyring
 from trakt_mcp.app import App
 from trakt_mcp.sandbox import FakeTrakt
-from trakt_mcp.settings import Settings
-from trakt_mcp.tokens import FileStore, KeyringStore, Token, TokenStoreError, open_token_store
+from trakt_mcp.settings import SANDBOX_CLIENT_ID, Settings
+from trakt_mcp.tokens import SERVICE, FileStore, KeyringStore, Token, TokenStoreError, open_token_store
 
 TOKEN = Token(access_token="a" * 64, refresh_token="r" * 64, expires_at=2e9, created_at=1.9e9)
 
@@ -130,3 +130,91 @@ def test_broken_backend_choice_is_reported(settings: Settings, monkeypatch: pyte
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "no_such_module.Keyring")
     with pytest.raises(TokenStoreError, match="PYTHON_KEYRING_BACKEND"):
         open_token_store(settings)
+
+
+class BrokenKeyring(KeyringBackend):
+    """A backend failing with whatever its platform library raises (not a KeyringError)."""
+
+    priority = 1
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise RuntimeError("dbus connection closed")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise RuntimeError(f"dbus connection closed while storing {password}")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise RuntimeError("dbus connection closed")
+
+
+@pytest.mark.parametrize("action", ["load", "save", "clear"])
+def test_any_backend_failure_is_reported_as_a_store_error(settings: Settings, action: str) -> None:
+    store = KeyringStore(BrokenKeyring(), "client")
+    with pytest.raises(TokenStoreError, match=r"Could not .* the Trakt token in keyring.*RuntimeError") as caught:
+        getattr(store, action)(*([TOKEN] if action == "save" else []))
+    assert TOKEN.access_token not in str(caught.value) and TOKEN.refresh_token not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "not json",
+        "[]",
+        '"a string"',
+        '{"access_token": "a"}',
+        '{"access_token": null, "refresh_token": null, "expires_at": 2e9, "created_at": 1.9e9}',
+        '{"access_token": "", "refresh_token": "r", "expires_at": 2e9, "created_at": 1.9e9}',
+        '{"access_token": "a", "refresh_token": "r", "expires_at": "soon", "created_at": 1.9e9}',
+    ],
+)
+def test_a_damaged_entry_is_unreadable(entry: str) -> None:
+    with pytest.raises(TokenStoreError, match="unreadable"):
+        Token.from_json(entry, "keyring")
+
+
+async def test_a_damaged_entry_can_be_replaced_by_signing_in_again(
+    session: Session, fake: FakeTrakt, fake_time: FakeTime, app: App
+) -> None:
+    MemoryKeyring.store[(SERVICE, SANDBOX_CLIENT_ID)] = '{"access_token": "half a tok'
+    async with session() as client:
+        status = await client.read_resource("trakt://user/auth/status")
+        started = await client.call_tool("start_device_auth", {})
+        flow(fake).approve()
+        fake_time.now += 5
+        done = await client.call_tool("check_auth_status", {})
+    status_text = status.contents[0].text  # type: ignore[union-attr]
+    assert "Signed in: unknown" in status_text and "unreadable" in status_text and "Token store: keyring" in status_text
+    assert not started.is_error and flow(fake).latest().user_code in text_of(started)
+    assert not done.is_error and "Signed in" in text_of(done)
+    kept = app.auth.store.load()
+    assert kept is not None and fake.token_valid(kept.access_token)
+
+
+async def test_clear_auth_removes_a_damaged_entry(session: Session, fake: FakeTrakt, app: App) -> None:
+    MemoryKeyring.store[(SERVICE, SANDBOX_CLIENT_ID)] = "garbage"
+    async with session(elicitation_callback=accept) as client:
+        first = await client.call_tool("clear_auth", {})
+        second = await client.call_tool("clear_auth", {})
+    assert not first.is_error, text_of(first)
+    assert "Removed the token" in text_of(first) and "unreadable" in text_of(first)
+    assert keyring_entry() is None and "Nothing to clear" in text_of(second)
+    assert fake.calls_to("POST", "/oauth/revoke") == []
+
+
+def test_file_store_replaces_a_symlink_and_a_loose_file_with_a_private_file(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text("keep me")
+    path = tmp_path / "state" / "token.json"
+    path.parent.mkdir()
+    path.symlink_to(elsewhere)
+    store = FileStore(path)
+    store.save(TOKEN)
+    assert elsewhere.read_text() == "keep me", "the token was not written through the link"
+    assert not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o644)
+    old_umask = os.umask(0)
+    try:
+        store.save(TOKEN)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and store.load() == TOKEN

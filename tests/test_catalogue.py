@@ -114,7 +114,7 @@ CASES: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         "fetch_episode_people",
         {"show_id": "breaking-bad", "season": 1, "episode": 1},
         f"{E1}/people",
-        {},
+        {"extended": "guest_stars"},
         ["Guest stars", "as Gus Fring"],
     ),
     ("fetch_related_shows", {"show_id": "breaking-bad"}, f"{BB}/related", {**FULL, **PAGE1}, ["**Better Call Saul**"]),
@@ -307,6 +307,15 @@ async def test_unknown_ids_are_reported_as_not_found(session: Session, fake: Fak
     assert result.is_error
     assert "404" in text_of(result) and "not found" in text_of(result)
     assert fake.calls[-1].path == f"{S1}/episodes/99"
+
+
+async def test_a_season_the_show_lacks_is_not_found_not_untitled(session: Session, fake: FakeTrakt) -> None:
+    """Trakt answers /seasons/:season/info for a missing season with an empty 204, not a 404."""
+    async with session() as client:
+        result = await client.call_tool("fetch_season_info", {"show_id": "breaking-bad", "season": 9})
+    assert result.is_error
+    assert "Not found on Trakt: Season details: breaking-bad season 9" in text_of(result)
+    assert fake.calls[-1].path == f"{BB}/seasons/9/info"
 
 
 BAD_ARGUMENTS = [

@@ -61,3 +61,17 @@ async def test_stdio_server_speaks_only_mcp_on_stdout(tmp_path: Path) -> None:
     assert any(tool.name == "search_shows" for tool in listed.tools)
     assert not result.is_error
     assert "watching" in text_of(result)
+
+
+async def test_a_confirmation_question_cannot_redraw_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    """`trakt-mcp call` shows the guard's question; text in it that came from elsewhere is shown escaped."""
+    from mcp import types
+
+    from trakt_mcp.local import ask_on_terminal
+
+    message = "Remove from your watchlist: Evil\x1b[2J\u202eeivom (2020)\n\nAllow this once?"
+    answer = await ask_on_terminal(None, types.ElicitRequestFormParams(message=message, requested_schema={}))  # type: ignore[arg-type]
+    shown = capsys.readouterr().err
+    assert answer.action == "decline"  # no terminal in tests
+    assert "\x1b" not in shown and "\u202e" not in shown
+    assert "Evil\\x1b[2J\\u202eeivom (2020)\n\nAllow this once?" in shown

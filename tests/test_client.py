@@ -311,3 +311,56 @@ async def test_without_a_client_id_tools_list_works_and_calls_say_how_to_configu
     assert "trakt.tv/oauth/applications" in text_of(result)
     with pytest.raises(NotConfigured):
         await create_app(Settings(home=tmp_path)).client.get("/shows/trending")
+
+
+async def test_retry_after_as_an_http_date_is_honoured(app: App, fake: FakeTrakt, fake_time: FakeTime) -> None:
+    headers = {"Date": "Wed, 25 Nov 2026 21:30:00 GMT", "Retry-After": "Wed, 25 Nov 2026 21:30:12 GMT"}
+    fake.inject(Fault(status=429, headers=headers))
+    response = await app.client.get(endpoint("shows", "trending"))
+    assert response.status == 200 and fake_time.sleeps == [12.0]
+    fake.inject(Fault(status=429, headers={**headers, "Retry-After": "Wed, 25 Nov 2026 22:30:00 GMT"}))
+    with pytest.raises(RateLimited, match="retry in 3600 seconds"):
+        await app.client.get(endpoint("shows", "trending"))
+
+
+async def test_a_limit_beyond_the_safety_cap_says_it_stopped_there(app: App, fake: FakeTrakt) -> None:
+    page = await app.client.paginate("/test/numbers", limit=5000)
+    assert len(page.items) == MAX_AUTO_ITEMS and page.capped
+    assert not (await app.client.paginate("/test/numbers", limit=250)).capped
+
+
+async def test_a_failing_write_still_holds_the_next_one_back(app: App, fake: FakeTrakt, fake_time: FakeTime) -> None:
+    """Concurrent writes, the first refused by Trakt: the gate still advances, one write per second."""
+    import anyio
+
+    fake.inject(Fault(status=503, method="POST"))
+    outcomes: list[str] = []
+
+    async def write() -> None:
+        try:
+            await app.client.request("POST", endpoint("test", "write"), json_body={})
+        except TraktHTTPError as exc:
+            outcomes.append(str(exc.status))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(write)
+    assert sorted(outcomes) == ["404", "404", "503"]
+    assert fake_time.sleeps == [1.0, 1.0]
+
+
+async def test_a_garbled_compressed_answer_is_a_clear_error(session: Session, fake: FakeTrakt) -> None:
+    fake.inject(Fault(status=200, headers={"Content-Encoding": "gzip"}, body=b"not gzip at all"))
+    async with session() as client:
+        result = await client.call_tool("fetch_trending_shows", {})
+    assert result.is_error
+    assert "could not be decoded" in text_of(result)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_redirect_is_an_error_never_a_success(method: str, app: App, fake: FakeTrakt) -> None:
+    """TRAKT_API_URL with http:// gets a 301: a write must not be reported as done when nothing was written."""
+    fake.inject(Fault(status=301, headers={"Location": "https://api.trakt.tv/sync/history"}, body=b""))
+    with pytest.raises(TraktHTTPError, match=r"redirected to https://api\.trakt\.tv/sync/history .*TRAKT_API_URL"):
+        await app.client.request(method, endpoint("sync", "history"), json_body={} if method == "POST" else None)
+    assert len(fake.calls) == 1

@@ -78,3 +78,21 @@ async def test_the_snapshot_follows_the_policy_and_never_shows_a_hidden_tool(tmp
     policy.write_text(json.dumps({"version": "1", "default": "allow", "hide": ["clear_auth", "remove_*"]}))
     edited = await session_report(tmp_path, "--policy", str(policy))
     assert not any(name.startswith("remove_") for name in edited["tools"])
+
+
+def test_answers_recorded_after_a_policy_edit_are_not_filed_under_the_old_key(tmp_path: Path) -> None:
+    from trakt_mcp.quickstart import Session, _Recorder
+
+    class Wire:
+        def send(self, message: dict[str, Any]) -> None:
+            sent.append(message)
+
+    sent: list[dict[str, Any]] = []
+    path = tmp_path / f"{SNAPSHOT_PREFIX}old.json"
+    recorder = _Recorder(Session(Wire(), None), path, still_current=lambda: False)  # type: ignore[arg-type]
+    recorder.seen(b'{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25"}}')
+    recorder.seen(b'{"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}')
+    recorder.answer({"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": "2025-11-25"}})
+    recorder.answer({"jsonrpc": "2.0", "id": 2, "result": {"tools": []}})
+    assert [message["id"] for message in sent] == [1, 2]  # the client still gets every answer
+    assert not path.exists()

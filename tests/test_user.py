@@ -40,9 +40,16 @@ READS: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
     (
         "fetch_history",
         {"history_type": "shows", "item_id": "breaking-bad", "start_at": "2024-04-02", "end_at": "2024-04-30T00:00Z"},
-        "/sync/history/shows/breaking-bad",
+        "/sync/history/shows/1388",
         {"start_at": "2024-04-02T00:00:00.000Z", "end_at": "2024-04-30T00:00:00.000Z"},
         ["S01E02", "S01E03"],
+    ),
+    (
+        "fetch_history",
+        {"history_type": "movies", "item_id": "tt0468569"},
+        "/sync/history/movies/120",
+        {},
+        ["Dark Knight"],
     ),
     (
         "fetch_show_progress",
@@ -104,6 +111,7 @@ async def test_reads_follow_state_changes(session: Session, fake: FakeTrakt, sig
         ({"start_at": "last tuesday"}, "start_at: expected an ISO 8601 date-time"),
         ({"start_at": "2024-05-02", "end_at": "2024-05-01"}, "end_at must not be before start_at"),
         ({"page": 0}, "page"),
+        ({"history_type": "episodes", "item_id": "pilot"}, "item_id: episodes are named by their numeric Trakt ID"),
     ],
 )
 async def test_bad_read_arguments_send_nothing(

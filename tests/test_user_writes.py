@@ -218,6 +218,13 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "items.0.watched_at: expected an ISO 8601 date-time",
     ),
     ("remove_from_history", {"history_type": "movies", "items": [{"slug": "../../oauth"}]}, "items.0.slug"),
+    (
+        "add_to_history",
+        {"history_type": "episodes", "items": [{"trakt_id": "1388101"}, {"slug": "breaking-bad"}]},
+        "items.1.slug: episodes have no slug at Trakt; use trakt_id, imdb_id, tmdb_id, tvdb_id",
+    ),
+    ("add_user_ratings", {"rating_type": "seasons", "items": [{"imdb_id": "tt0903747", "rating": 8}]}, "items.0.imdb"),
+    ("add_user_watchlist", {"watchlist_type": "movies", "items": [{"tvdb_id": "81189"}]}, "movies have no TVDB ID"),
     ("remove_playback_item", {"playback_id": 0}, "playback_id"),
     ("hide_movie_recommendation", {"movie_id": "../users"}, "movie_id"),
     ("unhide_show_recommendation", {"show_id": ""}, "show_id"),
@@ -370,6 +377,7 @@ async def test_checkin_by_title_then_409_says_until_when(session: Session, fake:
         "tvdb": 81189,
     }
     assert post.body["episode"] == {"season": 1, "number": 4}
+    assert "message" not in post.body, "no message given: Trakt must fall back to the user's own sharing text"
     assert second.is_error
     assert "a check-in is already in progress until" in text_of(second)
     assert fake.state.checkin.episode == 1388104

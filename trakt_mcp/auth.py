@@ -10,24 +10,33 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, Literal
 
 import anyio
 import httpx
 
 from trakt_mcp.errors import (
+    UNDECODABLE,
+    InvalidClient,
     MalformedResponse,
     NetworkError,
     NotConfigured,
     NotSignedIn,
+    Redirected,
     TraktError,
+    TraktHTTPError,
     error_for_status,
 )
 from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
-from trakt_mcp.tokens import Token, TokenStore, TokenStoreError, open_token_store
+from trakt_mcp.tokens import Token, TokenStore, TokenStoreError, UnreadableToken, open_token_store
 
 #: Refresh this long before the access token expires.
 REFRESH_MARGIN = 300.0
+#: After a refresh failed while the token is still valid, keep using it this long before trying again.
+REFRESH_RETRY_DELAY = 60.0
+#: A pending device code is given again by start_device_auth while it has at least this long left.
+REUSE_FLOW_FOR = 60.0
 #: Trakt's "slow down" (429) adds this many seconds to the polling interval.
 SLOW_DOWN_STEP = 5.0
 REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
@@ -61,7 +70,8 @@ LOCALLY_EXPIRED = DEVICE_STATES[410]
 
 @dataclass
 class DeviceFlow:
-    device_code: str
+    #: With the client secret it fetches the token, so it stays out of reprs (logs, tracebacks).
+    device_code: str = dataclass_field(repr=False)
     user_code: str
     verification_url: str
     expires_at: float
@@ -132,6 +142,12 @@ class AuthManager:
         self._seen_in_store: str | None = None
         self._flow: DeviceFlow | None = None
         self._refresh_lock = anyio.Lock()
+        #: A refreshed pair the store refused: saved again on each later use until it is kept.
+        self._unsaved: Token | None = None
+        #: Refresh attempts so far, and how the last one failed: callers who waited on it share its outcome.
+        self._attempts = 0
+        self._failure: TraktError | None = None
+        self._failed_at: float | None = None
 
     @property
     def store(self) -> TokenStore:
@@ -157,8 +173,10 @@ class AuthManager:
         token = self.token()
         if token is None:
             raise NotSignedIn()
-        if self._fresh(token):
+        self._save_unsaved_quietly()
+        if self._fresh(token) or self._resting(token):
             return token.access_token
+        attempts = self._attempts
         async with self._refresh_lock:
             token = self._adopt_stored() or self.token()
             if token is None:
@@ -166,24 +184,39 @@ class AuthManager:
             if self._fresh(token):
                 return token.access_token
             try:
-                return (await self._refresh(token)).access_token
-            except NetworkError:
+                return (await self._refresh_unless_failed(token, attempts)).access_token
+            except (NotSignedIn, TokenStoreError):
+                raise
+            except TraktError:
                 if token.expires_at > self.now():
-                    log.warning("Could not refresh the Trakt token (network); the current one is still valid.")
+                    log.warning("Could not refresh the Trakt token; the current one is still valid.")
                     return token.access_token
                 raise
 
     async def refresh_after_unauthorized(self, rejected: str) -> str:
+        attempts = self._attempts
         async with self._refresh_lock:
             token = self._adopt_stored() or self.token()
             if token is None:
                 raise NotSignedIn()
             if token.access_token != rejected:
                 return token.access_token
-            return (await self._refresh(token)).access_token
+            return (await self._refresh_unless_failed(token, attempts)).access_token
 
     def _fresh(self, token: Token) -> bool:
         return token.expires_at - REFRESH_MARGIN > self.now()
+
+    def _resting(self, token: Token) -> bool:
+        """A refresh failed moments ago and the token still works: do not make every call wait on Trakt again."""
+        now = self.now()
+        return self._failed_at is not None and now - self._failed_at < REFRESH_RETRY_DELAY and token.expires_at > now
+
+    async def _refresh_unless_failed(self, token: Token, attempts: int) -> Token:
+        """Refresh, unless a refresh this caller was waiting on has just failed: then that failure is its answer
+        too (50 calls waiting on an unreachable Trakt get one attempt, not 50 in a row)."""
+        if self._attempts != attempts and self._failure is not None:
+            raise self._failure
+        return await self._refresh(token)
 
     def _adopt_stored(self) -> Token | None:
         """Another process (`trakt-mcp login`, another server) may have stored a newer pair since: use it."""
@@ -194,48 +227,87 @@ class AuthManager:
         return stored
 
     async def _refresh(self, token: Token) -> Token:
-        response = await self._post(
-            "/oauth/token",
-            {
-                "refresh_token": token.refresh_token,
-                **self._credentials(),
-                "redirect_uri": REDIRECT_URI,
-                "grant_type": "refresh_token",
-            },
-        )
-        if response.status_code in (400, 401):
-            self._forget_token()
-            raise NotSignedIn("Trakt no longer accepts your sign-in (invalid_grant); it was removed.")
-        if response.status_code >= 400:
-            raise error_for_status(response.status_code)
+        self._attempts += 1
+        self._failure = None
+        try:
+            response = await self._post(
+                "/oauth/token",
+                {
+                    "refresh_token": token.refresh_token,
+                    **self._credentials(),
+                    "redirect_uri": REDIRECT_URI,
+                    "grant_type": "refresh_token",
+                },
+            )
+            if response.status_code in (400, 401) and _error_code(response) == "invalid_grant":
+                return self._after_invalid_grant()
+            if response.status_code >= 400:
+                raise _oauth_error(response)
+            fresh = parse_token(_json(response), self.now())
+        except NotSignedIn:
+            raise
+        except TraktError as exc:
+            self._failure, self._failed_at = exc, self.now()
+            raise
+        self._failed_at = None
         log.info("Refreshed the Trakt token.")
-        return self._accept(_json(response))
+        return self._keep(fresh)
+
+    def _after_invalid_grant(self) -> Token:
+        """Trakt refused the refresh token. Another process may have stored a newer pair meanwhile: use that;
+        otherwise the sign-in is over (only then is the store cleared)."""
+        newer = self._adopt_stored()
+        if newer is not None:
+            return newer
+        self._forget_token()
+        raise NotSignedIn("Trakt no longer accepts your sign-in (invalid_grant); it was removed.")
 
     # -- sign-in ----------------------------------------------------------------------------------------------
 
     async def accept_token(self, token_json: dict[str, Any]) -> None:
         """Validate a token answer from Trakt and store it (the tests' `signed_in` fixture uses this)."""
-        self._accept(token_json)
+        self._keep(parse_token(token_json, self.now()))
 
-    def _accept(self, token_json: Any) -> Token:
-        """Store first, then use: a refreshed pair that is used but not stored would log the user out."""
-        token = parse_token(token_json, self.now())
-        try:
-            self.store.save(token)
-            self._seen_in_store = token.refresh_token
-        finally:
-            # Trakt has already retired the previous pair, so even an unsaved new one is better kept in memory.
-            self._token = token
+    def _keep(self, token: Token) -> Token:
+        """Store first, then use: a refreshed pair that is used but not stored would log the user out.
+
+        Trakt has already retired the previous pair, so a new one the store refuses is still kept in memory (and
+        the failure raised); later calls try to store it again."""
+        self._token = self._unsaved = token
+        self._save_unsaved()
         return token
 
+    def _save_unsaved(self) -> None:
+        token = self._unsaved
+        if token is not None:
+            self.store.save(token)
+            self._unsaved, self._seen_in_store = None, token.refresh_token
+
+    def _save_unsaved_quietly(self) -> None:
+        """Retry storing a refused pair. Its first failure was already raised to the caller; now only logged."""
+        try:
+            self._save_unsaved()
+        except TokenStoreError as exc:
+            log.warning("The refreshed Trakt token is still not saved (it is kept in memory): %s", exc)
+
+    def _token_unless_unreadable(self) -> Token | None:
+        """The token, or None when the store holds something unreadable (signing in again replaces it)."""
+        try:
+            return self.token()
+        except UnreadableToken:
+            return None
+
     async def start_device(self) -> DeviceFlow | Token:
-        """Ask Trakt for a device code; the current token when already signed in."""
-        token = self.token()
+        """Ask Trakt for a device code; the current token when already signed in; the pending code when one was
+        given moments ago (the user may be typing it)."""
+        token = self._token_unless_unreadable()
         if token is not None:
             return token
+        if self._flow is not None and self._flow.expires_at - self.now() > REUSE_FLOW_FOR:
+            return self._flow
         response = await self._post("/oauth/device/code", {"client_id": self._credentials()["client_id"]})
         if response.status_code >= 400:
-            raise error_for_status(response.status_code)
+            raise _oauth_error(response)
         data = _json(response)
         try:
             interval = float(data.get("interval", 5))
@@ -255,7 +327,7 @@ class AuthManager:
 
     async def poll(self) -> PollResult:
         """Poll Trakt once for the pending device code, unless it is too early (then say how long to wait)."""
-        token = self.token()
+        token = self._token_unless_unreadable()
         if token is not None:
             return PollResult(DeviceState("signed_in", "Signed in to Trakt."), token=token)
         flow = self._flow
@@ -267,14 +339,15 @@ class AuthManager:
             return PollResult(LOCALLY_EXPIRED)
         if now < flow.next_poll_at:
             return PollResult(DeviceState("wait", "Too early to ask Trakt again."), wait=flow.next_poll_at - now)
+        flow.next_poll_at = now + flow.interval  # taken now, so a concurrent check cannot poll twice
         response = await self._post("/oauth/device/token", {"code": flow.device_code, **self._credentials()})
         if response.status_code == 200:
             self._flow = None
-            token = self._accept(_json(response))
+            token = self._keep(parse_token(_json(response), self.now()))
             return PollResult(DeviceState("signed_in", "Signed in to Trakt."), token=token)
         state = DEVICE_STATES.get(response.status_code)
         if state is None:
-            raise error_for_status(response.status_code)
+            raise _oauth_error(response)
         if state.final:
             self._flow = None
             return PollResult(state)
@@ -284,23 +357,31 @@ class AuthManager:
         return PollResult(state, wait=flow.interval)
 
     async def sign_out(self) -> SignOut:
-        """Revoke at Trakt, remove locally (even when the revoke fails) and forget any pending device code."""
+        """Revoke at Trakt, remove locally (even when the revoke fails) and forget any pending device code.
+
+        It waits for a refresh in flight, so the pair that refresh brings is the one revoked and removed."""
         had_flow, self._flow = self._flow is not None, None
-        token = self.token()
-        if token is None:
-            return SignOut(had_token=False, had_flow=had_flow)
-        revoke_error: str | None = None
-        try:
-            response = await self._post("/oauth/revoke", {"token": token.access_token, **self._credentials()})
-            if response.status_code >= 400:
-                revoke_error = str(error_for_status(response.status_code))
-        except TraktError as exc:
-            revoke_error = str(exc)
-        self._forget_token()
+        async with self._refresh_lock:
+            try:
+                token = self.token()
+            except UnreadableToken:
+                self._forget_token()
+                unreadable = "the stored token was unreadable, so it could not be sent to Trakt to revoke."
+                return SignOut(had_token=True, had_flow=had_flow, revoke_error=unreadable)
+            if token is None:
+                return SignOut(had_token=False, had_flow=had_flow)
+            revoke_error: str | None = None
+            try:
+                response = await self._post("/oauth/revoke", {"token": token.access_token, **self._credentials()})
+                if response.status_code >= 400:
+                    revoke_error = str(_oauth_error(response))
+            except TraktError as exc:
+                revoke_error = str(exc)
+            self._forget_token()
         return SignOut(had_token=True, had_flow=had_flow, revoke_error=revoke_error)
 
     def _forget_token(self) -> None:
-        self._token = self._seen_in_store = None
+        self._token = self._seen_in_store = self._unsaved = None
         self.store.clear()
 
     # -- HTTP -------------------------------------------------------------------------------------------------
@@ -313,13 +394,37 @@ class AuthManager:
         return {"client_id": self.settings.client_id, "client_secret": self.settings.secret}
 
     async def _post(self, path: str, body: dict[str, str]) -> httpx.Response:
-        """One OAuth call, never retried: a poll or a rotating refresh must not be sent twice by accident."""
+        """One OAuth call, never retried: a poll or a rotating refresh must not be sent twice by accident.
+        A redirect is refused here (never read as a success: a revoke that was redirected did not happen)."""
         try:
-            return await self.http.post(path, json=body)
+            response = await self.http.post(path, json=body)
+        except httpx.DecodingError:
+            raise MalformedResponse(UNDECODABLE) from None
         except httpx.TimeoutException as exc:
             raise NetworkError(f"Trakt did not answer in time ({type(exc).__name__}); try again shortly.") from None
         except httpx.TransportError as exc:
             raise NetworkError(f"Could not reach Trakt ({type(exc).__name__}); check the network.") from None
+        if 300 <= response.status_code < 400:
+            raise Redirected(response.status_code, response.headers.get("Location"))
+        return response
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    """The OAuth `error` field of an answer ("invalid_grant", "invalid_client"...), when there is one."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    code = data.get("error") if isinstance(data, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def _oauth_error(response: httpx.Response) -> TraktHTTPError:
+    """A failed sign-in call. A 401 here is about the app's credentials, not the user's sign-in (signing in
+    again would not help), unless Trakt says the refresh token itself was refused."""
+    if response.status_code == 401 and _error_code(response) != "invalid_grant":
+        return InvalidClient()
+    return error_for_status(response.status_code)
 
 
 def _json(response: httpx.Response) -> Any:

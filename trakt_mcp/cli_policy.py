@@ -17,6 +17,7 @@ from guard.approvals import ApprovalError
 from guard.engine import LEVELS, Decision, Engine, Quota, UnknownIdentity, View
 from guard.policy import PolicyError, policy_schema
 from trakt_mcp.settings import Settings
+from trakt_mcp.terminal import printable
 
 EXIT_INVALID = 2
 
@@ -177,8 +178,10 @@ def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str
         )
         return EXIT_INVALID
     left = max(0, round(pending.expires - time.time()))
-    print(f"An agent asks to run {pending.tool}:\n\n  {pending.action}\n")
-    print(f"Arguments: {json.dumps(pending.arguments, indent=2, ensure_ascii=False)}")
+    who = f"An agent (identity {printable(pending.identity)})" if pending.identity else "An agent"
+    print(f"{who} asks to run {printable(pending.tool)}:\n\n  {printable(pending.action)}\n")
+    shown = json.dumps(pending.arguments, indent=2, ensure_ascii=False).split("\n")
+    print("Arguments: " + "\n".join(printable(line) for line in shown))
     print(f"(request {pending.code}, expires in {left} s; approval allows ONE call with exactly these arguments)")
     answer = ask("Approve? [y/N] ").strip().lower()
     approved = answer in ("y", "yes")
@@ -214,5 +217,5 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
                 json.dumps(entry.get("arguments", {}), ensure_ascii=False)[:60],
             )
         )
-    print(_table(rows))
+    print(_table([tuple(printable(cell) for cell in row) for row in rows]))
     return 0

@@ -8,7 +8,8 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -19,12 +20,14 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from trakt_mcp import __version__
 from trakt_mcp.errors import (
     RETRYABLE_STATUSES,
+    UNDECODABLE,
     InvalidArgument,
     MalformedResponse,
     NetworkError,
     NotConfigured,
     NotSignedIn,
     RateLimited,
+    Redirected,
     TraktError,
     TraktHTTPError,
     Unauthorized,
@@ -109,7 +112,7 @@ class Page:
 
     items: list[Any]
     pagination: Pagination | None
-    #: True when `limit=0` ("everything") stopped at MAX_AUTO_ITEMS.
+    #: True when the safety cap, not the limit asked for, stopped the walk (`limit=0` or a limit above the cap).
     capped: bool = False
 
 
@@ -136,14 +139,30 @@ class NoTokens:
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
+    """Retry-After in seconds, given either as a number or as an HTTP date (RFC 9110)."""
     value = headers.get("Retry-After")
     if value is None:
         return None
     try:
         seconds = float(value)
     except ValueError:
-        return None
+        return _seconds_until(value, headers.get("Date"))
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _seconds_until(moment: str, sent: str | None) -> float | None:
+    """How far `moment` is after the answer's own Date header (so clock skew does not matter), else after now."""
+    try:
+        until = _http_date(moment)
+        now = _http_date(sent) if sent else datetime.now(UTC)
+    except (TypeError, ValueError):
+        return None
+    return max((until - now).total_seconds(), 0.0)
+
+
+def _http_date(text: str) -> datetime:
+    moment = parsedate_to_datetime(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _expires_at(response: httpx.Response) -> datetime | None:
@@ -291,6 +310,8 @@ class TraktClient:
             return await self.http.request(
                 call.method, call.path, params=call.query, content=call.content, headers=headers
             )
+        except httpx.DecodingError:
+            raise MalformedResponse(UNDECODABLE) from None
         except httpx.TransportError as exc:
             timed_out = isinstance(exc, httpx.TimeoutException)
             what = (
@@ -306,6 +327,8 @@ class TraktClient:
 
     def _parse(self, response: httpx.Response) -> TraktResponse:
         status = response.status_code
+        if 300 <= status < 400:
+            raise Redirected(status, response.headers.get("Location"))
         if status >= 400:
             raise error_for_status(
                 status,
@@ -378,7 +401,7 @@ class TraktClient:
         return Page(
             items=items[:wanted],
             pagination=first.pagination,
-            capped=limit == 0 and available > cap,
+            capped=(limit == 0 or limit > cap) and available > cap,
         )
 
 

@@ -99,12 +99,34 @@ class ServerError(TraktHTTPError):
     pass
 
 
+class Redirected(TraktHTTPError):
+    """Trakt's API does not redirect: a 3xx means TRAKT_API_URL points elsewhere (http:// for https://...)."""
+
+    def __init__(self, status: int, location: str | None) -> None:
+        where = f" to {location[:200]}" if location else ""
+        super().__init__(status, f"the request was redirected{where} and not followed; check TRAKT_API_URL.")
+
+
+class InvalidClient(TraktHTTPError):
+    """Trakt refused the app itself (client ID or secret) on a sign-in call: a setting to fix, not a sign-in."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            401,
+            "Trakt refused this app's client ID or secret (invalid_client). Check TRAKT_CLIENT_ID and "
+            "TRAKT_CLIENT_SECRET against your app at https://trakt.tv/oauth/applications.",
+        )
+
+
 class NetworkError(TraktError):
     """No answer from Trakt: timeout, refused or reset connection."""
 
 
 class MalformedResponse(TraktError):
     """Trakt answered, but not with the JSON it documents."""
+
+
+UNDECODABLE = "Trakt answered with a body that could not be decoded (a broken compressed answer); try again later."
 
 
 _STATUS: dict[int, tuple[type[TraktHTTPError], str]] = {

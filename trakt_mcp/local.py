@@ -11,14 +11,16 @@ from mcp.client.context import ClientRequestContext
 
 from trakt_mcp.server import build_server, create_app
 from trakt_mcp.settings import Settings
+from trakt_mcp.terminal import printable_lines
 
 
 async def ask_on_terminal(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
     """Answer a confirmation question at the terminal (declines when there is no terminal)."""
+    question = printable_lines(params.message)
     if not sys.stdin.isatty():
-        print(f"{params.message}\n(no terminal to answer on: declined)", file=sys.stderr)
+        print(f"{question}\n(no terminal to answer on: declined)", file=sys.stderr)
         return types.ElicitResult(action="decline")
-    answer = input(f"{params.message} [y/N] ").strip().lower()
+    answer = input(f"{question} [y/N] ").strip().lower()
     if answer in ("y", "yes"):
         return types.ElicitResult(action="accept", content={"confirm": True})
     return types.ElicitResult(action="decline")

@@ -134,7 +134,7 @@ class Session:
             return
         if not isinstance(message, dict) or "id" not in message or self.snapshot is None:
             return
-        method, params = message.get("method"), message.get("params") or {}
+        method, params = message.get("method"), _params(message)
         if method == "initialize" and not self.answered:
             result = self.snapshot.initialize.get(str(params.get("protocolVersion")))
         elif method == "tools/list" and "initialize" in self.answered.values() and not params.get("cursor"):
@@ -144,6 +144,12 @@ class Session:
         if result is not None:
             self.wire.send({"jsonrpc": "2.0", "id": message["id"], "result": result})
             self.answered[message["id"]] = method
+
+
+def _params(message: dict[str, Any]) -> dict[str, Any]:
+    """A request's params, or {} when a client sent something else (the SDK answers that with an error)."""
+    params = message.get("params")
+    return params if isinstance(params, dict) else {}
 
 
 def serve(settings: Settings, build: Callable[[], MCPServer]) -> None:
@@ -176,14 +182,17 @@ def serve(settings: Settings, build: Callable[[], MCPServer]) -> None:
         raise built["error"]
     import anyio
 
-    anyio.run(_serve_with_sdk, built["server"], session, path if key else None)
+    still_current = (lambda: snapshot_key(settings) == key) if key else None
+    anyio.run(_serve_with_sdk, built["server"], session, path, still_current)
 
 
-async def _serve_with_sdk(server: MCPServer, session: Session, snapshot_path: Path | None) -> None:
+async def _serve_with_sdk(
+    server: MCPServer, session: Session, snapshot_path: Path, still_current: Callable[[], bool] | None
+) -> None:
     import anyio
     from mcp.server.stdio import stdio_server
 
-    recorder = _Recorder(session, snapshot_path)
+    recorder = _Recorder(session, snapshot_path if still_current else None, still_current or (lambda: False))
 
     class Stdin:
         def __aiter__(self) -> AsyncIterator[str]:
@@ -227,9 +236,12 @@ class _Recorder:
     """Watches the session's first initialize and tools/list: drops the SDK's answers to requests the quick
     start already answered, and keeps the SDK's own answers as the next snapshot."""
 
-    def __init__(self, session: Session, path: Path | None) -> None:
+    def __init__(self, session: Session, path: Path | None, still_current: Callable[[], bool]) -> None:
         self.session = session
         self.path = path
+        #: False when the code, policy or settings changed since the key was taken: the answers recorded may
+        #: belong to the new state, so they must not be filed under the old key.
+        self.still_current = still_current
         self.fresh = Snapshot()
         self.watch: dict[Any, tuple[str, str]] = {}
         #: Only handshake-era sessions (initialize first) are snapshotted; the modern era has no initialize.
@@ -245,14 +257,14 @@ class _Recorder:
         method = message.get("method")
         if method == "initialize" and not self.handshake:
             self.handshake = True
-            version = str((message.get("params") or {}).get("protocolVersion"))
+            version = str(_params(message).get("protocolVersion"))
             self.watch[message["id"]] = ("initialize", version)
         elif method == "tools/list" and self.handshake and self.fresh.tools_list is None and not self._paged(message):
             self.watch.setdefault(message["id"], ("tools/list", ""))
 
     @staticmethod
     def _paged(message: dict[str, Any]) -> bool:
-        return bool((message.get("params") or {}).get("cursor"))
+        return bool(_params(message).get("cursor"))
 
     def answer(self, message: dict[str, Any]) -> None:
         request_id = message.get("id")
@@ -277,6 +289,10 @@ class _Recorder:
                 log.warning("the quick-start tool list was out of date: telling the client to list again")
                 self.session.wire.send({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
         if self.path is not None and self.fresh.tools_list is not None and self.fresh.initialize:
+            if not self.still_current():
+                log.info("the policy, code or settings changed during start-up: no quick-start snapshot this time")
+                self.path = None
+                return
             if old is not None:
                 self.fresh.initialize = {**old.initialize, **self.fresh.initialize}
             try:

@@ -20,7 +20,7 @@ import keyring
 import keyring.core
 from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
-from keyring.errors import KeyringError, PasswordDeleteError
+from keyring.errors import PasswordDeleteError
 
 from trakt_mcp.errors import TraktError
 from trakt_mcp.settings import Settings
@@ -34,6 +34,10 @@ _announced: set[Path] = set()
 
 class TokenStoreError(TraktError):
     """The token store failed (locked keyring, unreadable file...). Reported to the user, never swallowed."""
+
+
+class UnreadableToken(TokenStoreError):
+    """The store answered, but what it holds is not a token: signing in again replaces it."""
 
 
 @dataclass(frozen=True)
@@ -53,15 +57,18 @@ class Token:
     def from_json(cls, text: str, where: str) -> Token:
         try:
             data = json.loads(text)
+            pair = (data["access_token"], data["refresh_token"])
+            if not all(isinstance(value, str) and value for value in pair):
+                raise ValueError("a token is not a non-empty string")
             return cls(
-                access_token=str(data["access_token"]),
-                refresh_token=str(data["refresh_token"]),
+                access_token=pair[0],
+                refresh_token=pair[1],
                 expires_at=float(data["expires_at"]),
                 created_at=float(data["created_at"]),
                 scope=str(data.get("scope", "public")),
             )
         except (ValueError, KeyError, TypeError):
-            raise TokenStoreError(
+            raise UnreadableToken(
                 f"The stored Trakt token in {where} is unreadable. Sign in again with start_device_auth "
                 "(or `trakt-mcp login`)."
             ) from None
@@ -83,11 +90,18 @@ class TokenStore(Protocol):
         ...
 
 
-def _failure(action: str, where: str, exc: Exception) -> TokenStoreError:
-    return TokenStoreError(f"Could not {action} the Trakt token in {where}: {type(exc).__name__}: {exc}")
+def _failure(action: str, where: str, exc: Exception, token: Token | None = None) -> TokenStoreError:
+    """The backend's own words, minus the token should a backend echo what it was given."""
+    detail = str(exc)
+    for secret in (token.to_json(), token.access_token, token.refresh_token) if token else ():
+        detail = detail.replace(secret, "[token]")
+    return TokenStoreError(f"Could not {action} the Trakt token in {where}: {type(exc).__name__}: {detail}")
 
 
 class KeyringStore:
+    """Backends fail with their platform library's own exceptions (D-Bus, Security framework, Win32), not only
+    KeyringError, so any exception from one is reported as a TokenStoreError."""
+
     def __init__(self, backend: KeyringBackend, account: str) -> None:
         self.backend = backend
         self.account = account
@@ -96,15 +110,15 @@ class KeyringStore:
     def load(self) -> Token | None:
         try:
             text = self.backend.get_password(SERVICE, self.account)
-        except (KeyringError, OSError) as exc:
+        except Exception as exc:
             raise _failure("read", self.description, exc) from None
         return None if text is None else Token.from_json(text, self.description)
 
     def save(self, token: Token) -> None:
         try:
             self.backend.set_password(SERVICE, self.account, token.to_json())
-        except (KeyringError, OSError) as exc:
-            raise _failure("save", self.description, exc) from None
+        except Exception as exc:
+            raise _failure("save", self.description, exc, token) from None
 
     def clear(self) -> bool:
         try:
@@ -113,7 +127,7 @@ class KeyringStore:
             self.backend.delete_password(SERVICE, self.account)
         except PasswordDeleteError:
             return False
-        except (KeyringError, OSError) as exc:
+        except Exception as exc:
             raise _failure("remove", self.description, exc) from None
         return True
 

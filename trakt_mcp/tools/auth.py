@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from trakt_mcp.auth import AuthManager, DeviceFlow
+from trakt_mcp.tokens import TokenStoreError
 from trakt_mcp.tools.spec import Handler, NoArgs, ToolSpec
 
 if TYPE_CHECKING:
@@ -50,8 +51,12 @@ def flow_text(flow: DeviceFlow, now: float) -> str:
 def status_lines(auth: AuthManager) -> list[str]:
     """What is known locally about sign-in. Reads the token store only; never calls Trakt."""
     now = auth.now()
-    token = auth.token()
-    lines = [f"- Signed in: yes, token valid until {when(token.expires_at, now)}" if token else "- Signed in: no"]
+    try:
+        token = auth.token()
+    except TokenStoreError as exc:
+        lines = [f"- Signed in: unknown. {exc}"]
+    else:
+        lines = [f"- Signed in: yes, token valid until {when(token.expires_at, now)}" if token else "- Signed in: no"]
     lines.append(f"- Token store: {auth.store.description}")
     if auth.pending is not None:
         lines.append(f"- Sign-in in progress: {flow_text(auth.pending, now)}")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field, create_model
 
 from trakt_mcp.client import MAX_AUTO_ITEMS, MAX_PAGE_SIZE, Page, endpoint
+from trakt_mcp.errors import TraktError
 from trakt_mcp.tools import format as fmt
 from trakt_mcp.tools.params import (
     CommentSort,
@@ -142,7 +143,10 @@ class One:
 
     async def read(self, app: App, title: str, path: str, params: Values, a: Values) -> str:
         response = await app.client.get(path, params=params)
-        return f"## {heading(title, a)}\n{self.render(response.data or {}, a)}"
+        if not response.data:
+            # Trakt answers some lookups of what does not exist (a season a show lacks) with an empty 204.
+            raise TraktError(f"Not found on Trakt: {heading(title, a)}; check the ID, season or episode number.")
+        return f"## {heading(title, a)}\n{self.render(response.data, a)}"
 
 
 async def fetch_pages(app: App, path: str, params: Values, a: Values) -> tuple[Page, str]:
@@ -265,8 +269,7 @@ ASPECTS: dict[str, Aspect] = {
     "videos": Aspect("videos", "Trailers and clips of {what}, as links.", "videos", "embed_markdown",
                      Rows(lambda row, a: fmt.video(row, a["embed_markdown"]), empty="No videos."),
                      ("show", "movie", "season", "episode")),
-    "people": Aspect("cast", "Cast and crew of {what}.", "people", "", One(credit_sections),
-                     ("movie", "season", "episode")),
+    "people": Aspect("cast", "Cast and crew of {what}.", "people", "", One(credit_sections), ("movie", "season")),
     "stats": Aspect("stats", "Watcher, play, collector and comment counts of {what}.", "stats", "",
                     One(plain(fmt.numbers)), ("season", "episode")),
     "watching": Aspect("watching", "Trakt users watching {what} right now.", "watching", "",
@@ -306,6 +309,10 @@ OTHER_ROWS = [
         "people/{person_id}", "person_id extended", SUMMARY, EXTENDED),
     Row("fetch_show_people", "Show cast", "Cast and crew of a show; include_guest_stars adds guests.", "shows",
         "shows/{show_id}/people", "show_id include_guest_stars", CREDITS, when("include_guest_stars", "guest_stars")),
+    # Trakt lists an episode's guest stars only with extended=guest_stars; for one episode they are few and the
+    # heart of its cast, so they are always asked for.
+    Row("fetch_episode_people", "Episode cast", "Cast and crew of an episode.", "episodes", f"{EPISODE}/people",
+        "show_id season episode", CREDITS, lambda _: {"extended": "guest_stars"}),
     Row("fetch_related_shows", "Related shows", "Shows similar to a show, for 'more like this'.", "shows",
         "shows/{show_id}/related", "show_id limit page", MEDIA, full),
     Row("fetch_related_movies", "Related movies", "Movies similar to a movie, for 'more like this'.", "movies",

@@ -83,12 +83,14 @@ def _episode_code(args: CheckinArgs) -> str:
 
 async def checkin(app: App, args: CheckinArgs) -> str:
     show, label = await _target(app, args)
-    body = {
+    body: dict[str, Any] = {
         "show": show,
         "episode": {"season": args.season, "number": args.episode},
         "sharing": {network: bool(getattr(args, f"share_{network}")) for network in SHARING},
-        "message": args.message,
     }
+    if args.message.strip():
+        # Absent, Trakt shares with the user's own "watching" text; an empty string would replace it with nothing.
+        body["message"] = args.message
     try:
         data = (await app.client.request("POST", endpoint("checkin"), json_body=body, auth=True)).data or {}
     except Conflict as exc:

@@ -24,6 +24,7 @@ from trakt_mcp.tools.writes import (
     UserWatchlistIdentifier,
     UserWatchlistRequestItem,
     batch_effect,
+    ids_fit,
     iso_text,
     sync_report,
 )
@@ -71,6 +72,8 @@ class HistoryArgs(ToolArgs):
     def _consistent(self) -> HistoryArgs:
         if self.item_id and not self.history_type:
             raise ValueError("item_id needs history_type (movies, shows, seasons or episodes) to say what it names")
+        if self.item_id and self.history_type in ("seasons", "episodes") and not self.item_id.isdigit():
+            raise ValueError(f"item_id: {self.history_type} are named by their numeric Trakt ID here")
         if self.start_at and self.end_at and self.end_at < self.start_at:
             raise ValueError("end_at must not be before start_at")
         return self
@@ -108,9 +111,23 @@ async def fetch_watchlist(app: App, args: WatchlistArgs) -> str:
     return bullet_list("Your watchlist", page.items, render, page, "Your watchlist is empty.")
 
 
+async def _trakt_id(app: App, media: str, item_id: str) -> str:
+    """Trakt filters history by Trakt ID only: a movie's or show's slug or IMDB ID is looked up first."""
+    if item_id.isdigit():
+        return item_id
+    found = (await app.client.get(endpoint(media, item_id))).data
+    trakt = found.get("ids", {}).get("trakt") if isinstance(found, dict) else None
+    if not isinstance(trakt, int):
+        raise TraktError(f"Trakt has no Trakt ID for {SINGULAR[media]} {item_id!r}; nothing was read.")
+    return str(trakt)
+
+
 async def fetch_history(app: App, args: HistoryArgs) -> str:
     path: list[str | int] = ["sync", "history"]
-    path += [part for part in (args.history_type, args.item_id) if part]
+    if args.history_type:
+        path.append(args.history_type)
+        if args.item_id:
+            path.append(await _trakt_id(app, args.history_type, args.item_id))
     page = await _page(app, path, args.page, start_at=args.start_at, end_at=args.end_at)
 
     def render(row: dict[str, Any]) -> str:
@@ -161,32 +178,42 @@ async def playback_effect(app: App, args: PlaybackItemArgs) -> str:
 # -- batch writes -------------------------------------------------------------------------------------------------
 
 
-class RatingsAdd(ToolArgs):
+class BatchArgs(ToolArgs):
+    """A `<x>_type` and its `items`: every item must be named by an ID Trakt matches for that type."""
+
+    @model_validator(mode="after")
+    def _ids_fit_the_type(self) -> BatchArgs:
+        media = next(getattr(self, name) for name in type(self).model_fields if name.endswith("_type"))
+        ids_fit(media, getattr(self, "items"))  # noqa: B009 - each subclass declares its own item model
+        return self
+
+
+class RatingsAdd(BatchArgs):
     rating_type: MediaType
     items: Batch[UserRatingRequestItem]
 
 
-class RatingsRemove(ToolArgs):
+class RatingsRemove(BatchArgs):
     rating_type: MediaType
     items: Batch[UserRatingIdentifier]
 
 
-class WatchlistAdd(ToolArgs):
+class WatchlistAdd(BatchArgs):
     watchlist_type: MediaType
     items: Batch[UserWatchlistRequestItem]
 
 
-class WatchlistRemove(ToolArgs):
+class WatchlistRemove(BatchArgs):
     watchlist_type: MediaType
     items: Batch[UserWatchlistIdentifier]
 
 
-class HistoryAdd(ToolArgs):
+class HistoryAdd(BatchArgs):
     history_type: MediaType
     items: Batch[HistoryRequestItem]
 
 
-class HistoryRemove(ToolArgs):
+class HistoryRemove(BatchArgs):
     history_type: MediaType
     items: Batch[HistoryRemoveItem]
 
@@ -335,6 +362,8 @@ TOOLS: list[ToolSpec[Any]] = [
         HistoryArgs,
         fetch_history,
         "GET /sync/history/{type}/{id}",
+        "GET /movies/{id}",
+        "GET /shows/{id}",
     ),
     _read(
         "fetch_playback_progress",

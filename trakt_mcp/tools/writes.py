@@ -34,6 +34,14 @@ ID_FIELDS: dict[str, tuple[str, str]] = {
     "tvdb_id": ("tvdb", "TVDB ID"),
 }
 NUMERIC_IDS = frozenset({"trakt", "tmdb", "tvdb"})
+#: The IDs Trakt matches in a sync body, per kind of item: seasons and episodes have no slug, seasons no IMDB ID,
+#: movies no TVDB ID. Any other is never found, so it is refused before sending.
+MATCHED_IDS: dict[str, tuple[str, ...]] = {
+    "movies": ("trakt_id", "slug", "imdb_id", "tmdb_id"),
+    "shows": tuple(ID_FIELDS),
+    "seasons": ("trakt_id", "tmdb_id", "tvdb_id"),
+    "episodes": ("trakt_id", "imdb_id", "tmdb_id", "tvdb_id"),
+}
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,199}")
 _IMDB = re.compile(r"tt\d{1,10}")
 _NUMBER = re.compile(r"\d{1,12}")
@@ -165,6 +173,16 @@ class HistoryRequestItem(ItemRef):
 
 class HistoryRemoveItem(ItemRef):
     pass
+
+
+def ids_fit(media: str, items: Sequence[ItemRef]) -> None:
+    """Refuse an ID Trakt cannot match for this kind of item ('items.0.slug: episodes have no slug ...')."""
+    usable = MATCHED_IDS.get(media, tuple(ID_FIELDS))
+    for index, item in enumerate(items):
+        for name in ID_FIELDS:
+            if getattr(item, name) and name not in usable:
+                label = ID_FIELDS[name][1]
+                raise ValueError(f"items.{index}.{name}: {media} have no {label} at Trakt; use {', '.join(usable)}")
 
 
 # -- effect sentences ---------------------------------------------------------------------------------------------

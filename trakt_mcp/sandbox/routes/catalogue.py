@@ -294,7 +294,7 @@ def translations(request: FakeRequest, target: Target) -> Reply:
 
 def people(request: FakeRequest, target: Target) -> Reply:
     kind, trakt = target.title
-    return Reply(credits_of(kind, trakt, "guest_stars" in request.extended or target.key[0] == "episodes"))
+    return Reply(credits_of(kind, trakt, "guest_stars" in request.extended))
 
 
 def related(request: FakeRequest, target: Target) -> Reply:
@@ -352,7 +352,6 @@ ASPECTS: list[tuple[str, Aspect, tuple[str, ...]]] = [
     ("/comments/{sort}", comments, ("show", "movie", "season", "episode")),
     ("/lists/{type}/{sort}", lists, ("show", "movie", "season", "episode", "person")),
     ("/seasons", seasons, ("show",)),
-    ("/info", summary, ("season",)),
     ("/shows", person_shows, ("person",)),
     ("/movies", person_movies, ("person",)),
     # Bare levels last: "/shows/{id}" must not shadow the charts registered above.
@@ -371,6 +370,15 @@ for _suffix, _handler, _levels in ASPECTS:
     for _level in _levels:
         _base, _resolve = LEVELS[_level]
         register_aspect(_base + _suffix, _resolve, _handler)
+
+
+@route("GET", "/shows/{id}/seasons/{season}/info")
+def season_info(request: FakeRequest) -> Reply:
+    """A season the show does not have is an empty 204 here, not a 404 (as at Trakt)."""
+    try:
+        return summary(request, _season(request))
+    except Missing:
+        return Reply(status=204)
 
 
 # -- comments by ID ---------------------------------------------------------------------------------------------

@@ -289,16 +289,21 @@ def remove_watchlist(request: FakeRequest) -> Reply:
 # -- history ------------------------------------------------------------------------------------------------------
 
 
+def _by_trakt_id(kind: str, value: str | None) -> dict[str, Any] | None:
+    """History's `:id` is a Trakt ID only (a slug or IMDB ID names nothing there, as at Trakt)."""
+    return next((item for item in POOLS[kind] if value and str(item["ids"]["trakt"]) == value), None)
+
+
 def _history_rows(request: FakeRequest) -> list[dict[str, Any]]:
     wanted, item_id = request.params.get("type"), request.params.get("id")
     plays = state(request).history
     if wanted in ("movies", "episodes"):
         plays = [p for p in plays if p.kind == KIND[wanted]]
-        target = by_path_id(KIND[wanted], item_id)
+        target = _by_trakt_id(KIND[wanted], item_id)
         if item_id:
             plays = [p for p in plays if target and p.trakt == target["ids"]["trakt"]]
     elif wanted in ("shows", "seasons"):
-        target = by_path_id(KIND[wanted], item_id)
+        target = _by_trakt_id(KIND[wanted], item_id)
         episodes = {e["ids"]["trakt"] for e in EPISODES if target is None or _part_of(e, wanted, target)}
         plays = [p for p in plays if p.kind == "episode" and p.trakt in episodes and (target or not item_id)]
     start, end = request.query.get("start_at"), request.query.get("end_at")
