@@ -92,7 +92,8 @@ async def main() -> int:
         app = create_app(Settings.load({"sandbox": True, "home": home}, environ={}))
         try:
             server = build_server(app)
-            guard: Guard = app.extras["guard"]
+            guard = app.guard
+            assert guard is not None
             decision = await per_decision(guard, "search_shows", audited=False)
             audited = await per_decision(guard, "search_shows", audited=True)
             guarded, bare = [], []
@@ -110,7 +111,7 @@ async def main() -> int:
         app = create_app(Settings.load({"sandbox": True, "home": home, "policy": str(policy)}, environ={}))
         try:
             build_server(app)
-            conditional = await per_decision(app.extras["guard"], "add_user_ratings", False, RATINGS)
+            conditional = await per_decision(app.guard, "add_user_ratings", False, RATINGS)
         finally:
             await app.aclose()
     print(f"guard decision (allowed call, no audit):      {decision:8.1f} µs   target < {TARGET_US:.0f} µs")

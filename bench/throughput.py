@@ -36,7 +36,7 @@ async def run(base_url: str, home: Path, calls: int, concurrency: int, guarded: 
     app = create_app(settings)
     server = build_server(app)
     if not guarded:
-        server.middleware.remove(app.extras["guard"])
+        server.middleware.remove(app.guard)
     latencies: list[float] = []
     gate = anyio.Semaphore(concurrency)
     async with Client(server, mode="legacy") as client:

@@ -1,14 +1,16 @@
-"""The running server's shared objects: settings, the Trakt client, sign-in, and the sandbox when it is on."""
+"""The running server's shared objects: settings, the Trakt client, sign-in, the guard, and the sandbox when on."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from trakt_mcp.client import TraktClient
 from trakt_mcp.settings import Settings
 
 if TYPE_CHECKING:
+    from guard.middleware import Guard
+    from trakt_mcp.auth import AuthManager
     from trakt_mcp.sandbox import FakeTrakt
 
 
@@ -16,10 +18,11 @@ if TYPE_CHECKING:
 class App:
     settings: Settings
     client: TraktClient
+    #: Sign-in: device flow, token store, refresh (also the client's token source).
+    auth: AuthManager
     fake: FakeTrakt | None = None
-    #: Set by the sign-in module (trakt_mcp.auth): device flow, token store, refresh.
-    auth: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: Set when the server is built (trakt_mcp.guarded.install).
+    guard: Guard | None = None
 
     async def aclose(self) -> None:
         await self.client.aclose()

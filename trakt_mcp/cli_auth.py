@@ -61,9 +61,9 @@ async def _with_app(command: Command, settings: Settings) -> int:
 
 async def login(app: App) -> int:
     from trakt_mcp.auth import DeviceFlow
-    from trakt_mcp.tools.auth import flow_text, manager, signed_in_text
+    from trakt_mcp.tools.auth import flow_text, signed_in_text
 
-    auth = manager(app)
+    auth = app.auth
     started = await auth.start_device()
     if not isinstance(started, DeviceFlow):
         print(f"Already signed in. {signed_in_text(started, auth.now())} Run `trakt-mcp logout` to switch accounts.")
@@ -82,9 +82,9 @@ async def login(app: App) -> int:
 
 async def _countdown(app: App, flow: DeviceFlow) -> None:
     """Wait until the next poll is allowed, showing the time left on one updating line."""
-    from trakt_mcp.tools.auth import duration, manager
+    from trakt_mcp.tools.auth import duration
 
-    auth = manager(app)
+    auth = app.auth
     while (left := flow.next_poll_at - auth.now()) > 0:
         expires = duration(flow.expires_at - auth.now())
         print(
@@ -105,7 +105,7 @@ async def logout(app: App) -> int:
 
 async def status(app: App) -> int:
     from trakt_mcp.guarded import policy_summary
-    from trakt_mcp.tools.auth import manager, status_lines
+    from trakt_mcp.tools.auth import status_lines
 
     settings = app.settings
     client = f"set ({settings.client_id})" if settings.client_id else f"not set. {HOW_TO_CONFIGURE}"
@@ -113,6 +113,6 @@ async def status(app: App) -> int:
     print(f"- Client secret: {'set' if settings.secret else 'not set'}")
     if settings.sandbox:
         print("- Sandbox: on (offline fake Trakt; a separate token store)")
-    print("\n".join(status_lines(manager(app))))
+    print("\n".join(status_lines(app.auth)))
     print(f"- Policy: {policy_summary(settings)}")
     return 0

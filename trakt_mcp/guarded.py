@@ -108,7 +108,8 @@ class SharedWatcher(PolicyWatcher):
 
 def policy_in_force(app: App) -> Callable[[], Policy]:
     """Reads the policy in force, hot reload included (for the HTTP transport's bearer check)."""
-    watcher = app.extras["guard"].watcher
+    assert app.guard is not None, "the guard is installed when the server is built"
+    watcher = app.guard.watcher
     assert isinstance(watcher, SharedWatcher)
     return watcher.policy
 
@@ -126,7 +127,7 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
         identify=request_identity,
     )
     server.middleware.append(guard)
-    app.extras["guard"] = guard
+    app.guard = guard
     return guard
 
 

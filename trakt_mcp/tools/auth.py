@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from trakt_mcp.auth import AuthManager, DeviceFlow
 from trakt_mcp.tokens import TokenStoreError
@@ -14,10 +14,6 @@ if TYPE_CHECKING:
     from trakt_mcp.tokens import Token
 
 REVOKE_BY_HAND = "https://trakt.tv/oauth/authorized_applications"
-
-
-def manager(app: App) -> AuthManager:
-    return cast(AuthManager, app.auth)
 
 
 def when(timestamp: float, now: float) -> str:
@@ -64,11 +60,11 @@ def status_lines(auth: AuthManager) -> list[str]:
 
 
 async def auth_status(app: App) -> str:
-    return "## Trakt sign-in\n" + "\n".join(status_lines(manager(app)))
+    return "## Trakt sign-in\n" + "\n".join(status_lines(app.auth))
 
 
 async def start_device_auth(app: App, args: NoArgs) -> str:
-    auth = manager(app)
+    auth = app.auth
     started = await auth.start_device()
     if not isinstance(started, DeviceFlow):
         return f"Already signed in. {signed_in_text(started, auth.now())} To switch accounts, call clear_auth first."
@@ -81,7 +77,7 @@ async def start_device_auth(app: App, args: NoArgs) -> str:
 
 
 async def check_auth_status(app: App, args: NoArgs) -> str:
-    auth = manager(app)
+    auth = app.auth
     result = await auth.poll()
     now = auth.now()
     if result.token is not None:
@@ -95,7 +91,7 @@ async def check_auth_status(app: App, args: NoArgs) -> str:
 
 
 async def clear_auth(app: App, args: NoArgs) -> str:
-    auth = manager(app)
+    auth = app.auth
     done = await auth.sign_out()
     if not done.had_token:
         if done.had_flow:
