@@ -141,6 +141,8 @@ class Guard:
         }
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> HandlerResult:
+        if ctx.method == "initialize":
+            return self._announce_list_changes(await call_next(ctx))
         handler = self._handlers.get(ctx.method)
         if handler is None:
             return await call_next(ctx)
@@ -150,6 +152,17 @@ class Guard:
         except Exception as exc:  # an undeclared identity, or identify() failed: nothing runs
             return self._no_identity(ctx, exc)
         return await handler(view, ctx, call_next)
+
+    @staticmethod
+    def _announce_list_changes(result: HandlerResult) -> HandlerResult:
+        """Declare in the handshake that the tool and resource lists may change: the guard tells clients when a
+        policy edit changes what they may see, and a client may ignore notifications it was not promised."""
+        capabilities = result.get("capabilities") if isinstance(result, dict) else None
+        if isinstance(capabilities, dict):
+            for kind in ("tools", "resources"):
+                if isinstance(capabilities.get(kind), dict):
+                    capabilities[kind]["listChanged"] = True
+        return result
 
     async def _current_view(self, ctx: Context) -> View:
         """The caller's view of the policy in force now (picking up an edit, and announcing what it changes)."""

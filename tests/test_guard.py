@@ -277,6 +277,9 @@ async def test_hot_reload_applies_edits_keeps_the_last_good_policy_and_notifies(
         notifications.append(message)
 
     async with h.client(message_handler=on_message) as client:
+        capabilities = client.server_capabilities
+        assert capabilities.tools and capabilities.tools.list_changed, "the handshake must promise list_changed"
+        assert capabilities.resources and capabilities.resources.list_changed
         assert "add_item" in {t.name for t in (await client.list_tools()).tools}
         write_policy(h.policy_path, {**BASE, "hide": ["remove_everything", "add_item"]})
         assert "add_item" in {t.name for t in (await client.list_tools()).tools}  # checked at most once a second
