@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import FakeTime
 from trakt_mcp import cli, cli_auth
+from trakt_mcp.sandbox import FakeTrakt, Fault
 from trakt_mcp.settings import SANDBOX_CLIENT_SECRET
 
 
@@ -88,3 +92,22 @@ def test_status_names_the_fallback_file(
     home = tmp_path / "home"
     code, out, _ = run(capsys, "status", "--client-id", "abc", "--home", str(home))
     assert code == 0 and "Client ID: set (abc)" in out and f"Token store: file {home / 'token.json'}" in out
+
+
+@pytest.mark.parametrize("fault", [Fault(status=503), Fault(exception=httpx.ConnectError)])
+def test_login_keeps_waiting_through_passing_trouble_while_polling(
+    fault: Fault, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 5xx or a dropped connection on one poll is not the end of the sign-in: the code is still valid."""
+    from trakt_mcp import server
+
+    class FlakyTrakt(FakeTrakt):
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**options)
+            self.inject(dataclasses.replace(fault, path_prefix="/oauth/device/token", times=1))
+
+    monkeypatch.setattr(server, "FakeTrakt", FlakyTrakt)
+    code, out, err = run(capsys, "login", "--sandbox", "--home", str(tmp_path / "home"))
+    assert code == 0, err
+    assert "Still waiting for approval" in err
+    assert "Signed in to Trakt" in out

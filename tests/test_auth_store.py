@@ -218,3 +218,21 @@ def test_file_store_replaces_a_symlink_and_a_loose_file_with_a_private_file(tmp_
     finally:
         os.umask(old_umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and store.load() == TOKEN
+
+
+def test_a_save_sweeps_token_files_a_crashed_save_left_but_not_one_in_progress(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from trakt_mcp.tokens import STALE_TEMP_SECONDS
+
+    store = FileStore(tmp_path / "token.json")
+    crashed, in_progress = tmp_path / ".token-crashed.tmp", tmp_path / ".token-busy.tmp"
+    crashed.write_text("a token")
+    in_progress.write_text("a token")
+    old = time.time() - STALE_TEMP_SECONDS - 5
+    os.utime(crashed, (old, old))
+    store.save(Token(access_token="a" * 64, refresh_token="r" * 64, expires_at=time.time() + 3600, created_at=0))
+    assert not crashed.exists()
+    assert in_progress.exists()
+    assert store.load() is not None

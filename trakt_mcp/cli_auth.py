@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from trakt_mcp.errors import TraktError
+from trakt_mcp.errors import NetworkError, ServerError, TraktError
 from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
 
 if TYPE_CHECKING:
@@ -71,7 +71,11 @@ async def login(app: App) -> int:
     print(flow_text(started, auth.now()).replace("**", ""))
     while True:
         await _countdown(app, started)
-        result = await auth.poll()
+        try:
+            result = await auth.poll()
+        except (NetworkError, ServerError) as exc:  # passing trouble: the code stays valid, so keep waiting
+            print(f"\n{exc} Still waiting for approval.", file=sys.stderr)
+            continue
         if result.token is not None:
             print(f"\n{signed_in_text(result.token, auth.now())} Token stored in {auth.store.description}.")
             return 0

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -132,6 +133,10 @@ class KeyringStore:
         return True
 
 
+#: A temporary token file older than this is a crashed save's leftover, not a save in progress.
+STALE_TEMP_SECONDS = 60.0
+
+
 class FileStore:
     """A JSON file readable only by its owner (mode 0600), replaced atomically on every save."""
 
@@ -164,6 +169,18 @@ class FileStore:
                 raise
         except OSError as exc:
             raise _failure("save", self.description, exc) from None
+        self._sweep_leftovers()
+
+    def _sweep_leftovers(self) -> None:
+        """Remove temporary files a crashed save left behind (each holds a token). Only old ones: a fresh one may
+        be another process's save in progress."""
+        cutoff = time.time() - STALE_TEMP_SECONDS
+        for leftover in self.path.parent.glob(".token-*.tmp"):
+            try:
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+            except OSError:
+                continue
 
     def clear(self) -> bool:
         try:
