@@ -16,11 +16,10 @@ from typing import Any, Literal
 import anyio
 import httpx
 
+from trakt_mcp.client import transport_failure
 from trakt_mcp.errors import (
-    UNDECODABLE,
     InvalidClient,
     MalformedResponse,
-    NetworkError,
     NotConfigured,
     NotSignedIn,
     Redirected,
@@ -398,12 +397,8 @@ class AuthManager:
         A redirect is refused here (never read as a success: a revoke that was redirected did not happen)."""
         try:
             response = await self.http.post(path, json=body)
-        except httpx.DecodingError:
-            raise MalformedResponse(UNDECODABLE) from None
-        except httpx.TimeoutException as exc:
-            raise NetworkError(f"Trakt did not answer in time ({type(exc).__name__}); try again shortly.") from None
-        except httpx.TransportError as exc:
-            raise NetworkError(f"Could not reach Trakt ({type(exc).__name__}); check the network.") from None
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise transport_failure(exc, write=False) from None
         if 300 <= response.status_code < 400:
             raise Redirected(response.status_code, response.headers.get("Location"))
         return response

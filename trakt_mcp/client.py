@@ -310,20 +310,8 @@ class TraktClient:
             return await self.http.request(
                 call.method, call.path, params=call.query, content=call.content, headers=headers
             )
-        except httpx.DecodingError:
-            raise MalformedResponse(UNDECODABLE) from None
-        except httpx.TransportError as exc:
-            timed_out = isinstance(exc, httpx.TimeoutException)
-            what = (
-                f"Trakt did not answer in time ({type(exc).__name__})"
-                if timed_out
-                else (f"Could not reach Trakt ({type(exc).__name__})")
-            )
-            if call.method in WRITE_METHODS and timed_out:
-                advice = "the change may or may not have been applied: check before trying again."
-            else:
-                advice = "try again shortly." if timed_out else "check the network."
-            raise NetworkError(f"{what}; {advice}") from None
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise transport_failure(exc, write=call.method in WRITE_METHODS) from None
 
     def _parse(self, response: httpx.Response) -> TraktResponse:
         status = response.status_code
@@ -403,6 +391,22 @@ class TraktClient:
             pagination=first.pagination,
             capped=(limit == 0 or limit > cap) and available > cap,
         )
+
+
+def transport_failure(exc: httpx.TransportError | httpx.DecodingError, *, write: bool) -> TraktError:
+    """The error for a call that got no usable answer: undecodable body, timeout, or no connection. A write that
+    timed out may have been applied, and the message says so."""
+    if isinstance(exc, httpx.DecodingError):
+        return MalformedResponse(UNDECODABLE)
+    name = type(exc).__name__
+    if not isinstance(exc, httpx.TimeoutException):
+        return NetworkError(f"Could not reach Trakt ({name}); check the network.")
+    if write:
+        return NetworkError(
+            f"Trakt did not answer in time ({name}); the change may or may not have been applied: "
+            "check before trying again."
+        )
+    return NetworkError(f"Trakt did not answer in time ({name}); try again shortly.")
 
 
 def _as_list(data: Any) -> list[Any]:
