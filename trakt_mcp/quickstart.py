@@ -128,22 +128,37 @@ class Session:
     def take(self, line: bytes) -> None:
         """Keep the line for the SDK, and answer it now if the snapshot can."""
         self.replay.append(line)
-        try:
-            message = json.loads(line)
-        except ValueError:
+        request = _snapshot_request(line)
+        if request is None or self.snapshot is None:
             return
-        if not isinstance(message, dict) or "id" not in message or self.snapshot is None:
-            return
-        method, params = message.get("method"), _params(message)
+        request_id, method, version = request
         if method == "initialize" and not self.answered:
-            result = self.snapshot.initialize.get(str(params.get("protocolVersion")))
-        elif method == "tools/list" and "initialize" in self.answered.values() and not params.get("cursor"):
+            result = self.snapshot.initialize.get(version)
+        elif method == "tools/list" and "initialize" in self.answered.values():
             result = self.snapshot.tools_list
         else:
             return
         if result is not None:
-            self.wire.send({"jsonrpc": "2.0", "id": message["id"], "result": result})
-            self.answered[message["id"]] = method
+            self.wire.send({"jsonrpc": "2.0", "id": request_id, "result": result})
+            self.answered[request_id] = method
+
+
+def _snapshot_request(line: bytes) -> tuple[Any, str, str] | None:
+    """(id, method, requested protocol version) when the line is a request a snapshot holds the answer to: an
+    `initialize`, or the first page of `tools/list`; else None."""
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or "id" not in message:
+        return None
+    params = _params(message)
+    method = message.get("method")
+    if method == "initialize":
+        return message["id"], method, str(params.get("protocolVersion"))
+    if method == "tools/list" and not params.get("cursor"):
+        return message["id"], method, ""
+    return None
 
 
 def _params(message: dict[str, Any]) -> dict[str, Any]:
@@ -248,23 +263,15 @@ class _Recorder:
         self.handshake = False
 
     def seen(self, line: bytes) -> None:
-        try:
-            message = json.loads(line)
-        except ValueError:
+        request = _snapshot_request(line)
+        if request is None:
             return
-        if not isinstance(message, dict) or "id" not in message:
-            return
-        method = message.get("method")
+        request_id, method, version = request
         if method == "initialize" and not self.handshake:
             self.handshake = True
-            version = str(_params(message).get("protocolVersion"))
-            self.watch[message["id"]] = ("initialize", version)
-        elif method == "tools/list" and self.handshake and self.fresh.tools_list is None and not self._paged(message):
-            self.watch.setdefault(message["id"], ("tools/list", ""))
-
-    @staticmethod
-    def _paged(message: dict[str, Any]) -> bool:
-        return bool(_params(message).get("cursor"))
+            self.watch[request_id] = ("initialize", version)
+        elif method == "tools/list" and self.handshake and self.fresh.tools_list is None:
+            self.watch.setdefault(request_id, ("tools/list", ""))
 
     def answer(self, message: dict[str, Any]) -> None:
         request_id = message.get("id")
