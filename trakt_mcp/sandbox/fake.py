@@ -188,11 +188,15 @@ class FakeTrakt:
                     fault.status, headers=fault.headers, content=fault.body if fault.body is not None else b"{}"
                 )
         reply = self._dispatch(request, body)
+        if isinstance(reply, httpx.Response):
+            return reply
         headers = {"Content-Type": "application/json", **reply.headers}
         content = b"" if reply.status == 204 else json.dumps(reply.data).encode()
         return httpx.Response(reply.status, headers=headers, content=content)
 
-    def _dispatch(self, request: httpx.Request, body: Any) -> Reply:
+    def _dispatch(self, request: httpx.Request, body: Any) -> Reply | httpx.Response:
+        if request.url.path.startswith("/images/"):
+            return self._image(request)
         if request.headers.get("trakt-api-key") != self.client_id and not request.url.path.startswith("/oauth/"):
             return error(403, "invalid api key")
         if request.headers.get("trakt-api-version") != "2" and not request.url.path.startswith("/oauth/"):
@@ -216,6 +220,20 @@ class FakeTrakt:
             return error(401, "invalid or expired token")
         fake_request = FakeRequest(self, request.method, path, params, dict(request.url.params), body, token)
         return matched.handler(fake_request)
+
+    @staticmethod
+    def _image(request: httpx.Request) -> httpx.Response:
+        """The image host: a poster for each show and movie (whatever host name the request was sent to, so the
+        same fake serves the API on one loopback port and, routed there by the tests, Trakt's image host)."""
+        from trakt_mcp.sandbox.data import MOVIES, SHOWS
+        from trakt_mcp.sandbox.images import poster_svg
+
+        titles = {item["ids"]["trakt"]: (item["title"], item.get("year", "")) for item in (*SHOWS, *MOVIES)}
+        svg = poster_svg(request.url.path, titles) if request.method == "GET" else None
+        if svg is None:
+            return httpx.Response(404, headers={"Content-Type": "text/plain"}, content=b"no such image")
+        headers = {"Content-Type": "image/svg+xml", "Cache-Control": "public, max-age=86400"}
+        return httpx.Response(200, headers=headers, content=svg)
 
 
 def paginated(request: FakeRequest, items: list[Any], default_limit: int = 10) -> Reply:
