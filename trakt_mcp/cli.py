@@ -26,7 +26,12 @@ if TYPE_CHECKING:
 
     from trakt_mcp.app import App
 
-COMMAND_MODULES: list[str] = ["trakt_mcp.cli_auth", "trakt_mcp.cli_policy", "trakt_mcp.cli_identity"]
+COMMAND_MODULES: list[str] = [
+    "trakt_mcp.cli_auth",
+    "trakt_mcp.cli_policy",
+    "trakt_mcp.cli_identity",
+    "trakt_mcp.cli_install",
+]
 
 Runner = Callable[[argparse.Namespace, Settings], int]
 
