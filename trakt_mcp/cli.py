@@ -32,6 +32,7 @@ COMMAND_MODULES: list[str] = [
     "trakt_mcp.cli_identity",
     "trakt_mcp.cli_install",
     "trakt_mcp.cli_setup",
+    "trakt_mcp.cli_sandbox",
 ]
 
 Runner = Callable[[argparse.Namespace, Settings], int]

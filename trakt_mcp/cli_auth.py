@@ -71,7 +71,8 @@ async def login(app: App) -> int:
     auth = app.auth
     started = await auth.start_device()
     if not isinstance(started, DeviceFlow):
-        print(f"Already signed in. {signed_in_text(started, auth.now())} Run `trakt-mcp logout` to switch accounts.")
+        logout = "trakt-mcp logout --sandbox" if app.settings.sandbox else "trakt-mcp logout"
+        print(f"Already signed in. {signed_in_text(started, auth.now())} Run `{logout}` to switch accounts.")
         return 0
     print(flow_text(started, auth.now()).replace("**", ""))
     while True:
