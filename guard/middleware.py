@@ -29,7 +29,9 @@ from mcp.shared.exceptions import MCPError
 
 from guard.approvals import ApprovalError, Approvals, digest
 from guard.audit import AuditLog, summarize
+from guard.catalog import Catalog, InvalidArguments
 from guard.engine import Decision, Outcome, UnknownIdentity, View
+from guard.names import shown_name
 from guard.ratelimit import RateLimiter
 from guard.reload import PolicyWatcher
 
@@ -74,6 +76,18 @@ class _Subject:
     arguments: dict[str, Any]
     params: dict[str, Any]
     resource: str | None = None
+    #: The arguments as the caller sent them (what the audit records), once `arguments` are the canonical ones.
+    sent: dict[str, Any] | None = None
+
+    def canonical(self, catalog: Catalog, tool: str) -> None:
+        """Replace the arguments with the canonical ones the handler will receive (one parse, shared by the
+        conditions, the approval binding and the handler); raises InvalidArguments."""
+        if catalog.normalize is None:
+            return
+        self.sent = self.arguments if self.sent is None else self.sent
+        self.arguments = catalog.normalize(tool, self.arguments)
+        if self.resource is None:
+            self.params = {**self.params, "arguments": self.arguments}
 
 
 def _where(outcome: Outcome) -> str:
@@ -225,7 +239,7 @@ class Guard:
             return verdict.reply
         if verdict.message is not None:
             self._record(ctx, view, subject, verdict, "blocked", 0.0)
-            return _tool_error(f"Unknown tool: {name}" if verdict.unknown else verdict.message)
+            return _tool_error(f"Unknown tool: {shown_name(name)}" if verdict.unknown else verdict.message)
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _read_resource(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
@@ -239,8 +253,9 @@ class Guard:
         if verdict.message is not None:
             self._record(ctx, view, subject, verdict, "blocked", 0.0)
             if verdict.unknown:
-                raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown resource: {uri}", data={"uri": uri})
-            raise MCPError(code=types.INVALID_REQUEST, message=verdict.message, data={"uri": uri})
+                shown = shown_name(uri)
+                raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown resource: {shown}", data={"uri": shown})
+            raise MCPError(code=types.INVALID_REQUEST, message=verdict.message, data={"uri": shown_name(uri)})
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _run(
@@ -274,6 +289,11 @@ class Guard:
             return _Verdict("denied", None, "unknown", unknown=True)
         if decision.action == "hide":
             return _Verdict("hidden", decision.outcome, "hidden", unknown=True)
+        if decision.action != "deny" and confirmed is None:
+            try:
+                subject.canonical(view.catalog, decision.tool)
+            except InvalidArguments as exc:
+                return _Verdict("invalid", decision.outcome, str(exc))
         outcome = decision.judge(subject.arguments)
         if outcome.action == "deny":
             because = f": {outcome.reason}" if outcome.reason else ""
@@ -319,12 +339,7 @@ class Guard:
     # --- confirmation ------------------------------------------------------------------------------------------
 
     async def _confirm(self, view: View, ctx: Context, tool: str, outcome: Outcome, subject: _Subject) -> _Verdict:
-        arguments = subject.arguments
-        catalog = view.catalog
-        problem = catalog.validate(tool, arguments) if catalog.validate else None
-        if problem is not None:
-            return _Verdict("denied", outcome, problem)
-        effect = await catalog.describe(tool, arguments)
+        effect = await view.catalog.describe(tool, subject.arguments)
         state = subject.params.get("requestState")
         if isinstance(state, str) and state.startswith(STATE_PREFIX):
             return self._answered(view, tool, outcome, subject, effect, state)
@@ -424,7 +439,7 @@ class Guard:
             "rule": decided.rule if decided else None,
             "condition": decided.condition if decided else None,
             "reason": decided.reason if decided and verdict.decision != "allowed" else None,
-            "arguments": summarize(subject.arguments),
+            "arguments": summarize(subject.arguments if subject.sent is None else subject.sent),
             "outcome": outcome,
             "duration_ms": round(seconds * 1000, 2),
         }

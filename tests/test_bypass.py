@@ -21,6 +21,7 @@ from guard import approvals as approvals_module
 from guard import middleware
 from guard.approvals import Approvals
 from guard.audit import AuditLog
+from guard.names import shown_name
 from tests.conftest import text_of
 from tests.guard_server import Harness, write_policy
 from tests.test_http import INITIALIZE, MCP_HEADERS, TOKENS, TWO_IDENTITIES, Served, serve
@@ -79,7 +80,8 @@ def answering(h: Harness, content: Any, before: Any = None) -> Any:
 async def test_no_variant_of_a_hidden_name_runs_anything(h: Harness, name: str) -> None:
     async with h.client(answer="accept") as client:
         result = await client.call_tool(name, {"id": 1})
-    assert result.is_error and text_of(result) == f"Unknown tool: {name}"
+    assert result.is_error and text_of(result) == f"Unknown tool: {shown_name(name)}"
+    assert text_of(result).isprintable()
     assert h.ran == [] and h.questions == []
 
 
@@ -163,7 +165,7 @@ async def test_an_approval_binds_the_exact_arguments_whatever_their_spelling(h: 
     approved = {"id": 1, "note": "caf\u00e9"}
     async with h.client() as client:
         h.approvals.decide(code_in(await client.call_tool("remove_item", approved)), approve=True)
-        for other in ({"id": 1.0, "note": "caf\u00e9"}, {"id": 1, "note": "cafe\u0301"}, {**approved, "token": ""}):
+        for other in ({"id": 1.0, "note": "caf\u00e9"}, {"id": 1, "note": "cafe\u0301"}, {**approved, "token": "x"}):
             assert (await client.call_tool("remove_item", other)).is_error
         assert h.ran == []
         assert not (await client.call_tool("remove_item", {"note": "caf\u00e9", "id": 1})).is_error  # key order

@@ -400,7 +400,7 @@ class AuthManager:
         except (httpx.TransportError, httpx.DecodingError) as exc:
             raise transport_failure(exc, write=False) from None
         if 300 <= response.status_code < 400:
-            raise Redirected(response.status_code, response.headers.get("Location"))
+            raise Redirected(response.status_code)
         return response
 
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from guard.approvals import Approvals
 from guard.audit import AuditLog
-from guard.catalog import Catalog, ResourceInfo, ToolInfo
+from guard.catalog import Catalog, InvalidArguments, ResourceInfo, ToolInfo
 from guard.engine import Engine, matches_any
 from guard.middleware import Guard
 from guard.policy import Policy, Rule, read_policy
@@ -59,12 +59,11 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
         except (TraktError, ValidationError):
             return f"{spec.title} with {json.dumps(arguments, ensure_ascii=False, sort_keys=True)}"
 
-    def validate(name: str, arguments: dict[str, Any]) -> str | None:
+    def normalize(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         try:
-            specs[name].parse(arguments)
+            return specs[name].canonical(arguments)
         except ValidationError as exc:
-            return f"Invalid arguments, nothing was sent: {explain_validation_error(exc)}"
-        return None
+            raise InvalidArguments(f"Invalid arguments, nothing was sent: {explain_validation_error(exc)}") from None
 
     return Catalog.build(
         (
@@ -73,7 +72,7 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
         ),
         (ResourceInfo(r.uri, r.tool, r.arguments) for r in RESOURCES if r.tool in specs),
         describe=describe,
-        validate=validate,
+        normalize=normalize,
     )
 
 
