@@ -3,15 +3,16 @@ resources, the policy in force (the file from settings, else the built-in one), 
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import PrivateAttr, ValidationError
 
 from guard.approvals import Approvals
 from guard.audit import AuditLog
@@ -19,7 +20,7 @@ from guard.catalog import Catalog, ResourceInfo, ToolInfo
 from guard.engine import Engine, matches_any
 from guard.home import secret_key
 from guard.middleware import Guard
-from guard.policy import Policy, Rule, read_policy
+from guard.policy import Identity, Layer, Policy, PolicyError, Rule, read_policy
 from guard.reload import PolicyWatcher
 from guard.store import Store, StoreError
 from guard.store.sqlite import SqliteStore
@@ -143,11 +144,101 @@ def builtin_policy(catalog: Catalog) -> Policy:
     return Policy(version="1", default="allow", rules=rules)
 
 
+#: The sign-in tools: --read-only, --toolsets and --tools keep them, or no account tool could ever be used.
+SIGN_IN_TOOLS = ("start_device_auth", "check_auth_status")
+#: Toolsets are the tool groups (github-mcp-server's word); "all" names every one.
+ALL_TOOLSETS = "all"
+
+
+def _labelled(layer: Layer, labels: list[str], prefix: str) -> Iterator[tuple[str, str]]:
+    own = len(layer.hide) - len(labels)
+    for index, selector in enumerate(layer.hide):
+        yield (f"{prefix}hide[{index}]" if index < own else labels[index - own]), selector
+
+
+class RestrictedPolicy(Policy):
+    """A policy plus the hide entries the quick restrictions compiled to. Hiding is the strictest action, so the
+    stricter of the file and the flags wins for every tool, at the top level and in every identity. Each added
+    entry is reported by the flag that made it (e.g. `--read-only`), not as a path in the file."""
+
+    _labels: list[str] = PrivateAttr(default_factory=list)
+
+    def hide_entries(self, prefix: str = "") -> Iterator[tuple[str, str]]:
+        return _labelled(self, self._labels, prefix)
+
+
+class RestrictedIdentity(Identity):
+    _labels: list[str] = PrivateAttr(default_factory=list)
+
+    def hide_entries(self, prefix: str = "") -> Iterator[tuple[str, str]]:
+        return _labelled(self, self._labels, prefix)
+
+
+def _unknown(kind: str, names: list[str], known: list[str]) -> str:
+    problems = []
+    for name in names:
+        close = difflib.get_close_matches(name, known, n=1)
+        problems.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return f"unknown {kind} {', '.join(problems)}. Fix: use one of: {', '.join(known)}"
+
+
+def restriction_hides(settings: Settings, catalog: Catalog) -> list[tuple[str, str]]:
+    """(label, tool) for every tool --read-only, --toolsets or --tools hide; raises PolicyError on unknown names."""
+    tools = catalog.tools
+    hidden: dict[str, str] = {}
+    if settings.toolsets is not None or settings.tools is not None:
+        toolsets = set(settings.toolsets or ())
+        known_sets = sorted(catalog.groups)
+        problems = []
+        if unknown := [t for t in toolsets if t not in catalog.groups and t != ALL_TOOLSETS]:
+            problems.append("--toolsets: " + _unknown("toolset", unknown, [*known_sets, ALL_TOOLSETS]))
+        if unknown := [t for t in settings.tools or () if t not in tools]:
+            problems.append("--tools: " + _unknown("tool", unknown, sorted(tools)))
+        if problems:
+            raise PolicyError("the command line or environment", problems)
+        chosen = set(settings.tools or ()) | set(SIGN_IN_TOOLS)
+        label = " ".join(f for f in settings.restriction_flags() if not f.startswith("--read-only"))
+        for name, tool in tools.items():
+            if name not in chosen and ALL_TOOLSETS not in toolsets and tool.group not in toolsets:
+                hidden[name] = label
+    if settings.read_only:
+        for name, tool in tools.items():
+            if tool.risk in ("write", "destructive") or (tool.risk == "auth" and name not in SIGN_IN_TOOLS):
+                hidden.setdefault(name, "--read-only")
+    return [(label, name) for name, label in hidden.items() if name in tools]
+
+
+L = TypeVar("L", RestrictedPolicy, RestrictedIdentity)
+
+
+def _with_hides(kind: type[L], layer: Layer, hides: list[tuple[str, str]], **changes: Any) -> L:
+    fields = {name: getattr(layer, name) for name in type(layer).model_fields}
+    fields.update(changes, hide=[*layer.hide, *(tool for _, tool in hides)])
+    restricted = kind.model_construct(**fields)
+    restricted._labels = [label for label, _ in hides]
+    return restricted
+
+
+def restrict(policy: Policy, settings: Settings, catalog: Catalog) -> Policy:
+    """The policy with the quick restrictions compiled in as hide entries (unchanged when there are none). An
+    identity gets them too: it can only be stricter than the top level, and flags are the top level's."""
+    hides = restriction_hides(settings, catalog)
+    if not hides:
+        return policy
+    identities = {
+        name: _with_hides(RestrictedIdentity, identity, hides) for name, identity in policy.identities.items()
+    }
+    return _with_hides(RestrictedPolicy, policy, hides, identities=identities)
+
+
 def load_engine(settings: Settings, catalog: Catalog) -> Engine:
-    """The engine for the policy in force; raises guard.PolicyError naming the JSON path and the fix."""
-    if settings.policy is None:
-        return Engine(builtin_policy(catalog), catalog, "built-in")
-    return Engine(read_policy(settings.policy), catalog, str(settings.policy))
+    """The engine for the policy in force, quick restrictions included; raises guard.PolicyError naming the JSON
+    path (or the flag) and the fix."""
+    policy = builtin_policy(catalog) if settings.policy is None else read_policy(settings.policy)
+    source = "built-in" if settings.policy is None else str(settings.policy)
+    if settings.restricted:
+        source = f"{source} + {' '.join(settings.restriction_flags())}"
+    return Engine(restrict(policy, settings, catalog), catalog, source)
 
 
 class SharedWatcher(PolicyWatcher):
