@@ -20,6 +20,7 @@ from guard.middleware import Guard
 from guard.policy import read_policy
 from guard.ratelimit import RateLimiter
 from guard.reload import PolicyWatcher
+from guard.store.sqlite import SqliteStore
 
 #: The input schema of every demo tool (what the handlers below accept), for argument conditions.
 SCHEMA: dict[str, Any] = {
@@ -77,7 +78,9 @@ class Harness:
             return "not in the catalog"
 
         self.audit = AuditLog(self.home / "audit.jsonl")
-        self.approvals = Approvals(self.home / "approvals", clock=self.clock)
+        #: The real shared store (SQLite in the home), as the server uses it.
+        self.store = SqliteStore(self.home / "state.db")
+        self.approvals = Approvals(self.store, key=b"k" * 32, clock=self.clock)
         self.watcher = PolicyWatcher(
             self._load, self.policy_path, status_file=self.home / "status.json", clock=self.clock
         )
@@ -86,8 +89,9 @@ class Harness:
             audit=self.audit,
             approvals=self.approvals,
             approve_command="demo approve",
-            limiter=RateLimiter(self.clock),
+            limiter=RateLimiter(self.clock, self.store),
             clock=self.clock,
+            store=self.store,
             identify=lambda ctx: self.caller,
         )
         self.server.middleware.append(self.guard)
