@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -13,11 +16,15 @@ from pydantic import PrivateAttr, ValidationError
 
 from guard.approvals import Approvals
 from guard.audit import AuditLog
-from guard.catalog import Catalog, ResourceInfo, ToolInfo
+from guard.catalog import Catalog, InvalidArguments, ResourceInfo, ToolInfo
 from guard.engine import Engine, matches_any
+from guard.home import secret_key
 from guard.middleware import Guard
 from guard.policy import Identity, Layer, Policy, PolicyError, Rule, read_policy
 from guard.reload import PolicyWatcher
+from guard.store import Store, StoreError
+from guard.store.sqlite import SqliteStore
+from trakt_mcp.auth import DeviceFlow
 from trakt_mcp.errors import TraktError
 from trakt_mcp.http import request_identity
 from trakt_mcp.resources import RESOURCES
@@ -37,12 +44,66 @@ _CONFIRM = Rule(action="confirm", reason="destructive: removes data from the Tra
 BUILTIN_RULES = {"@destructive": _CONFIRM, "remove_*": _CONFIRM, "clear_auth": _CONFIRM}
 
 
+SIGN_IN = "sign-in"
+#: An expired device code is kept this long, so that checking the sign-in says "expired", not "none started".
+EXPIRED_KEPT = 3600.0
+
+
 def audit_path(settings: Settings) -> Path:
     return settings.home / "audit.jsonl"
 
 
-def approvals(settings: Settings) -> Approvals:
-    return Approvals(settings.home / "approvals")
+def state_path(settings: Settings) -> Path:
+    return settings.home / "state.db"
+
+
+def open_store(settings: Settings) -> SqliteStore:
+    """The state every trakt-mcp process on this home shares (opened on first use)."""
+    return SqliteStore(state_path(settings))
+
+
+def approvals(settings: Settings, store: Store | None = None) -> Approvals:
+    return Approvals(store or open_store(settings), key=lambda: secret_key(settings.home))
+
+
+class StoredSignIns:
+    """The pending device-code sign-in, kept in the state store (one per API and client ID) until it expires."""
+
+    def __init__(self, store: Store, settings: Settings, now: Callable[[], float]) -> None:
+        self.store = store
+        self.key = f"{settings.api_url} {settings.client_id}"
+        self.now = now
+
+    def load(self) -> DeviceFlow | None:
+        with _as_trakt_error():
+            record = self.store.get(SIGN_IN, self.key, self.now())
+        names = {field.name for field in fields(DeviceFlow)}
+        if record is None or set(record) != names:
+            return None
+        texts = ("device_code", "user_code", "verification_url")
+        if not all(isinstance(record[name], str) for name in texts):
+            return None
+        numbers = [record[name] for name in names - set(texts)]
+        if not all(isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in numbers):
+            return None
+        return DeviceFlow(**record)
+
+    def save(self, flow: DeviceFlow) -> None:
+        with _as_trakt_error():
+            self.store.put(SIGN_IN, self.key, asdict(flow), flow.expires_at + EXPIRED_KEPT, self.now())
+
+    def clear(self) -> None:
+        with _as_trakt_error():
+            self.store.delete(SIGN_IN, self.key)
+
+
+@contextmanager
+def _as_trakt_error() -> Iterator[None]:
+    """A state store failure during sign-in reaches the agent and the terminal like any sign-in problem."""
+    try:
+        yield
+    except StoreError as exc:
+        raise TraktError(f"Sign-in cannot continue: {exc}.") from None
 
 
 def status_path(settings: Settings) -> Path:
@@ -60,12 +121,11 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
         except (TraktError, ValidationError):
             return f"{spec.title} with {json.dumps(arguments, ensure_ascii=False, sort_keys=True)}"
 
-    def validate(name: str, arguments: dict[str, Any]) -> str | None:
+    def normalize(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         try:
-            specs[name].parse(arguments)
+            return specs[name].canonical(arguments)
         except ValidationError as exc:
-            return f"Invalid arguments, nothing was sent: {explain_validation_error(exc)}"
-        return None
+            raise InvalidArguments(f"Invalid arguments, nothing was sent: {explain_validation_error(exc)}") from None
 
     return Catalog.build(
         (
@@ -74,7 +134,7 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
         ),
         (ResourceInfo(r.uri, r.tool, r.arguments) for r in RESOURCES if r.tool in specs),
         describe=describe,
-        validate=validate,
+        normalize=normalize,
     )
 
 
@@ -210,16 +270,26 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
     settings = app.settings
     catalog = build_catalog(app, tools)
     watcher = SharedWatcher(lambda: load_engine(settings, catalog), settings.policy, status_file=status_path(settings))
+    store = app.store if app.store is not None else open_store(settings)
     guard = Guard(
         watcher,
         audit=AuditLog(audit_path(settings)),
-        approvals=approvals(settings),
+        approvals=approvals(settings, store),
         approve_command=APPROVE_COMMAND,
         identify=request_identity,
+        store=store,
     )
     server.middleware.append(guard)
     app.guard = guard
     return guard
+
+
+def store_summary(store: Store) -> str:
+    """One line for `trakt-mcp status`: where the shared state lives and whether it is healthy."""
+    try:
+        return store.health()
+    except StoreError as exc:
+        return f"UNUSABLE: {exc}. Guarded calls that need it (rate limits, approvals, sign-in) are refused."
 
 
 def policy_summary(settings: Settings) -> str:
