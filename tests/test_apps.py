@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from mcp import types
+from mcp import Client, StdioServerParameters, types
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
-from tests.apps_support import apps_client, with_policy
+from tests.apps_support import AppsHost, apps_client, with_policy
 from tests.conftest import FakeTime, text_of
 from trakt_mcp.apps.cards import CARD_KEY, CARDS
 from trakt_mcp.sandbox import FakeTrakt
@@ -194,3 +196,25 @@ async def test_a_client_without_apps_cannot_read_a_card_page(settings: Settings,
     async with apps_client(settings, fake, apps=False) as (client, _):
         with pytest.raises(Exception, match="Unknown resource"):
             await client.read_resource("ui://trakt/title")
+
+
+async def test_over_stdio_an_apps_host_gets_its_cards_and_never_the_snapshot_of_a_plain_client(
+    tmp_path: Path,
+) -> None:
+    """Real `trakt-mcp --sandbox` processes: the quick start answers plain clients from a snapshot; an Apps host is
+    answered by the server itself (cards listed), and does not leave its answers in the plain clients' snapshot."""
+
+    async def tools(apps: bool) -> dict[str, Any]:
+        env = {**os.environ, "TRAKT_MCP_HOME": str(tmp_path)}
+        params = StdioServerParameters(command=sys.executable, args=["-m", "trakt_mcp", "--sandbox"], env=env)
+        extensions = [AppsHost()] if apps else None
+        async with Client(params, mode="legacy", extensions=extensions) as client:
+            return {tool.name: tool.meta for tool in (await client.list_tools()).tools}
+
+    plain = await tools(apps=False)
+    snapshot = next((tmp_path / "cache").glob("stdio-snapshot-*.json")).read_text()
+    with_cards = await tools(apps=True)
+    again = await tools(apps=False)
+    assert with_cards["fetch_show_summary"] == {"ui": {"resourceUri": "ui://trakt/title"}}
+    assert plain == again and not any(plain.values())
+    assert next((tmp_path / "cache").glob("stdio-snapshot-*.json")).read_text() == snapshot

@@ -134,13 +134,15 @@ async def test_a_denied_action_is_greyed_with_the_rule_and_a_hidden_one_has_no_b
         "hide": ["add_user_ratings"],
         "rules": {"add_to_history": {"action": "deny", "reason": "history comes from the media server"}},
     }
-    async with apps_client(with_policy(settings, policy, tmp_path), fake) as (client, _):
-        async with browser_host(client, images) as host:
-            await host.show("fetch_show_summary", {"show_id": "breaking-bad"})
-            mark = host.frame.get_by_role("button", name="Mark watched")
-            await mark.wait_for()
-            assert await mark.is_disabled()
-            assert "history comes from the media server" in await host.frame.locator("article").inner_text()
-            assert await host.frame.get_by_role("button", name="Rate").count() == 0
-            assert await host.frame.get_by_role("button", name="Add to watchlist").is_enabled()
+    async with (
+        apps_client(with_policy(settings, policy, tmp_path), fake) as (client, _),
+        browser_host(client, images) as host,
+    ):
+        await host.show("fetch_show_summary", {"show_id": "breaking-bad"})
+        mark = host.frame.get_by_role("button", name="Mark watched")
+        await mark.wait_for()
+        assert await mark.is_disabled()
+        assert "history comes from the media server" in await host.frame.locator("article").inner_text()
+        assert await host.frame.get_by_role("button", name="Rate").count() == 0
+        assert await host.frame.get_by_role("button", name="Add to watchlist").is_enabled()
     assert host.calls == []
