@@ -112,6 +112,10 @@ class Approvals:
             if pending is not None:
                 yield pending
 
+    def waiting(self) -> list[Pending]:
+        """Every live approval (asked or approved, not yet used or expired), oldest first."""
+        return sorted(self._live(), key=lambda pending: pending.created)
+
     def request(self, tool: str, arguments: dict[str, Any], action: str, identity: str | None = None) -> Pending:
         """The pending approval for this exact call by this caller: the existing one if any, else a new one."""
         key = digest(tool, arguments, identity)

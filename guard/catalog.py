@@ -1,5 +1,6 @@
 """What the guard knows of the server it guards: its tools (name, group, risk class), which tool each resource
-exposes, and callbacks for effect sentences and argument checks. The host builds one; the guard needs nothing else."""
+exposes, and callbacks for effect sentences, argument checks and readiness (can this call run at all now?). The host
+builds one; the guard needs nothing else."""
 
 from __future__ import annotations
 
@@ -13,6 +14,19 @@ RISKS = ("read", "write", "destructive", "auth")
 Describe = Callable[[str, dict[str, Any]], Awaitable[str]]
 #: Returns None when the arguments are valid, else a message naming the argument and what was expected.
 Validate = Callable[[str, dict[str, Any]], str | None]
+
+
+@dataclass(frozen=True)
+class NotReady:
+    """Why a call cannot run now, whatever anyone answers (not signed in, nothing to act on, no such target).
+    The guard says so and asks nobody. `error` False: the message is a plain answer ("Nothing to clear")."""
+
+    message: str
+    error: bool = True
+
+
+#: Returns None when the call could run now, else why not. Asked before anyone is asked to confirm it.
+Ready = Callable[[str, dict[str, Any]], Awaitable[NotReady | None]]
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,7 @@ class Catalog:
     resources: Mapping[str, ResourceInfo] = field(default_factory=dict)
     describe: Describe = _title_only
     validate: Validate | None = None
+    ready: Ready | None = None
 
     @classmethod
     def build(
@@ -53,13 +68,14 @@ class Catalog:
         *,
         describe: Describe | None = None,
         validate: Validate | None = None,
+        ready: Ready | None = None,
     ) -> Catalog:
         tool_map = {tool.name: tool for tool in tools}
         resource_map = {resource.uri: resource for resource in resources}
         for resource in resource_map.values():
             if resource.tool not in tool_map:
                 raise ValueError(f"resource {resource.uri} names unknown tool {resource.tool!r}")
-        return cls(tool_map, resource_map, describe or _title_only, validate)
+        return cls(tool_map, resource_map, describe or _title_only, validate, ready)
 
     @property
     def groups(self) -> frozenset[str]:

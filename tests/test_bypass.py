@@ -18,9 +18,9 @@ from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from guard import approvals as approvals_module
-from guard import middleware
 from guard.approvals import Approvals
 from guard.audit import AuditLog
+from guard.channels import host as host_channel
 from tests.conftest import text_of
 from tests.guard_server import Harness, write_policy
 from tests.test_http import INITIALIZE, MCP_HEADERS, TOKENS, TWO_IDENTITIES, Served, serve
@@ -35,7 +35,11 @@ POLICY: dict[str, Any] = {
         "remove_*": {"action": "confirm", "reason": "removes data"},
         "@comments": {"action": "allow", "rate_limit": {"max": 1, "window": 60}},
     },
-    "identities": {"ann": {"token_sha256": "a" * 64}, "ben": {"token_sha256": "b" * 64}},
+    # Both identities' own clients may answer their questions (trust_host), so the host channel's checks are tested.
+    "identities": {
+        "ann": {"token_sha256": "a" * 64, "trust_host": True},
+        "ben": {"token_sha256": "b" * 64, "trust_host": True},
+    },
 }
 YES = {"guard_confirm": {"action": "accept", "content": {"confirm": True}}}
 
@@ -255,7 +259,7 @@ async def modern_call(h: Harness, arguments: dict[str, Any], ran: list[Any], **e
     request: ServerRequestContext[Any, Any] = ServerRequestContext(
         session=_ModernSession(),  # type: ignore[arg-type]
         lifespan_context={},
-        protocol_version=middleware.MODERN_ERA,
+        protocol_version=host_channel.MODERN_ERA,
         method="tools/call",
         params={"name": "remove_item", "arguments": arguments, **extra},
         request_id=1,
@@ -281,11 +285,11 @@ async def test_a_modern_confirmation_asked_of_one_identity_cannot_be_answered_by
 
 
 async def test_unanswered_modern_questions_are_bounded(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(middleware, "MAX_PENDING", 4)
+    monkeypatch.setattr(host_channel, "MAX_PENDING", 4)
     ran: list[Any] = []
     for index in range(10):
         await modern_call(h, {"id": index}, ran)
-    assert len(h.guard._asked) == 4 and ran == []
+    assert len(h.host.asked) == 4 and ran == []
 
 
 # --- audit log -------------------------------------------------------------------------------------------------

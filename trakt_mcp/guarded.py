@@ -4,6 +4,7 @@ resources, the policy in force (the file from settings, else the built-in one), 
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,15 +13,16 @@ from pydantic import ValidationError
 
 from guard.approvals import Approvals
 from guard.audit import AuditLog
-from guard.catalog import Catalog, ResourceInfo, ToolInfo
+from guard.catalog import Catalog, NotReady, ResourceInfo, ToolInfo
 from guard.engine import Engine, matches_any
 from guard.middleware import Guard
 from guard.policy import Policy, Rule, read_policy
 from guard.reload import PolicyWatcher
-from trakt_mcp.errors import TraktError
+from trakt_mcp.errors import NotSignedIn, TraktError
 from trakt_mcp.http import request_identity
 from trakt_mcp.resources import RESOURCES
-from trakt_mcp.settings import Settings
+from trakt_mcp.settings import Settings, default_home
+from trakt_mcp.tokens import TokenStoreError
 from trakt_mcp.tools import tools_by_name
 from trakt_mcp.tools.spec import ToolSpec, explain_validation_error, published_schema
 
@@ -42,6 +44,14 @@ def audit_path(settings: Settings) -> Path:
 
 def approvals(settings: Settings) -> Approvals:
     return Approvals(settings.home / "approvals")
+
+
+def approve_command(settings: Settings) -> str:
+    """What the owner types to approve: with --home when the server's state folder is not the one a plain shell
+    would use (TRAKT_MCP_HOME or --home set for the server), so the owner's terminal looks in the same place."""
+    if settings.home.resolve() == default_home().resolve():
+        return APPROVE_COMMAND
+    return f"{APPROVE_COMMAND} --home {shlex.quote(str(settings.home))}"
 
 
 def status_path(settings: Settings) -> Path:
@@ -66,6 +76,26 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
             return f"Invalid arguments, nothing was sent: {explain_validation_error(exc)}"
         return None
 
+    async def ready(name: str, arguments: dict[str, Any]) -> NotReady | None:
+        """Whether the call could act now: a write needs the Trakt account, and the tool may know more."""
+        spec = specs[name]
+        if app is None:
+            return None
+        if spec.risk in ("write", "destructive") and spec.group != "auth":
+            try:
+                signed_in = app.auth.token() is not None
+            except TokenStoreError as exc:
+                return NotReady(f"{exc} {name} did not run and nobody was asked to approve it.")
+            if not signed_in:
+                return NotReady(str(NotSignedIn(f"{name} did not run and nobody was asked to approve it.")))
+        if spec.ready is None:
+            return None
+        try:
+            unready = await spec.ready(app, spec.parse(arguments))
+        except (TraktError, ValidationError):
+            return None  # cannot tell now: the call itself will say
+        return NotReady(unready.message, unready.error) if unready else None
+
     return Catalog.build(
         (
             ToolInfo(spec.name, spec.group, spec.risk, spec.title, published_schema(spec.args))
@@ -74,6 +104,7 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
         (ResourceInfo(r.uri, r.tool, r.arguments) for r in RESOURCES if r.tool in specs),
         describe=describe,
         validate=validate,
+        ready=ready,
     )
 
 
@@ -123,8 +154,10 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
         watcher,
         audit=AuditLog(audit_path(settings)),
         approvals=approvals(settings),
-        approve_command=APPROVE_COMMAND,
+        approve_command=approve_command(settings),
         identify=request_identity,
+        home=str(settings.home),
+        server_name="trakt-mcp",
     )
     server.middleware.append(guard)
     app.guard = guard
