@@ -1,6 +1,6 @@
 """What the guard knows of the server it guards: its tools (name, group, risk class), which tool each resource
-exposes, and callbacks for effect sentences, argument checks and readiness (can this call run at all now?). The host
-builds one; the guard needs nothing else."""
+exposes, and callbacks for effect sentences, canonical arguments and readiness (can this call act at all now?). The
+host builds one; the guard needs nothing else."""
 
 from __future__ import annotations
 
@@ -12,20 +12,26 @@ from typing import Any
 RISKS = ("read", "write", "destructive", "auth")
 
 Describe = Callable[[str, dict[str, Any]], Awaitable[str]]
-#: Returns None when the arguments are valid, else a message naming the argument and what was expected.
-Validate = Callable[[str, dict[str, Any]], str | None]
+#: The canonical arguments the tool's handler will receive (validated, normalised, defaults filled in); raises
+#: InvalidArguments naming the argument and what was expected. The guard judges exactly what it returns and hands
+#: exactly that to the handler, so a condition never sees a different value than the tool uses.
+Normalize = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+class InvalidArguments(ValueError):
+    """The arguments cannot be made canonical; the message names the argument and what was expected."""
 
 
 @dataclass(frozen=True)
 class NotReady:
-    """Why a call cannot run now, whatever anyone answers (not signed in, nothing to act on, no such target).
+    """Why a call cannot act now, whatever anyone answers (not signed in, nothing to act on, no such target).
     The guard says so and asks nobody. `error` False: the message is a plain answer ("Nothing to clear")."""
 
     message: str
     error: bool = True
 
 
-#: Returns None when the call could run now, else why not. Asked before anyone is asked to confirm it.
+#: Returns None when the call could act now, else why not. Asked before anyone is asked to confirm it.
 Ready = Callable[[str, dict[str, Any]], Awaitable[NotReady | None]]
 
 
@@ -57,7 +63,7 @@ class Catalog:
     tools: Mapping[str, ToolInfo]
     resources: Mapping[str, ResourceInfo] = field(default_factory=dict)
     describe: Describe = _title_only
-    validate: Validate | None = None
+    normalize: Normalize | None = None
     ready: Ready | None = None
 
     @classmethod
@@ -67,7 +73,7 @@ class Catalog:
         resources: Iterable[ResourceInfo] = (),
         *,
         describe: Describe | None = None,
-        validate: Validate | None = None,
+        normalize: Normalize | None = None,
         ready: Ready | None = None,
     ) -> Catalog:
         tool_map = {tool.name: tool for tool in tools}
@@ -75,7 +81,7 @@ class Catalog:
         for resource in resource_map.values():
             if resource.tool not in tool_map:
                 raise ValueError(f"resource {resource.uri} names unknown tool {resource.tool!r}")
-        return cls(tool_map, resource_map, describe or _title_only, validate, ready)
+        return cls(tool_map, resource_map, describe or _title_only, normalize, ready)
 
     @property
     def groups(self) -> frozenset[str]:

@@ -15,13 +15,12 @@ policy does not declare gets nothing. The client's self-reported name is only re
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import logging
 import math
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,16 +29,20 @@ from mcp import types
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from guard.approvals import Approvals
+from guard.approvals import Approvals, Questions
 from guard.audit import AuditLog, summarize
-from guard.catalog import Catalog
+from guard.catalog import Catalog, InvalidArguments
 from guard.channels import Answer, Asking, Channel, Question, Refusal, Result, Unasked, Waiting, settle
+from guard.channels.base import progress_token, reporter
 from guard.channels.desktop import DesktopChannel
 from guard.channels.host import HostChannel
 from guard.channels.terminal import TerminalChannel
 from guard.engine import Decision, Outcome, UnknownIdentity, View
-from guard.ratelimit import RateLimiter
+from guard.names import shown_name
+from guard.ratelimit import RateLimiter, window_key
 from guard.reload import PolicyWatcher
+from guard.store import Store, StoreError
+from guard.store.memory import MemoryStore
 
 log = logging.getLogger("guard")
 
@@ -79,6 +82,18 @@ class _Subject:
     arguments: dict[str, Any]
     params: dict[str, Any]
     resource: str | None = None
+    #: The arguments as the caller sent them (what the audit records), once `arguments` are the canonical ones.
+    sent: dict[str, Any] | None = None
+
+    def canonical(self, catalog: Catalog, tool: str) -> None:
+        """Replace the arguments with the canonical ones the handler will receive (one parse, shared by the
+        conditions, the approval binding and the handler); raises InvalidArguments."""
+        if catalog.normalize is None:
+            return
+        self.sent = self.arguments if self.sent is None else self.sent
+        self.arguments = catalog.normalize(tool, self.arguments)
+        if self.resource is None:
+            self.params = {**self.params, "arguments": self.arguments}
 
 
 def _where(outcome: Outcome) -> str:
@@ -95,24 +110,6 @@ def _client_name(ctx: Context) -> str | None:
     return info.get("name") if isinstance(info, Mapping) else None
 
 
-def _progress_token(ctx: Context) -> Any:
-    meta = (ctx.params or {}).get("_meta")
-    return meta.get("progressToken") if isinstance(meta, Mapping) else None
-
-
-def _reporter(ctx: Context) -> Callable[[str], Awaitable[None]]:
-    """Progress notifications for this call (nothing is sent when the client gave no progress token)."""
-    count = itertools.count(1)
-
-    async def report(message: str) -> None:
-        try:
-            await ctx.session.report_progress(next(count), None, message)
-        except Exception as exc:  # a client that went away is not the guard's failure
-            log.debug("progress not delivered: %s", exc)
-
-    return report
-
-
 def _is_error(result: HandlerResult) -> bool:
     if isinstance(result, Mapping):
         return bool(result.get("isError"))
@@ -125,8 +122,11 @@ def _tool_error(text: str, error: bool = True) -> types.CallToolResult:
 
 class Guard:
     """`server.middleware.append(Guard(...))`. `channels` ask people, in the default order given (default: host,
-    desktop, terminal); without it `approvals` and `approve_command` (what a person types to approve a code)
-    build the terminal channel. `home` is the state folder, named in messages about approvals."""
+    desktop, terminal); without it `approvals` and `approve_command` (what a person types to approve a code) build
+    the terminal channel. `home` is the state folder, named in messages about approvals.
+
+    `store` keeps rate-limit windows and pending questions (`guard.store`); give the same store to the
+    `Approvals`. Without one, this process's memory keeps them (tests, single-process hosts)."""
 
     def __init__(
         self,
@@ -137,8 +137,9 @@ class Guard:
         approve_command: str = "approve",
         limiter: RateLimiter | None = None,
         confirm_ttl: float = 300.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         identify: Identify = _local_user,
+        store: Store | None = None,
         channels: Sequence[Channel] | None = None,
         home: str | None = None,
         server_name: str = "MCP server",
@@ -146,13 +147,16 @@ class Guard:
         self.watcher = watcher
         self.identify = identify
         self.audit = audit
-        self.limiter = limiter or RateLimiter()
+        self.approvals = approvals
         self.home = home
+        self.store: Store = store if store is not None else MemoryStore()
+        self.limiter = limiter or RateLimiter(clock, self.store)
+        self.questions = Questions(self.store, confirm_ttl, clock)
         self.channels: list[Channel] = (
             list(channels)
             if channels is not None
             else [
-                HostChannel(confirm_ttl, clock),
+                HostChannel(self.questions),
                 DesktopChannel(server=server_name),
                 TerminalChannel(approvals, approve_command),
             ]
@@ -250,7 +254,9 @@ class Guard:
             return verdict.reply
         if verdict.message is not None:
             self._record(ctx, view, subject, verdict, "blocked", 0.0)
-            return _tool_error(f"Unknown tool: {name}" if verdict.unknown else verdict.message, verdict.error)
+            return _tool_error(
+                f"Unknown tool: {shown_name(name)}" if verdict.unknown else verdict.message, verdict.error
+            )
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _read_resource(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
@@ -264,8 +270,9 @@ class Guard:
         if verdict.message is not None:
             self._record(ctx, view, subject, verdict, "blocked", 0.0)
             if verdict.unknown:
-                raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown resource: {uri}", data={"uri": uri})
-            raise MCPError(code=types.INVALID_REQUEST, message=verdict.message, data={"uri": uri})
+                shown = shown_name(uri)
+                raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown resource: {shown}", data={"uri": shown})
+            raise MCPError(code=types.INVALID_REQUEST, message=verdict.message, data={"uri": shown_name(uri)})
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _run(
@@ -284,6 +291,9 @@ class Guard:
     async def _safe_gate(self, view: View, ctx: Context, subject: _Subject) -> _Verdict:
         try:
             return await self._gate(view, ctx, subject)
+        except StoreError as exc:
+            log.error("guard state store failed while deciding on %s: %s", subject.raw_name, exc)
+            return _Verdict("denied", None, f"Blocked: {exc}. {subject.raw_name} did not run.")
         except Exception:
             log.exception("guard failed while deciding on %s; blocking the call", subject.raw_name)
             return _Verdict("denied", None, "The guard could not decide on this call (internal error). Nothing ran.")
@@ -299,13 +309,18 @@ class Guard:
             return _Verdict("denied", None, "unknown", unknown=True)
         if decision.action == "hide":
             return _Verdict("hidden", decision.outcome, "hidden", unknown=True)
+        if decision.action != "deny" and confirmed is None:
+            try:
+                subject.canonical(view.catalog, decision.tool)
+            except InvalidArguments as exc:
+                return _Verdict("invalid", decision.outcome, str(exc))
         outcome = decision.judge(subject.arguments)
         if outcome.action == "deny":
             because = f": {outcome.reason}" if outcome.reason else ""
             return _Verdict(
                 "denied", outcome, f"Blocked by {_where(outcome)}{because}. {subject.raw_name} did not run."
             )
-        keys = [(f"{view.identity or ''}\x1f{quota.path}", quota.limit) for quota in decision.limits]
+        keys = [(window_key(quota.path, quota.limit, view.identity), quota.limit) for quota in decision.limits]
         limited = self._rate_limited(outcome, decision, subject, self.limiter.check_all(keys))
         if limited is not None:
             return limited
@@ -344,12 +359,10 @@ class Guard:
     # --- confirmation ------------------------------------------------------------------------------------------
 
     async def _confirm(self, view: View, ctx: Context, tool: str, outcome: Outcome, subject: _Subject) -> _Verdict:
-        """Ask only about a call that can run: valid arguments, ready (signed in, something to act on)."""
+        """Ask only about a call that can run: its arguments are canonical by now; is it ready (signed in,
+        something to act on)?"""
         arguments = subject.arguments
         catalog = view.catalog
-        problem = catalog.validate(tool, arguments) if catalog.validate else None
-        if problem is not None:
-            return _Verdict("denied", outcome, problem)
         not_ready = await catalog.ready(tool, arguments) if catalog.ready else None
         if not_ready is not None:
             return _Verdict("not_ready", outcome, not_ready.message, error=not_ready.error)
@@ -359,10 +372,10 @@ class Guard:
             ctx,
             subject.params,
             trusted_host=self._trusts_host(view),
-            can_wait=_progress_token(ctx) is not None,
+            can_wait=progress_token(ctx) is not None,
             home=self.home,
             describe=lambda: self._describe(catalog, tool, arguments),
-            report=_reporter(ctx),
+            report=reporter(ctx),
         )
         return self._verdict(outcome, subject, await settle(self.channels, outcome.confirm_via, asking))
 
@@ -420,7 +433,7 @@ class Guard:
             "rule": decided.rule if decided else None,
             "condition": decided.condition if decided else None,
             "reason": decided.reason if decided and verdict.decision != "allowed" else None,
-            "arguments": summarize(subject.arguments),
+            "arguments": summarize(subject.arguments if subject.sent is None else subject.sent),
             "outcome": outcome,
             "duration_ms": round(seconds * 1000, 2),
         }

@@ -70,7 +70,7 @@ async def login(app: App) -> int:
         return 0
     print(flow_text(started, auth.now()).replace("**", ""))
     while True:
-        await _countdown(app, started)
+        await _countdown(app, auth.pending or started)
         try:
             result = await auth.poll()
         except (NetworkError, ServerError) as exc:  # passing trouble: the code stays valid, so keep waiting
@@ -108,7 +108,7 @@ async def logout(app: App) -> int:
 
 
 async def status(app: App) -> int:
-    from trakt_mcp.guarded import policy_summary
+    from trakt_mcp.guarded import policy_summary, store_summary
     from trakt_mcp.tools.auth import status_lines
 
     settings = app.settings
@@ -119,4 +119,6 @@ async def status(app: App) -> int:
         print("- Sandbox: on (offline fake Trakt; a separate token store)")
     print("\n".join(status_lines(app.auth)))
     print(f"- Policy: {policy_summary(settings)}")
+    if app.store is not None:
+        print(f"- Shared state (rate limits, approvals, sign-ins): {store_summary(app.store)}")
     return 0

@@ -316,7 +316,7 @@ class TraktClient:
     def _parse(self, response: httpx.Response) -> TraktResponse:
         status = response.status_code
         if 300 <= status < 400:
-            raise Redirected(status, response.headers.get("Location"))
+            raise Redirected(status)
         if status >= 400:
             raise error_for_status(
                 status,

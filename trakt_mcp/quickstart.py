@@ -55,6 +55,7 @@ def snapshot_key(settings: Settings) -> str:
     except Exception:  # an unknown SDK version: never reuse a snapshot
         return ""
     digest.update(f"{__version__}\n{sys.executable}\n{settings.sandbox}\n{settings.client_id is not None}\n".encode())
+    digest.update(f"{settings.restriction_flags()}\n".encode())
     if settings.policy is not None:
         try:
             digest.update(settings.policy.read_bytes())

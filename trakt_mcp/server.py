@@ -13,10 +13,11 @@ from trakt_mcp import __version__
 from trakt_mcp.app import App
 from trakt_mcp.auth import AuthManager
 from trakt_mcp.client import Clock, Sleep, TraktClient
+from trakt_mcp.guarded import StoredSignIns, open_store
 from trakt_mcp.guarded import install as install_guard
 from trakt_mcp.resources import register as register_resources
 from trakt_mcp.sandbox import FakeTrakt
-from trakt_mcp.sandbox.routes.oauth import trust_stored
+from trakt_mcp.sandbox.routes.oauth import trust_pending, trust_stored
 from trakt_mcp.settings import Settings
 from trakt_mcp.tools import tools_by_name
 
@@ -45,11 +46,14 @@ def create_app(
         transport = fake.transport
     timing: dict[str, Any] = {k: v for k, v in (("sleep", sleep), ("clock", clock)) if v is not None}
     client = TraktClient(settings, transport=transport, **timing)
-    auth = AuthManager(settings, client.http, now=clock or time.time)
+    store = open_store(settings)
+    now = clock or time.time
+    auth = AuthManager(settings, client.http, now=now, pending=StoredSignIns(store, settings, now))
     client.tokens = auth
     if settings.sandbox and fake is not None:
         trust_stored(fake, auth.store)
-    return App(settings=settings, client=client, fake=fake, auth=auth)
+        trust_pending(fake, auth)
+    return App(settings=settings, client=client, fake=fake, auth=auth, store=store)
 
 
 def build_server(app: App, **server_options: Any) -> MCPServer:

@@ -11,13 +11,17 @@ identity the policy marks `trust_host`; the owner's channels (`desktop`, `termin
 
 from __future__ import annotations
 
+import itertools
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from guard.approvals import digest
 from guard.policy import HOST_CHANNELS
+
+log = logging.getLogger("guard")
 
 #: Who gave an answer: the owner (desktop dialog, terminal) or the caller's own MCP client (host, app card).
 AnsweredBy = Literal["owner", "host"]
@@ -87,6 +91,25 @@ class Asking:
 
 async def _nothing() -> Any:
     return None
+
+
+def progress_token(ctx: Any) -> Any:
+    """The progress token the client sent with the call (None: it did not ask for progress)."""
+    meta = (ctx.params or {}).get("_meta")
+    return meta.get("progressToken") if isinstance(meta, Mapping) else None
+
+
+def reporter(ctx: Any) -> Callable[[str], Awaitable[None]]:
+    """Progress notifications for this call while it waits for a person (none without a progress token)."""
+    count = itertools.count(1)
+
+    async def report(message: str) -> None:
+        try:
+            await ctx.session.report_progress(next(count), None, message)
+        except Exception as exc:  # a client that went away is not the guard's failure
+            log.debug("progress not delivered: %s", exc)
+
+    return report
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Both protocol eras: in the handshake era the question goes over the session's back-channel and the call waits for
 the answer; in the modern era the call answers `InputRequiredResult` and the client's retry carries the answer,
-checked against a single-use, server-side record bound to the tool, its arguments and the caller.
+checked against a single-use record in the state store (guard.approvals.Questions) bound to the tool, its
+arguments and the caller.
 
 The answer comes from the caller's own client, so this channel is trusted only for the local user or an identity
 the policy marks `trust_host` (guard.channels.base.untrusted); a remote caller could otherwise approve itself.
@@ -10,20 +11,17 @@ the policy marks `trust_host` (guard.channels.base.untrusted); a remote caller c
 
 from __future__ import annotations
 
-import secrets
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from mcp import types
 
-from guard.channels.base import HOST, MAX_WAITING_PER_CALLER, Answer, Asking, Result, Waiting
+from guard.approvals import Questions
+from guard.channels.base import HOST, Answer, Asking, Result, Waiting
 
 MODERN_ERA = "2026-07-28"
 INPUT_KEY = "guard_confirm"
 STATE_PREFIX = "mcp-guard:"
-#: At most this many modern-era questions wait for an answer at once (and MAX_WAITING_PER_CALLER per caller).
-MAX_PENDING = 1000
 CONFIRM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"confirm": {"type": "boolean", "title": "Allow", "description": "Run this action once"}},
@@ -49,11 +47,9 @@ def _accepted(response: Any) -> bool:
 class HostChannel:
     name = "host"
 
-    def __init__(self, ttl: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self._clock = clock
-        #: Modern-era questions asked: nonce -> (tool, digest, identity, expiry).
-        self.asked: dict[str, tuple[str, str, str | None, float]] = {}
+    def __init__(self, questions: Questions) -> None:
+        #: Modern-era questions asked and not yet answered, shared by every process on the same state store.
+        self.questions = questions
 
     def unavailable(self, asking: Asking) -> str | None:
         if can_elicit_form(asking.ctx):
@@ -66,8 +62,7 @@ class HostChannel:
         if not (isinstance(state, str) and state.startswith(STATE_PREFIX)):
             return None
         question = asking.question
-        asked = self.asked.pop(state.removeprefix(STATE_PREFIX), None)
-        if asked is None or asked[:2] != (question.tool, question.key) or asked[3] <= self._clock():
+        if self.questions.answer(state.removeprefix(STATE_PREFIX)) != (question.tool, question.key):
             return Answer(
                 self.name,
                 False,
@@ -99,17 +94,9 @@ class HostChannel:
         return Answer(self.name, False, HOST, f"The user {verb}: {await asking.effect()}.")
 
     async def _ask_modern(self, asking: Asking) -> Result:
-        now = self._clock()
-        self.asked = {k: v for k, v in self.asked.items() if v[3] > now}
         question = asking.question
-        mine = [k for k, v in self.asked.items() if v[2] == question.identity]
-        if len(mine) >= MAX_WAITING_PER_CALLER:  # one caller's flood drops its own oldest, never others'
-            del self.asked[mine[0]]
-        while len(self.asked) >= MAX_PENDING:
-            del self.asked[next(iter(self.asked))]
         message = await self._question(asking)
-        nonce = secrets.token_urlsafe(16)
-        self.asked[nonce] = (question.tool, question.key, question.identity, now + self.ttl)
+        nonce = self.questions.ask(question.tool, question.key)
         ask = types.ElicitRequest(
             params=types.ElicitRequestFormParams(message=message, requested_schema=CONFIRM_SCHEMA)
         )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from trakt_mcp.auth import AuthManager, DeviceFlow
+from trakt_mcp.errors import TraktError
 from trakt_mcp.tokens import TokenStoreError, UnreadableToken
 from trakt_mcp.tools.spec import Handler, NoArgs, ToolSpec, Unready
 
@@ -54,8 +55,13 @@ def status_lines(auth: AuthManager) -> list[str]:
     else:
         lines = [f"- Signed in: yes, token valid until {when(token.expires_at, now)}" if token else "- Signed in: no"]
     lines.append(f"- Token store: {auth.store.description}")
-    if auth.pending is not None:
-        lines.append(f"- Sign-in in progress: {flow_text(auth.pending, now)}")
+    try:
+        pending = auth.pending
+    except TraktError as exc:
+        lines.append(f"- Sign-in in progress: unknown. {exc}")
+    else:
+        if pending is not None:
+            lines.append(f"- Sign-in in progress: {flow_text(pending, now)}")
     return lines
 
 
