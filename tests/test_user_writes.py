@@ -150,7 +150,10 @@ async def test_writes_change_state_exactly_and_report_what_trakt_did(
 async def test_unhide_brings_a_recommendation_back(
     session: Session, fake: FakeTrakt, signed_in: Any, kind: str
 ) -> None:
-    item = {"movie": ("movie_id", "19371", 19371), "show": ("show_id", "game-of-thrones", 1390)}[kind]
+    item = {
+        "movie": ("movie_id", "19371", 19371, "spirited-away-2001"),
+        "show": ("show_id", "game-of-thrones", 1390, "game-of-thrones"),
+    }[kind]
     fake.state.hidden_recommendations.add((kind, item[2]))
     async with session() as client:
         before = text_of(await client.call_tool(f"fetch_{kind}_recommendations", {"limit": 50}))
@@ -160,8 +163,8 @@ async def test_unhide_brings_a_recommendation_back(
     assert f"Deleted: 1 {kind}" in text_of(result)
     assert "Trakt changed nothing" in text_of(again)
     assert fake.state.hidden_recommendations == set()
-    assert f"trakt:{item[2]} " not in before
-    assert f"trakt:{item[2]} " in after
+    assert f"`{item[3]}`" not in before
+    assert f"`{item[3]}`" in after
 
 
 async def test_the_sync_body_carries_ids_and_fields_as_trakt_wants(

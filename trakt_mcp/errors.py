@@ -27,12 +27,21 @@ class NotConfigured(TraktError):
         super().__init__(f"Trakt is not configured: no client ID. {HOW_TO_CONFIGURE}")
 
 
+def login_command(sandbox: bool) -> str:
+    """The terminal command that signs in: the sandbox keeps its own sign-in, so its hints name it."""
+    return "trakt-mcp login --sandbox" if sandbox else "trakt-mcp login"
+
+
 class NotSignedIn(TraktError):
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self, detail: str = "", *, sandbox: bool = False) -> None:
         lead = f"{detail} " if detail else ""
+        steps = (
+            "call start_device_auth, then check_auth_status (the sandbox approves its code by itself)"
+            if sandbox
+            else "call start_device_auth, open the link it gives, enter the code, then call check_auth_status"
+        )
         super().__init__(
-            f"{lead}This needs your Trakt account: call start_device_auth, open the link it gives, enter the code, "
-            "then call check_auth_status (or run `trakt-mcp login` in a terminal)."
+            f"{lead}This needs your Trakt account: {steps} (or run `{login_command(sandbox)}` in a terminal)."
         )
 
 

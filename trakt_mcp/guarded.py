@@ -148,7 +148,8 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
             except TokenStoreError as exc:
                 return NotReady(f"{exc} {name} did not run and nobody was asked to approve it.")
             if not signed_in:
-                return NotReady(str(NotSignedIn(f"{name} did not run and nobody was asked to approve it.")))
+                detail = f"{name} did not run and nobody was asked to approve it."
+                return NotReady(str(NotSignedIn(detail, sandbox=app.settings.sandbox)))
         if spec.ready is None:
             return None
         try:

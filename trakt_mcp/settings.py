@@ -16,6 +16,8 @@ DEFAULT_API_URL = "https://api.trakt.tv"
 SANDBOX_API_URL = "https://sandbox.trakt.invalid"
 SANDBOX_CLIENT_ID = "sandbox-client-id"
 SANDBOX_CLIENT_SECRET = "sandbox-client-secret"  # a public, fake value for the offline sandbox
+#: What the sandbox gives as the device sign-in page: nothing to open, and clearly not trakt.tv.
+SANDBOX_VERIFICATION_URL = f"{SANDBOX_API_URL}/activate"
 
 #: Environment variable -> settings field. These names are a contract with users.
 ENV_VARS: dict[str, str] = {

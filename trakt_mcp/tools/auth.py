@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from trakt_mcp.auth import AuthManager, DeviceFlow
 from trakt_mcp.errors import TraktError
+from trakt_mcp.settings import SANDBOX_VERIFICATION_URL
 from trakt_mcp.tokens import TokenStoreError, UnreadableToken
 from trakt_mcp.tools.spec import Handler, NoArgs, ToolSpec, Unready
 
@@ -39,6 +40,11 @@ def signed_in_text(token: Token, now: float) -> str:
 
 
 def flow_text(flow: DeviceFlow, now: float) -> str:
+    if flow.verification_url == SANDBOX_VERIFICATION_URL:
+        return (
+            f"Sandbox sign-in: nothing to open (no real Trakt account is involved); the code **{flow.user_code}** "
+            f"approves itself at the next check. It is valid until {when(flow.expires_at, now)}."
+        )
     return (
         f"Open {flow.verification_url} and enter the code **{flow.user_code}**. "
         f"The code is valid until {when(flow.expires_at, now)}."
