@@ -37,6 +37,7 @@ except ImportError:  # Windows: one process per home is assumed there
 DECISIONS = (
     "allowed",
     "denied",
+    "invalid",
     "hidden",
     "confirmed",
     "declined",
@@ -77,14 +78,6 @@ def summarize(value: Any, depth: int = 0, *, shorten: bool = True) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return type(value).__name__
-
-
-def escaped_name(name: str) -> str:
-    """A name a caller made up, safe to show anywhere: printable ASCII only (others as \\xNN / \\uNNNN), at most
-    MAX_UNKNOWN_NAME characters, marked when cut."""
-    shown = name.encode("ascii", "backslashreplace").decode("ascii")
-    shown = "".join(c if " " <= c <= "~" else f"\\x{ord(c):02x}" for c in shown)
-    return shown if len(shown) <= MAX_UNKNOWN_NAME else shown[: MAX_UNKNOWN_NAME - 1] + "…"
 
 
 @dataclass

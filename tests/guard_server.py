@@ -14,7 +14,8 @@ from mcp.server.mcpserver import MCPServer
 
 from guard.approvals import Approvals
 from guard.audit import AuditLog
-from guard.catalog import Catalog, ResourceInfo, ToolInfo
+from guard.catalog import Catalog, InvalidArguments, ResourceInfo, ToolInfo
+from guard.channels.host import HostChannel
 from guard.engine import Engine
 from guard.middleware import Guard
 from guard.policy import read_policy
@@ -96,6 +97,10 @@ class Harness:
         )
         self.server.middleware.append(self.guard)
 
+    @property
+    def host(self) -> HostChannel:
+        return next(channel for channel in self.guard.channels if isinstance(channel, HostChannel))
+
     def _handler(self, name: str) -> Callable[..., Any]:
         async def run(id: int = 0, note: str = "", token: str = "") -> str:
             self.ran.append((name, {"id": id, "note": note}))
@@ -104,7 +109,7 @@ class Harness:
         return run
 
     def _load(self) -> Engine:
-        catalog = Catalog.build(TOOLS, RESOURCES, describe=self.describe, validate=self.validate)
+        catalog = Catalog.build(TOOLS, RESOURCES, describe=self.describe, normalize=self.normalize)
         return Engine(read_policy(self.policy_path), catalog, str(self.policy_path))
 
     @staticmethod
@@ -112,9 +117,12 @@ class Harness:
         return f"Permanently {tool.replace('_', ' ')} #{arguments.get('id', 0)}"
 
     @staticmethod
-    def validate(tool: str, arguments: dict[str, Any]) -> str | None:
-        value = arguments.get("id", 0)
-        return None if isinstance(value, int) else "Invalid arguments, nothing was sent: id: expected an integer"
+    def normalize(tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """What the demo handlers take: an integer id, text note and token (defaults filled in)."""
+        canonical = {"id": 0, "note": "", "token": "", **arguments}
+        if not isinstance(canonical["id"], int) or isinstance(canonical["id"], bool):
+            raise InvalidArguments("Invalid arguments, nothing was sent: id: expected an integer")
+        return canonical
 
     def audit_lines(self) -> list[dict[str, Any]]:
         path = self.home / "audit.jsonl"

@@ -18,8 +18,9 @@ from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from guard import approvals as approvals_module
-from guard import middleware
 from guard.audit import AuditLog
+from guard.channels import host as host_channel
+from guard.names import shown_name
 from tests.conftest import text_of
 from tests.guard_server import Harness, write_policy
 from tests.test_http import INITIALIZE, MCP_HEADERS, TOKENS, TWO_IDENTITIES, Served, serve
@@ -36,7 +37,11 @@ POLICY: dict[str, Any] = {
         "remove_*": {"action": "confirm", "reason": "removes data"},
         "@comments": {"action": "allow", "rate_limit": {"max": 1, "window": 60}},
     },
-    "identities": {"ann": {"token_sha256": "a" * 64}, "ben": {"token_sha256": "b" * 64}},
+    # Both identities' own clients may answer their questions (trust_host), so the host channel's checks are tested.
+    "identities": {
+        "ann": {"token_sha256": "a" * 64, "trust_host": True},
+        "ben": {"token_sha256": "b" * 64, "trust_host": True},
+    },
 }
 YES = {"guard_confirm": {"action": "accept", "content": {"confirm": True}}}
 
@@ -80,7 +85,8 @@ def answering(h: Harness, content: Any, before: Any = None) -> Any:
 async def test_no_variant_of_a_hidden_name_runs_anything(h: Harness, name: str) -> None:
     async with h.client(answer="accept") as client:
         result = await client.call_tool(name, {"id": 1})
-    assert result.is_error and text_of(result) == f"Unknown tool: {name}"
+    assert result.is_error and text_of(result) == f"Unknown tool: {shown_name(name)}"
+    assert text_of(result).isprintable()
     assert h.ran == [] and h.questions == []
 
 
@@ -164,7 +170,7 @@ async def test_an_approval_binds_the_exact_arguments_whatever_their_spelling(h: 
     approved = {"id": 1, "note": "caf\u00e9"}
     async with h.client() as client:
         h.approvals.decide(code_in(await client.call_tool("remove_item", approved)), approve=True)
-        for other in ({"id": 1.0, "note": "caf\u00e9"}, {"id": 1, "note": "cafe\u0301"}, {**approved, "token": ""}):
+        for other in ({"id": 1.0, "note": "caf\u00e9"}, {"id": 1, "note": "cafe\u0301"}, {**approved, "token": "x"}):
             assert (await client.call_tool("remove_item", other)).is_error
         assert h.ran == []
         assert not (await client.call_tool("remove_item", {"note": "caf\u00e9", "id": 1})).is_error  # key order
@@ -259,7 +265,7 @@ async def modern_call(h: Harness, arguments: dict[str, Any], ran: list[Any], **e
     request: ServerRequestContext[Any, Any] = ServerRequestContext(
         session=_ModernSession(),  # type: ignore[arg-type]
         lifespan_context={},
-        protocol_version=middleware.MODERN_ERA,
+        protocol_version=host_channel.MODERN_ERA,
         method="tools/call",
         params={"name": "remove_item", "arguments": arguments, **extra},
         request_id=1,

@@ -13,6 +13,7 @@ from mcp import Client, types
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 
+from guard.names import shown_name
 from tests.conftest import text_of
 from tests.guard_server import Harness, write_policy
 
@@ -73,8 +74,9 @@ async def test_a_hidden_tool_called_by_any_variant_of_its_name_answers_like_a_to
         unknown = await client.call_tool(name, {})
     async with h.client() as client:
         hidden = await client.call_tool(name, {})
-    assert hidden.model_dump(exclude={"meta"}) == unknown.model_dump(exclude={"meta"})
-    assert hidden.is_error and text_of(hidden) == f"Unknown tool: {name}"
+    if shown_name(name) == name:  # a name with unprintable characters comes back escaped, unlike the SDK's echo
+        assert hidden.model_dump(exclude={"meta"}) == unknown.model_dump(exclude={"meta"})
+    assert hidden.is_error and text_of(hidden) == f"Unknown tool: {shown_name(name)}"
     assert h.ran == []
     assert decisions(h) == ["hidden"]
 
@@ -111,8 +113,11 @@ async def test_confirm_asks_the_human_with_the_effect_sentence(h: Harness, mode:
         assert not result.is_error and h.ran == [("remove_item", {"id": 5, "note": ""})]
         assert decisions(h) == ["confirmed"]
     else:
-        assert result.is_error and "The user declined: Permanently remove item #5" in text_of(result)
+        said = "declined" if answer == "decline" else "dismissed the question without answering"
+        assert result.is_error and f"The user {said}: Permanently remove item #5" in text_of(result)
         assert h.ran == [] and decisions(h) == ["declined"]
+    [line] = h.audit_lines()
+    assert (line["channel"], line["answered_by"]) == ("host", "host")
 
 
 async def test_require_approval_is_a_synonym_of_confirm(tmp_path: Path) -> None:

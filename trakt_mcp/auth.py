@@ -200,7 +200,7 @@ class AuthManager:
     async def access_token(self) -> str:
         token = self.token()
         if token is None:
-            raise NotSignedIn()
+            raise NotSignedIn(sandbox=self.settings.sandbox)
         self._save_unsaved_quietly()
         if self._fresh(token) or self._resting(token):
             return token.access_token
@@ -208,7 +208,7 @@ class AuthManager:
         async with self._refresh_lock:
             token = self._adopt_stored() or self.token()
             if token is None:
-                raise NotSignedIn()
+                raise NotSignedIn(sandbox=self.settings.sandbox)
             if self._fresh(token):
                 return token.access_token
             try:
@@ -226,7 +226,7 @@ class AuthManager:
         async with self._refresh_lock:
             token = self._adopt_stored() or self.token()
             if token is None:
-                raise NotSignedIn()
+                raise NotSignedIn(sandbox=self.settings.sandbox)
             if token.access_token != rejected:
                 return token.access_token
             return (await self._refresh_unless_failed(token, attempts)).access_token
@@ -288,7 +288,9 @@ class AuthManager:
         if newer is not None:
             return newer
         self._forget_token()
-        raise NotSignedIn("Trakt no longer accepts your sign-in (invalid_grant); it was removed.")
+        raise NotSignedIn(
+            "Trakt no longer accepts your sign-in (invalid_grant); it was removed.", sandbox=self.settings.sandbox
+        )
 
     # -- sign-in ----------------------------------------------------------------------------------------------
 
@@ -433,7 +435,7 @@ class AuthManager:
         except (httpx.TransportError, httpx.DecodingError) as exc:
             raise transport_failure(exc, write=False) from None
         if 300 <= response.status_code < 400:
-            raise Redirected(response.status_code, response.headers.get("Location"))
+            raise Redirected(response.status_code)
         return response
 
 

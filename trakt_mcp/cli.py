@@ -32,6 +32,8 @@ COMMAND_MODULES: list[str] = [
     "trakt_mcp.cli_policy",
     "trakt_mcp.cli_identity",
     "trakt_mcp.cli_install",
+    "trakt_mcp.cli_setup",
+    "trakt_mcp.cli_sandbox",
 ]
 
 Runner = Callable[[argparse.Namespace, Settings], int]

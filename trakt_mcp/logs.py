@@ -14,3 +14,5 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING if level > logging.DEBUG else logging.DEBUG)
+    # httpcore's debug lines carry the API's raw response headers (a redirect's Location, cookies): never shown.
+    logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ from trakt_mcp.guarded import install as install_guard
 from trakt_mcp.resources import register as register_resources
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.routes.oauth import trust_pending, trust_stored
-from trakt_mcp.settings import Settings
+from trakt_mcp.settings import SANDBOX_VERIFICATION_URL, Settings
 from trakt_mcp.tools import tools_by_name
 
 INSTRUCTIONS = (
@@ -28,6 +29,11 @@ INSTRUCTIONS = (
 )
 
 log = logging.getLogger("trakt_mcp")
+
+
+def sandbox_account(settings: Settings) -> Path:
+    """Where sandbox mode keeps its account's data (`trakt-mcp sandbox reset` removes it)."""
+    return settings.home / "sandbox" / "account.json"
 
 
 def create_app(
@@ -41,7 +47,9 @@ def create_app(
     """The shared objects. In sandbox mode (and when tests pass `fake`) Trakt is the in-process fake.
     Tests pass `sleep` and `clock` to make retries and pacing instant and observable."""
     if settings.sandbox and fake is None and transport is None:
-        fake = FakeTrakt(auto_approve=True)
+        fake = FakeTrakt(
+            auto_approve=True, account_file=sandbox_account(settings), verification_url=SANDBOX_VERIFICATION_URL
+        )
     if fake is not None and transport is None:
         transport = fake.transport
     timing: dict[str, Any] = {k: v for k, v in (("sleep", sleep), ("clock", clock)) if v is not None}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -14,6 +16,8 @@ DEFAULT_API_URL = "https://api.trakt.tv"
 SANDBOX_API_URL = "https://sandbox.trakt.invalid"
 SANDBOX_CLIENT_ID = "sandbox-client-id"
 SANDBOX_CLIENT_SECRET = "sandbox-client-secret"  # a public, fake value for the offline sandbox
+#: What the sandbox gives as the device sign-in page: nothing to open, and clearly not trakt.tv.
+SANDBOX_VERIFICATION_URL = f"{SANDBOX_API_URL}/activate"
 
 #: Environment variable -> settings field. These names are a contract with users.
 ENV_VARS: dict[str, str] = {
@@ -37,6 +41,16 @@ HOW_TO_CONFIGURE = (
     "TRAKT_CLIENT_ID and TRAKT_CLIENT_SECRET in the MCP server's environment. "
     "To try everything offline without an account, start the server with --sandbox."
 )
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 (bracketed or not) or localhost."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def default_home() -> Path:
@@ -86,9 +100,19 @@ class Settings(BaseModel):
     @field_validator("api_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
+        """https://, or http:// to a loopback test server only: the client secret and tokens travel in clear over
+        http://. No user info, query or fragment (they would ride along on every call)."""
         value = value.strip().rstrip("/")
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https:// (or http:// for a local test server)")
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be an https:// URL such as https://api.trakt.tv")
+        if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+            raise ValueError("must be a plain https:// base URL, without user name, password, query or fragment")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            raise ValueError(
+                "must use https:// for any host but a local test server (127.0.0.1, ::1, localhost): over http:// "
+                "the client secret and your tokens would travel in clear"
+            )
         return value
 
     @classmethod

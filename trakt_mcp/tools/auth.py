@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from trakt_mcp.auth import AuthManager, DeviceFlow
 from trakt_mcp.errors import TraktError
-from trakt_mcp.tokens import TokenStoreError
-from trakt_mcp.tools.spec import Handler, NoArgs, ToolSpec
+from trakt_mcp.settings import SANDBOX_VERIFICATION_URL
+from trakt_mcp.tokens import TokenStoreError, UnreadableToken
+from trakt_mcp.tools.spec import Handler, NoArgs, ToolSpec, Unready
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App
@@ -39,6 +40,11 @@ def signed_in_text(token: Token, now: float) -> str:
 
 
 def flow_text(flow: DeviceFlow, now: float) -> str:
+    if flow.verification_url == SANDBOX_VERIFICATION_URL:
+        return (
+            f"Sandbox sign-in: nothing to open (no real Trakt account is involved); the code **{flow.user_code}** "
+            f"approves itself at the next check. It is valid until {when(flow.expires_at, now)}."
+        )
     return (
         f"Open {flow.verification_url} and enter the code **{flow.user_code}**. "
         f"The code is valid until {when(flow.expires_at, now)}."
@@ -116,6 +122,21 @@ async def clear_auth_effect(app: App, args: NoArgs) -> str:
     return "Log out of Trakt and revoke this server's token"
 
 
+async def clear_auth_ready(app: App, args: NoArgs) -> Unready | None:
+    """With no token and no sign-in in progress there is nothing to clear: say so, ask nobody."""
+    if app.auth.pending is not None:
+        return None
+    try:
+        token = app.auth.token()
+    except UnreadableToken:
+        return None  # something is stored: clearing it is what the user may want
+    except TokenStoreError as exc:
+        return Unready(f"{exc} Nothing was cleared and nobody was asked to approve it.")
+    if token is None:
+        return Unready("Nothing to clear: not signed in and no sign-in in progress. Nobody was asked.", error=False)
+    return None
+
+
 def _auth_tool(
     name: str, title: str, description: str, run: Handler[NoArgs], endpoint: str, **extra: Any
 ) -> ToolSpec[Any]:
@@ -157,5 +178,6 @@ TOOLS: list[ToolSpec[Any]] = [
         risk="destructive",
         effect=clear_auth_effect,
         idempotent=True,
+        ready=clear_auth_ready,
     ),
 ]

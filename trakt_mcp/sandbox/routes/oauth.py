@@ -114,7 +114,7 @@ def device_code(request: FakeRequest) -> Reply:
         {
             "device_code": code,
             "user_code": user_code,
-            "verification_url": VERIFICATION_URL,
+            "verification_url": request.fake.verification_url or VERIFICATION_URL,
             "expires_in": DEVICE_CODE_LIFETIME,
             "interval": state.interval,
         }
