@@ -52,8 +52,6 @@ SECRET_KEYS = re.compile(
 REDACTED = "[redacted]"
 MAX_TEXT = 80
 MAX_ITEMS = 10
-#: How much of a name that is not a real tool the audit keeps (escaped).
-MAX_UNKNOWN_NAME = 64
 DAY = 86_400.0
 
 

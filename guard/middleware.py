@@ -30,7 +30,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from guard.approvals import Approvals, Questions
-from guard.audit import MAX_UNKNOWN_NAME, AuditLog, RefusalThrottle, summarize
+from guard.audit import AuditLog, RefusalThrottle, summarize
 from guard.catalog import Catalog, InvalidArguments
 from guard.channels import Answer, Asking, Channel, Question, Refusal, Result, Unasked, Waiting, settle
 from guard.channels.base import progress_token, reporter
@@ -38,7 +38,7 @@ from guard.channels.desktop import DesktopChannel
 from guard.channels.host import HostChannel
 from guard.channels.terminal import TerminalChannel
 from guard.engine import Decision, Outcome, UnknownIdentity, View
-from guard.names import excerpt, shown_name
+from guard.names import shown_name
 from guard.ratelimit import RateLimiter, window_key
 from guard.reload import PolicyWatcher
 from guard.store import Store, StoreError
@@ -431,7 +431,7 @@ class Guard:
         entry: dict[str, Any] = {
             "identity": view.identity if view else _safe_identity(self.identify, ctx),
             "client": summarize(_client_name(ctx)),
-            "tool": excerpt(subject.raw_name, MAX_UNKNOWN_NAME) if verdict.unknown else summarize(subject.raw_name),
+            "tool": shown_name(subject.raw_name) if verdict.unknown else summarize(subject.raw_name),
             "decision": verdict.decision,
             "rule": decided.rule if decided else None,
             "condition": decided.condition if decided else None,
