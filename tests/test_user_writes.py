@@ -250,11 +250,15 @@ async def test_invalid_items_change_nothing_and_send_nothing(
     assert repr(fake.state) == before
 
 
-async def test_removing_an_unknown_playback_says_so(session: Session, fake: FakeTrakt, signed_in: Any) -> None:
-    async with session(elicitation_callback=Asked()) as client:
+async def test_removing_an_unknown_playback_says_so_and_asks_nobody(
+    session: Session, fake: FakeTrakt, signed_in: Any
+) -> None:
+    asked = Asked()
+    async with session(elicitation_callback=asked) as client:
         result = await client.call_tool("remove_playback_item", {"playback_id": 999})
     assert result.is_error
-    assert "no paused playback 999; nothing was removed" in text_of(result)
+    assert "no paused playback 999; nothing to remove, so nobody was asked" in text_of(result)
+    assert asked.questions == []
     assert len(fake.state.playback) == 2
 
 

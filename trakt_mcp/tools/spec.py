@@ -60,12 +60,25 @@ Handler = Callable[["App", A], Awaitable[str]]
 
 
 @dataclass(frozen=True)
+class Unready:
+    """Why a call cannot do anything now (no such target, nothing to clear). The guard says so instead of asking
+    anyone to confirm it; `error` False when it is a plain answer rather than a failure."""
+
+    message: str
+    error: bool = True
+
+
+Ready = Callable[["App", A], Awaitable[Unready | None]]
+
+
+@dataclass(frozen=True)
 class ToolSpec(Generic[A]):
     """One tool, declared once.
 
     `endpoints` lists what the tool may call at Trakt ("GET /shows/{id}"), for documentation and for the tests
     that check no tool strays. `effect`, for write tools, says in one human sentence what a call will change;
-    the guard shows it when it asks a person to confirm.
+    the guard shows it when it asks a person to confirm; `ready` says when a call could not act at all (nothing
+    to remove), so nobody is asked to approve it.
     """
 
     name: str
@@ -78,6 +91,8 @@ class ToolSpec(Generic[A]):
     endpoints: tuple[str, ...] = ()
     effect: Handler[A] | None = None
     idempotent: bool | None = None
+    #: For tools a policy may confirm: can this call act at all now? Checked before anyone is asked.
+    ready: Ready[A] | None = None
 
     @property
     def annotations(self) -> ToolAnnotations:

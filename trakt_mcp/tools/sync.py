@@ -12,7 +12,7 @@ from trakt_mcp.errors import NotFound, TraktError
 from trakt_mcp.tools.entries import line, plain, when
 from trakt_mcp.tools.format import bullet_list, fact
 from trakt_mcp.tools.params import TraktId
-from trakt_mcp.tools.spec import Risk, ToolArgs, ToolSpec
+from trakt_mcp.tools.spec import Risk, ToolArgs, ToolSpec, Unready
 from trakt_mcp.tools.writes import (
     SINGULAR,
     Batch,
@@ -183,6 +183,20 @@ async def playback_effect(app: App, args: PlaybackItemArgs) -> str:
         return f"Remove paused playback {args.playback_id} from your Trakt playback progress"
     progress = f"{float(row.get('progress') or 0):.0f}%"
     return f"Remove the paused playback of {plain(row)} at {progress} (playback_id {args.playback_id})"
+
+
+async def playback_ready(app: App, args: PlaybackItemArgs) -> Unready | None:
+    """A playback_id Trakt does not list cannot be removed: say so before anyone is asked to approve it."""
+    try:
+        rows = await _playbacks(app, None)
+    except TraktError:
+        return None  # cannot tell now: the removal itself will say
+    if any(isinstance(row, dict) and row.get("id") == args.playback_id for row in rows):
+        return None
+    return Unready(
+        f"Trakt has no paused playback {args.playback_id}; nothing to remove, so nobody was asked to approve it. "
+        "fetch_playback_progress lists them."
+    )
 
 
 # -- batch writes -------------------------------------------------------------------------------------------------
@@ -394,6 +408,7 @@ TOOLS: list[ToolSpec[Any]] = [
         endpoints=("DELETE /sync/playback/{id}", "GET /sync/playback"),
         effect=playback_effect,
         idempotent=True,
+        ready=playback_ready,
     ),
     *(write.spec() for write in WRITES),
 ]
