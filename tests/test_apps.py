@@ -48,7 +48,7 @@ def dump(value: Any) -> str:
 
 
 async def transcript(settings: Settings, fake_time: FakeTime, home: Path) -> list[str]:
-    """Every answer a client without Apps gets in one session, as JSON (approval codes made comparable)."""
+    """Every answer a client without Apps gets in one session, as JSON (approval codes and homes made comparable)."""
     fake = FakeTrakt(clock=fake_time.clock)
     async with apps_client(settings.model_copy(update={"home": home}), fake, apps=False) as (client, app):
         await app.auth.accept_token(fake.token_json(fake.issue_token()))
@@ -65,7 +65,7 @@ async def transcript(settings: Settings, fake_time: FakeTime, home: Path) -> lis
                 lines.append(f"{type(exc).__name__}: {exc}")
         for name, arguments in SCENARIO:
             lines.append(dump(await client.call_tool(name, arguments)))
-    return [re.sub(r"[A-Z2-9]{4}-[A-Z2-9]{4}", "CODE", line) for line in lines]
+    return [re.sub(r"[A-Z2-9]{4}-[A-Z2-9]{4}", "CODE", line).replace(str(home), "HOME") for line in lines]
 
 
 async def test_without_apps_the_handshake_tools_list_and_every_answer_are_byte_for_byte_unchanged(
