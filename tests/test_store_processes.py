@@ -106,7 +106,7 @@ async def test_three_servers_with_twenty_concurrent_calls_each_share_one_window_
 def test_a_sign_in_started_in_one_process_finishes_in_another(tmp_path: Path) -> None:
     home = tmp_path / "home"
     started = trakt_mcp(home, "call", "--sandbox", "start_device_auth")
-    assert started.returncode == 0 and "trakt.tv/activate" in started.stdout
+    assert started.returncode == 0 and "Sandbox sign-in: nothing to open" in started.stdout
     for _ in range(5):
         checked = trakt_mcp(home, "call", "--sandbox", "check_auth_status")
         if "Too early" not in checked.stdout and "Waiting" not in checked.stdout:

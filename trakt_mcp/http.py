@@ -174,5 +174,21 @@ def serve_http(server: MCPServer, options: HttpOptions, current_policy: PolicySo
     config = uvicorn.Config(
         build_http_app(server, options, current_policy), host=options.host, port=options.port, log_level="warning"
     )
-    uvicorn.Server(config).run()
+    announcing_server(config).run()
     return 0
+
+
+def announcing_server(config: Any) -> Any:
+    """A uvicorn server that says on stderr where it listens once its socket is bound (stdout stays quiet)."""
+    import uvicorn
+
+    class Announcing(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            for listener in self.servers:
+                for sock in listener.sockets:
+                    host, port = sock.getsockname()[:2]
+                    shown = f"[{host}]" if ":" in host else host
+                    print(f"trakt-mcp: serving MCP at http://{shown}:{port}/mcp (Ctrl-C stops)", file=sys.stderr)
+
+    return Announcing(config)
