@@ -106,7 +106,8 @@ async def audited(settings: Settings, fake: FakeTrakt, document: dict[str, Any],
     async with served(settings, fake, document, tmp_path) as client:
         listed = {tool.name for tool in (await client.list_tools()).tools}
         for tool, arguments, _, _ in CALLS:
-            texts.append(re.sub(r"[A-Z2-9]{4}-[A-Z2-9]{4}", "CODE", text_of(await client.call_tool(tool, arguments))))
+            text = text_of(await client.call_tool(tool, arguments)).replace(str(settings.home), "HOME")
+            texts.append(re.sub(r"[A-Z2-9]{4}-[A-Z2-9]{4}", "CODE", text))
     lines = [json.loads(line) for line in (settings.home / "audit.jsonl").read_text().splitlines()]
     answers = [text if line["outcome"] == "blocked" else "ran" for text, line in zip(texts, lines, strict=True)]
     return [sorted(listed), [(line["tool"], line["decision"], line["condition"]) for line in lines], answers]

@@ -24,7 +24,7 @@ from mcp import Client, StdioServerParameters
 from tests.conftest import text_of
 
 LIMITED = {"version": "1", "default": "allow", "rules": {"search_shows": {"action": "allow", "rate_limit": {}}}}
-CODE = re.compile(r"approve ([A-Z2-9]{4}-[A-Z2-9]{4})")
+CODE = re.compile(r"approve (?:--home \S+ )?([A-Z2-9]{4}-[A-Z2-9]{4})")
 
 
 def limited_policy(path: Path, max_calls: int) -> Path:

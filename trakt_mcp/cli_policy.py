@@ -39,9 +39,11 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
     schema.set_defaults(run=lambda args, settings: _print_schema())
 
     approve = subcommands.add_parser(
-        "approve", parents=[common], help="approve, at this terminal, an action an agent asked for (one use)"
+        "approve",
+        parents=[common],
+        help="approve, at this terminal, an action an agent asked for (one use); without a code, list what waits",
     )
-    approve.add_argument("code", help="the code the agent passed on, e.g. ABCD-2345")
+    approve.add_argument("code", nargs="?", help="the code the agent passed on, e.g. ABCD-2345")
     approve.set_defaults(run=run_approve)
 
     audit = subcommands.add_parser("audit", parents=[common], help="show the latest guard decisions")
@@ -163,14 +165,42 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _elsewhere(settings: Settings) -> str:
+    return (
+        f"(looked in the state folder {settings.home}; a server started with another TRAKT_MCP_HOME or --home keeps "
+        "its approvals there: pass the same --home)"
+    )
+
+
+def list_waiting(settings: Settings) -> int:
+    """`trakt-mcp approve` without a code: what waits for the owner, newest last."""
+    from trakt_mcp import guarded
+
+    waiting = [pending for pending in guarded.approvals(settings).waiting() if not pending.approved]
+    if not waiting:
+        print(f"Nothing waits for approval {_elsewhere(settings)}.")
+        return 0
+    now = time.time()
+    rows = [("CODE", "EXPIRES", "ASKED BY", "TOOL", "EFFECT")]
+    for pending in waiting:
+        who = f"identity {pending.identity}" if pending.identity else "local user"
+        action = pending.action if len(pending.action) <= 70 else pending.action[:69] + "…"
+        rows.append((pending.code, f"in {max(0, round(pending.expires - now))} s", who, pending.tool, action))
+    print(_table([tuple(printable(cell) for cell in row) for row in rows]))
+    print(f"\nApprove one with `{guarded.approve_command(settings)} CODE` (state folder {settings.home}).")
+    return 0
+
+
 def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str], str] = terminal_ask) -> int:
     from trakt_mcp import guarded
 
+    if args.code is None:
+        return list_waiting(settings)
     store = guarded.approvals(settings)
     try:
         pending = store.load(args.code)
     except ApprovalError as exc:
-        print(f"trakt-mcp approve: {exc}", file=sys.stderr)
+        print(f"trakt-mcp approve: {exc} {_elsewhere(settings)}", file=sys.stderr)
         return 1
     if not sys.stdin.isatty():
         print(
