@@ -70,6 +70,8 @@ class Terminal:
 
 
 def test_ctrl_c_at_the_call_confirmation_exits_130(tmp_path: Path) -> None:
+    login = [sys.executable, "-m", "trakt_mcp", "login", "--sandbox"]
+    assert subprocess.run(login, env=environment(tmp_path / "home"), capture_output=True, timeout=60).returncode == 0
     terminal = Terminal(
         ["call", "--sandbox", "remove_user_watchlist", "watchlist_type=shows", 'items=[{"trakt_id": "154997"}]'],
         environment(tmp_path / "home"),
