@@ -157,12 +157,39 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
     print(f"\nEffective: {decision.action}. Precedence: hide, then {order}, then default.")
     if view.identity:
         print("An identity can only be stricter than the top level: the stricter action wins, all limits apply.")
+    via = decision.confirm_via
     if arguments is not None:
         outcome = decision.judge(arguments)
         fired = f"fired {outcome.rule}: {outcome.condition}" if outcome.condition else f"decided by {outcome.rule}"
         reason = f" ({outcome.reason})" if outcome.reason else ""
         print(f"With --args: {outcome.action}, {fired}{reason}")
+        via = outcome.confirm_via if outcome.action == "confirm" else None
+        if outcome.action != "confirm":
+            return 0
+    if decision.may_ask:
+        _print_channels(engine, view, via)
     return 0
+
+
+def _print_channels(engine: Engine, view: View, via: Sequence[str] | None) -> None:
+    """Who would be asked to confirm, here and now, for this caller."""
+    import os
+    import shutil
+
+    from guard.channels.base import DEFAULT_ORDER, plan
+    from guard.channels.desktop import find_dialog
+
+    identity = engine.policy.identities.get(view.identity) if view.identity else None
+    trusted = view.identity is None or (identity is not None and identity.trust_host)
+    found = find_dialog(sys.platform, os.environ, shutil.which)
+    usable = {"desktop": found if isinstance(found, str) else None, "terminal": None}
+    order = via or DEFAULT_ORDER
+    lines, chosen = plan(order, trusted, usable)
+    source = "confirm_via" if via else "the default order"
+    print(f"\nConfirmation channels ({source}), the first that can ask is used:")
+    for line in lines:
+        print(f"  {line}")
+    print(f"Would ask through: {chosen}")
 
 
 def _elsewhere(settings: Settings) -> str:

@@ -215,7 +215,6 @@ def with_local_token(options: HttpOptions, home: Path) -> HttpOptions:
 
 def serve_http(server: MCPServer, options: HttpOptions, current_policy: PolicySource, home: Path) -> int:
     """Run until interrupted; exit code 2 when the options are refused (nothing is bound then)."""
-    import uvicorn
 
     problem = refusal(options, current_policy())
     if problem is None:

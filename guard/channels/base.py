@@ -208,17 +208,29 @@ async def settle(channels: Sequence[Channel], via: Sequence[str] | None, asking:
     return Unasked(tuple(reasons))
 
 
-def plan(order: Sequence[str], trusted_host: bool, usable: Mapping[str, str | None]) -> list[str]:
-    """For `policy explain`: each channel in order with when it would be used (`usable`: name -> why it cannot
-    ask here, None when it can; a name missing from it depends on the client)."""
-    lines = []
+DEFAULT_ORDER = ("host", "desktop", "terminal")
+
+
+def plan(order: Sequence[str], trusted_host: bool, usable: Mapping[str, str | None]) -> tuple[list[str], str]:
+    """For `policy explain`: each channel in order with whether it can ask here, and a sentence naming the channel
+    that would be used. `usable`: name -> why it cannot ask here (None when it can); a name missing from it
+    depends on the client (host, app)."""
+    lines: list[str] = []
+    depends: list[str] = []
+    chosen: str | None = None
     for name in order:
         if name in HOST_CHANNELS and not trusted_host:
-            lines.append(f"{name}: never (the caller's own client is not trusted to approve; see trust_host)")
+            lines.append(f"{name}: never for this caller (its own client may not approve; see trust_host)")
         elif name not in usable:
             lines.append(f"{name}: when the client supports it")
+            if chosen is None:
+                depends.append(name)
         elif usable[name] is None:
-            lines.append(f"{name}: available here")
+            lines.append(f"{name}: can ask here")
+            chosen = chosen or name
         else:
-            lines.append(f"{name}: not here ({usable[name]})")
-    return lines
+            lines.append(f"{name}: cannot ask here ({usable[name]})")
+    fallback = chosen or "nobody (no channel of this rule can ask here: the call would not run)"
+    if depends:
+        return lines, f"{', then '.join(depends)} when the client supports it, else {fallback}"
+    return lines, fallback
