@@ -30,7 +30,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from guard.approvals import Approvals, Questions
-from guard.audit import AuditLog, summarize
+from guard.audit import AuditLog, RefusalThrottle, summarize
 from guard.catalog import Catalog, InvalidArguments
 from guard.channels import Answer, Asking, Channel, Question, Refusal, Result, Unasked, Waiting, settle
 from guard.channels.base import progress_token, reporter
@@ -152,6 +152,8 @@ class Guard:
         self.store: Store = store if store is not None else MemoryStore()
         self.limiter = limiter or RateLimiter(clock, self.store)
         self.questions = Questions(self.store, confirm_ttl, clock)
+        self.refusals = RefusalThrottle(self.store)
+        self._clock = clock
         self.channels: list[Channel] = (
             list(channels)
             if channels is not None
@@ -195,7 +197,8 @@ class Guard:
 
     async def _current_view(self, ctx: Context) -> View:
         """The caller's view of the policy in force now (picking up an edit, and announcing what it changes)."""
-        engine, changed = self.watcher.current()
+        due = self.watcher.due()
+        engine, changed = await anyio.to_thread.run_sync(self.watcher.current) if due else self.watcher.current()
         if changed:
             await self._announce_changes()
         return engine.view(self.identify(ctx))
@@ -428,7 +431,7 @@ class Guard:
         entry: dict[str, Any] = {
             "identity": view.identity if view else _safe_identity(self.identify, ctx),
             "client": summarize(_client_name(ctx)),
-            "tool": summarize(subject.raw_name),
+            "tool": shown_name(subject.raw_name) if verdict.unknown else summarize(subject.raw_name),
             "decision": verdict.decision,
             "rule": decided.rule if decided else None,
             "condition": decided.condition if decided else None,
@@ -437,13 +440,23 @@ class Guard:
             "outcome": outcome,
             "duration_ms": round(seconds * 1000, 2),
         }
+        if verdict.unknown:
+            entry["unknown_tool"] = True
         if verdict.channel is not None:
             entry["channel"] = verdict.channel
             entry["answered_by"] = verdict.answered_by
         if subject.resource is not None:
             entry["resource"] = summarize(subject.resource)
         try:
-            self.audit.write(entry)
+            own_line, burst = self.refusals.admit(entry["identity"], outcome == "blocked", self._clock())
+        except StoreError as exc:  # the trail matters more than the throttle: write the line
+            log.error("guard state store failed while auditing: %s", exc)
+            own_line, burst = True, None
+        try:
+            if burst is not None:
+                self.audit.write({**burst, "client": entry["client"]})
+            if own_line:
+                self.audit.write(entry)
         except OSError as exc:
             log.error("audit log write failed: %s", exc)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from pydantic import ValidationError
 
+from guard.home import HomeError
 from guard.policy import PolicyError
 from trakt_mcp import __version__
 from trakt_mcp.settings import Settings
@@ -165,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runner: Runner = args.run
     try:
         return runner(args, settings)
-    except PolicyError as exc:
+    except (PolicyError, HomeError) as exc:
         print(f"trakt-mcp: the server cannot start: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
