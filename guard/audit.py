@@ -42,6 +42,7 @@ DECISIONS = (
     "confirmed",
     "declined",
     "approval_pending",
+    "not_ready",
     "rate_limited",
     "suppressed",
 )
