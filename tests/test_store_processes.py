@@ -227,7 +227,7 @@ def test_kill_dash_9_mid_burst_loses_neither_counts_nor_approvals(tmp_path: Path
         seen = [first.read() for _ in range(2)]
         first.kill()
     with sqlite3.connect(home / "state.db") as db:
-        (taken,) = db.execute("SELECT count(*) FROM hits WHERE key LIKE '%search_shows%'").fetchone()
+        (taken,) = db.execute("SELECT count(*) FROM calls WHERE key LIKE '%search_shows%'").fetchone()
     assert sum(ran(answer) for answer in seen) <= taken <= 5
     with raw_server(home, policy) as second:
         answers = [second.read() for _ in [second.call("search_shows", {"query": "breaking"}) for _ in range(10)]]
