@@ -313,15 +313,17 @@ def test_a_slowloris_flood_leaves_a_legitimate_client_answered_within_a_second(t
         started = time.monotonic()
         try:
             for _ in range(1100):
+                if time.monotonic() - started > 25:
+                    break
                 attacker = socket.socket()
-                attacker.settimeout(2)
+                attacker.settimeout(1)
                 try:
                     attacker.connect(("127.0.0.1", port))
                     attacker.sendall(f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Slow: ".encode())
                 except OSError:
                     pass  # refused or reset: the server shed it
                 attackers.append(attacker)
-            assert time.monotonic() - started < 30
+            assert len(attackers) == 1100, f"only {len(attackers)} connections opened in 25 s"
             waits = []
             for _ in range(3):
                 began = time.monotonic()
