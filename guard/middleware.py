@@ -28,6 +28,7 @@ from mcp import types
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
+from guard import exact_ids
 from guard.approvals import Approvals, Questions
 from guard.audit import AuditLog, RefusalThrottle, summarize
 from guard.catalog import Catalog, InvalidArguments
@@ -143,6 +144,7 @@ class Guard:
         home: str | None = None,
         server_name: str = "MCP server",
     ) -> None:
+        exact_ids.install()  # an answer to the guard's question must carry the question's exact id
         self.watcher = watcher
         self.identify = identify
         self.audit = audit

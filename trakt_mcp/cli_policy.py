@@ -17,6 +17,7 @@ from guard.approvals import ApprovalError
 from guard.engine import LEVELS, Decision, Engine, Quota, UnknownIdentity, View
 from guard.policy import PolicyError, policy_schema
 from trakt_mcp.settings import Settings
+from trakt_mcp.terminal import ask as terminal_ask
 from trakt_mcp.terminal import printable
 
 EXIT_INVALID = 2
@@ -217,7 +218,7 @@ def list_waiting(settings: Settings) -> int:
     return 0
 
 
-def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str], str] = input) -> int:
+def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str], str] = terminal_ask) -> int:
     from trakt_mcp import guarded
 
     if args.code is None:
