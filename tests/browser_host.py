@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client, types
 
@@ -23,6 +24,7 @@ from trakt_mcp.sandbox.images import IMAGE_HOST
 HOST_DIR = Path(__file__).resolve().parent / "apps_host"
 BUNDLE = HOST_DIR / "dist" / "host.js"
 CHROMIUM = "/usr/bin/chromium"
+RENDER_TIMEOUT = 30.0
 LAUNCH_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -118,17 +120,18 @@ class Host:
         page = (await self.client.read_resource(uri)).contents[0]
         assert isinstance(page, types.TextResourceContents)
         result = as_json(await self.client.call_tool(tool, arguments))
-        await self.page.evaluate(
-            "args => window.renderCard(args)",
-            {
-                "html": page.text,
-                "meta": page.meta,
-                "toolName": tool,
-                "toolInput": arguments,
-                "toolResult": result,
-                "theme": theme,
-            },
-        )
+        with anyio.fail_after(RENDER_TIMEOUT):  # a card that never says it is ready fails the test, never hangs it
+            await self.page.evaluate(
+                "args => window.renderCard(args)",
+                {
+                    "html": page.text,
+                    "meta": page.meta,
+                    "toolName": tool,
+                    "toolInput": arguments,
+                    "toolResult": result,
+                    "theme": theme,
+                },
+            )
         await self.page.evaluate("theme => document.body.classList.toggle('dark', theme === 'dark')", theme)
         return result
 

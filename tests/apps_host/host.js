@@ -14,16 +14,15 @@ function cspFor(meta) {
 }
 
 window.renderCard = async ({ html, meta, toolName, toolInput, toolResult, theme }) => {
+  if (window.bridge) await window.bridge.close();
   const slot = document.getElementById("slot");
   slot.replaceChildren();
   const iframe = document.createElement("iframe");
   iframe.setAttribute("sandbox", "allow-scripts");
   iframe.setAttribute("title", toolName);
-  const policy = `<meta http-equiv="Content-Security-Policy" content="${cspFor(meta)}">`;
-  iframe.srcdoc = html.replace("<head>", "<head>" + policy);
   slot.append(iframe);
-  await new Promise((resolve) => iframe.addEventListener("load", resolve, { once: true }));
 
+  // Listen before the card loads: its ui/initialize goes out as soon as its script runs.
   const bridge = new AppBridge(
     null,
     { name: "trakt-mcp test host", version: "1.0.0" },
@@ -46,6 +45,8 @@ window.renderCard = async ({ html, meta, toolName, toolInput, toolResult, theme 
     };
   });
   await bridge.connect(new PostMessageTransport(iframe.contentWindow, iframe.contentWindow));
+  const policy = `<meta http-equiv="Content-Security-Policy" content="${cspFor(meta)}">`;
+  iframe.srcdoc = html.replace("<head>", "<head>" + policy);
   await ready;
   window.bridge = bridge;
 };
