@@ -15,7 +15,6 @@ policy does not declare gets nothing. The client's self-reported name is only re
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import time
@@ -29,11 +28,12 @@ from mcp import types
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
+from guard import exact_ids
 from guard.approvals import Approvals, Questions
-from guard.audit import AuditLog, summarize
+from guard.audit import AuditLog, RefusalThrottle, summarize
 from guard.catalog import Catalog, InvalidArguments
 from guard.channels import Answer, Asking, Channel, Question, Refusal, Result, Unasked, Waiting, settle
-from guard.channels.base import progress_token, reporter
+from guard.channels.base import bounded_effect, progress_token, reporter, trusts_host
 from guard.channels.desktop import DesktopChannel
 from guard.channels.host import HostChannel
 from guard.channels.terminal import TerminalChannel
@@ -144,6 +144,7 @@ class Guard:
         home: str | None = None,
         server_name: str = "MCP server",
     ) -> None:
+        exact_ids.install()  # an answer to the guard's question must carry the question's exact id
         self.watcher = watcher
         self.identify = identify
         self.audit = audit
@@ -152,6 +153,8 @@ class Guard:
         self.store: Store = store if store is not None else MemoryStore()
         self.limiter = limiter or RateLimiter(clock, self.store)
         self.questions = Questions(self.store, confirm_ttl, clock)
+        self.refusals = RefusalThrottle(self.store)
+        self._clock = clock
         self.channels: list[Channel] = (
             list(channels)
             if channels is not None
@@ -195,7 +198,8 @@ class Guard:
 
     async def _current_view(self, ctx: Context) -> View:
         """The caller's view of the policy in force now (picking up an edit, and announcing what it changes)."""
-        engine, changed = self.watcher.current()
+        due = self.watcher.due()
+        engine, changed = await anyio.to_thread.run_sync(self.watcher.current) if due else self.watcher.current()
         if changed:
             await self._announce_changes()
         return engine.view(self.identify(ctx))
@@ -371,29 +375,13 @@ class Guard:
             question,
             ctx,
             subject.params,
-            trusted_host=self._trusts_host(view),
+            trusted_host=trusts_host(view.engine.policy, view.identity),
             can_wait=progress_token(ctx) is not None,
             home=self.home,
-            describe=lambda: self._describe(catalog, tool, arguments),
+            describe=lambda: bounded_effect(catalog, tool, arguments, DESCRIBE_TIMEOUT),
             report=reporter(ctx),
         )
         return self._verdict(outcome, subject, await settle(self.channels, outcome.confirm_via, asking))
-
-    @staticmethod
-    def _trusts_host(view: View) -> bool:
-        """The local user's own client may answer; a named identity's only when the policy says trust_host."""
-        if view.identity is None:
-            return True
-        identity = view.engine.policy.identities.get(view.identity)
-        return identity is not None and identity.trust_host
-
-    @staticmethod
-    async def _describe(catalog: Catalog, tool: str, arguments: dict[str, Any]) -> str:
-        """The effect sentence, its look-ups bounded in time (then a plainer sentence: the tool and arguments)."""
-        with anyio.move_on_after(DESCRIBE_TIMEOUT):
-            return await catalog.describe(tool, arguments)
-        log.warning("the effect sentence for %s took over %g s; asking with a plainer one", tool, DESCRIBE_TIMEOUT)
-        return f"Run {tool} with {json.dumps(summarize(arguments), ensure_ascii=False, sort_keys=True)}"
 
     @staticmethod
     def _verdict(outcome: Outcome, subject: _Subject, result: Result | Unasked) -> _Verdict:
@@ -428,7 +416,7 @@ class Guard:
         entry: dict[str, Any] = {
             "identity": view.identity if view else _safe_identity(self.identify, ctx),
             "client": summarize(_client_name(ctx)),
-            "tool": summarize(subject.raw_name),
+            "tool": shown_name(subject.raw_name) if verdict.unknown else summarize(subject.raw_name),
             "decision": verdict.decision,
             "rule": decided.rule if decided else None,
             "condition": decided.condition if decided else None,
@@ -437,13 +425,23 @@ class Guard:
             "outcome": outcome,
             "duration_ms": round(seconds * 1000, 2),
         }
+        if verdict.unknown:
+            entry["unknown_tool"] = True
         if verdict.channel is not None:
             entry["channel"] = verdict.channel
             entry["answered_by"] = verdict.answered_by
         if subject.resource is not None:
             entry["resource"] = summarize(subject.resource)
         try:
-            self.audit.write(entry)
+            own_line, burst = self.refusals.admit(entry["identity"], outcome == "blocked", self._clock())
+        except StoreError as exc:  # the trail matters more than the throttle: write the line
+            log.error("guard state store failed while auditing: %s", exc)
+            own_line, burst = True, None
+        try:
+            if burst is not None:
+                self.audit.write({**burst, "client": entry["client"]})
+            if own_line:
+                self.audit.write(entry)
         except OSError as exc:
             log.error("audit log write failed: %s", exc)
 

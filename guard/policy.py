@@ -24,6 +24,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.config import JsonDict
 
+from guard.home import read_regular_file
+
 Action = Literal["allow", "deny", "confirm"]
 #: Who may be asked to confirm a call: the MCP client's own UI, a dialog on the owner's screen, the owner's
 #: terminal, or an MCP Apps card in the conversation (see guard.channels).
@@ -457,9 +459,13 @@ def parse_policy(data: Any, source: str = "<policy>") -> Policy:
 def read_policy(path: Path) -> Policy:
     """Read and validate a policy file (the catalog-dependent checks happen in the engine)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_file(path)
     except OSError as exc:
         raise PolicyError(str(path), [f"cannot read the file ({exc.strerror}). Fix: check the path"]) from None
+    except UnicodeDecodeError:
+        raise PolicyError(str(path), ["the file is not UTF-8 text. Fix: save it as UTF-8 JSON"]) from None
+    except ValueError as exc:
+        raise PolicyError(str(path), [str(exc)]) from None
     try:
         data = json.loads(text)
     except ValueError as exc:

@@ -17,6 +17,7 @@ from guard.approvals import ApprovalError
 from guard.engine import LEVELS, Decision, Engine, Quota, UnknownIdentity, View
 from guard.policy import PolicyError, policy_schema
 from trakt_mcp.settings import Settings
+from trakt_mcp.terminal import ask as terminal_ask
 from trakt_mcp.terminal import printable
 
 EXIT_INVALID = 2
@@ -156,12 +157,39 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
     print(f"\nEffective: {decision.action}. Precedence: hide, then {order}, then default.")
     if view.identity:
         print("An identity can only be stricter than the top level: the stricter action wins, all limits apply.")
+    via = decision.confirm_via
     if arguments is not None:
         outcome = decision.judge(arguments)
         fired = f"fired {outcome.rule}: {outcome.condition}" if outcome.condition else f"decided by {outcome.rule}"
         reason = f" ({outcome.reason})" if outcome.reason else ""
         print(f"With --args: {outcome.action}, {fired}{reason}")
+        via = outcome.confirm_via if outcome.action == "confirm" else None
+        if outcome.action != "confirm":
+            return 0
+    if decision.may_ask:
+        _print_channels(engine, view, via)
     return 0
+
+
+def _print_channels(engine: Engine, view: View, via: Sequence[str] | None) -> None:
+    """Who would be asked to confirm, here and now, for this caller."""
+    import os
+    import shutil
+
+    from guard.channels.base import DEFAULT_ORDER, plan
+    from guard.channels.desktop import find_dialog
+
+    identity = engine.policy.identities.get(view.identity) if view.identity else None
+    trusted = view.identity is None or (identity is not None and identity.trust_host)
+    found = find_dialog(sys.platform, os.environ, shutil.which)
+    usable = {"desktop": found if isinstance(found, str) else None, "terminal": None}
+    order = via or DEFAULT_ORDER
+    lines, chosen = plan(order, trusted, usable)
+    source = "confirm_via" if via else "the default order"
+    print(f"\nConfirmation channels ({source}), the first that can ask is used:")
+    for line in lines:
+        print(f"  {line}")
+    print(f"Would ask through: {chosen}")
 
 
 def _elsewhere(settings: Settings) -> str:
@@ -190,7 +218,7 @@ def list_waiting(settings: Settings) -> int:
     return 0
 
 
-def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str], str] = input) -> int:
+def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str], str] = terminal_ask) -> int:
     from trakt_mcp import guarded
 
     if args.code is None:
@@ -224,6 +252,15 @@ def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str
     return 0 if approved else 1
 
 
+def _decided(entry: dict[str, Any]) -> str:
+    """'confirmed (desktop, by the owner)': the decision, and for a question the channel and who answered."""
+    decision = str(entry.get("decision", ""))
+    if not entry.get("channel"):
+        return decision
+    by = f", by the {entry['answered_by']}" if entry.get("answered_by") else ""
+    return f"{decision} ({entry['channel']}{by})"
+
+
 def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     from guard.audit import AuditLog
     from trakt_mcp import guarded
@@ -240,7 +277,7 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
                 str(entry.get("identity") or "(local)"),
                 str(entry.get("client") or "-"),
                 str(entry.get("resource") or entry.get("tool") or "-"),
-                str(entry.get("decision", "")),
+                _decided(entry),
                 str(entry.get("rule") or "-"),
                 str(entry.get("outcome", "")),
                 str(entry.get("duration_ms", "")),

@@ -19,7 +19,7 @@ from guard.approvals import Approvals
 from guard.audit import AuditLog
 from guard.catalog import Catalog, InvalidArguments, NotReady, ResourceInfo, ToolInfo
 from guard.engine import Engine, matches_any
-from guard.home import secret_key
+from guard.home import secret_key, secure_folder
 from guard.middleware import Guard
 from guard.policy import Identity, Layer, Policy, PolicyError, Rule, read_policy
 from guard.reload import PolicyWatcher
@@ -300,6 +300,7 @@ def policy_in_force(app: App) -> Callable[[], Policy]:
 def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Guard:
     """Add the guard to the server (raises PolicyError when the policy is invalid: never start unguarded)."""
     settings = app.settings
+    secure_folder(settings.home)  # refuse a state folder others own or can write to (HomeError names the fix)
     catalog = build_catalog(app, tools)
     watcher = SharedWatcher(lambda: load_engine(settings, catalog), settings.policy, status_file=status_path(settings))
     store = app.store if app.store is not None else open_store(settings)

@@ -58,6 +58,9 @@ class ConnectionLimits:
             "limit_concurrency": self.total,
             "timeout_keep_alive": self.keep_alive,
             "h11_max_incomplete_event_size": self.max_header_bytes,
+            # asyncio accepts up to `backlog` connections in one go before any is looked at: keep that batch well
+            # under the open-file limit, so a flood is shed as it comes instead of exhausting descriptors.
+            "backlog": min(2048, max(16, self.total // 4)),
         }
 
 
@@ -70,7 +73,10 @@ class LimitedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.limits.total or self._from_same_address() > self.limits.per_address:
-            transport.abort()  # before any byte is read: costs the caller a connect, the server nothing more
+            # Shed before any byte is read. It stops counting at once: a burst accepted in one go must not count
+            # the connections it sheds against the ones that come after it.
+            self.connections.discard(self)
+            transport.abort()
             return
         self._arm()
 

@@ -18,8 +18,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import anyio
+
 from guard.approvals import digest
-from guard.policy import HOST_CHANNELS
+from guard.audit import summarize
+from guard.catalog import Catalog
+from guard.policy import HOST_CHANNELS, Policy
 
 log = logging.getLogger("guard")
 
@@ -165,6 +169,23 @@ class Channel(Protocol):
         ...
 
 
+def trusts_host(policy: Policy, identity: str | None) -> bool:
+    """The local user's own client may answer its questions; a named identity's only when the policy says
+    trust_host (a remote caller's client may be hostile and answer yes to everything)."""
+    if identity is None:
+        return True
+    declared = policy.identities.get(identity)
+    return declared is not None and declared.trust_host
+
+
+async def bounded_effect(catalog: Catalog, tool: str, arguments: dict[str, Any], timeout: float) -> str:
+    """The effect sentence, its look-ups bounded in time (then a plainer sentence: the tool and its arguments)."""
+    with anyio.move_on_after(timeout):
+        return await catalog.describe(tool, arguments)
+    log.warning("the effect sentence for %s took over %g s; asking with a plainer one", tool, timeout)
+    return f"Run {tool} with {json.dumps(summarize(arguments), ensure_ascii=False, sort_keys=True)}"
+
+
 def untrusted(channel: str, asking: Asking) -> str | None:
     """Why a channel answered by the caller's own client may not confirm for this caller (None when it may)."""
     if channel not in HOST_CHANNELS or asking.trusted_host:
@@ -208,17 +229,29 @@ async def settle(channels: Sequence[Channel], via: Sequence[str] | None, asking:
     return Unasked(tuple(reasons))
 
 
-def plan(order: Sequence[str], trusted_host: bool, usable: Mapping[str, str | None]) -> list[str]:
-    """For `policy explain`: each channel in order with when it would be used (`usable`: name -> why it cannot
-    ask here, None when it can; a name missing from it depends on the client)."""
-    lines = []
+DEFAULT_ORDER = ("host", "desktop", "terminal")
+
+
+def plan(order: Sequence[str], trusted_host: bool, usable: Mapping[str, str | None]) -> tuple[list[str], str]:
+    """For `policy explain`: each channel in order with whether it can ask here, and a sentence naming the channel
+    that would be used. `usable`: name -> why it cannot ask here (None when it can); a name missing from it
+    depends on the client (host, app)."""
+    lines: list[str] = []
+    depends: list[str] = []
+    chosen: str | None = None
     for name in order:
         if name in HOST_CHANNELS and not trusted_host:
-            lines.append(f"{name}: never (the caller's own client is not trusted to approve; see trust_host)")
+            lines.append(f"{name}: never for this caller (its own client may not approve; see trust_host)")
         elif name not in usable:
             lines.append(f"{name}: when the client supports it")
+            if chosen is None:
+                depends.append(name)
         elif usable[name] is None:
-            lines.append(f"{name}: available here")
+            lines.append(f"{name}: can ask here")
+            chosen = chosen or name
         else:
-            lines.append(f"{name}: not here ({usable[name]})")
-    return lines
+            lines.append(f"{name}: cannot ask here ({usable[name]})")
+    fallback = chosen or "nobody (no channel of this rule can ask here: the call would not run)"
+    if depends:
+        return lines, f"{', then '.join(depends)} when the client supports it, else {fallback}"
+    return lines, fallback
