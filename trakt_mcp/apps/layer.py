@@ -2,8 +2,8 @@
 
 One middleware, outside the guard: for a client that declared `io.modelcontextprotocol/ui` it names a card on the
 tools that have one (`_meta.ui.resourceUri`), lists and serves the `ui://` cards, and adds each card's data to a
-successful answer's `_meta`. For every other client it passes requests through untouched, and removes from the
-lists what only an Apps host may use, so tools/list and every answer stay byte-for-byte what they were.
+successful answer's `_meta`; it lists the tools only a card may call (the approval card's answer). Every other
+client's requests pass through untouched, so tools/list and every answer stay byte-for-byte what they were.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
+from guard.channels.app import APPROVAL_KEY
 from trakt_mcp.apps.cards import APPROVAL, CARD_KEY, CARDS, Ask
 from trakt_mcp.apps.html import CARD_TITLES, IMAGE_ORIGIN, card_html
 from trakt_mcp.errors import TraktError
@@ -48,11 +49,12 @@ def _dump(result: HandlerResult) -> dict[str, Any]:
 class AppsLayer:
     """`server.middleware.insert(..., AppsLayer(app, previewer, app_only))`: before (outside) the guard."""
 
-    def __init__(self, app: App, previewer: Previewer, app_only: frozenset[str] = frozenset()) -> None:
+    def __init__(self, app: App, previewer: Previewer, app_tools: list[dict[str, Any]] | None = None) -> None:
         self.app = app
         self.previewer = previewer
-        #: Tools only the card may call (`_meta.ui.visibility: ["app"]`), listed for Apps clients only.
-        self.app_only = app_only
+        #: Tools only a card may call (`_meta.ui.visibility: ["app"]`, e.g. the approval card's answer): listed to
+        #: Apps hosts only, and answered by the guard itself.
+        self.app_tools = list(app_tools or [])
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> HandlerResult:
         if ctx.method == "initialize":
@@ -71,7 +73,7 @@ class AppsLayer:
             return self._list_cards(result) if apps else result
         if ctx.method == "tools/list":
             result = await call_next(ctx)
-            return self._decorate_tools(ctx, result) if apps else self._without(result, self.app_only)
+            return self._decorate_tools(ctx, result) if apps else result
         return await self._call(ctx, call_next, apps)
 
     # --- handshake and lists -------------------------------------------------------------------------------------
@@ -86,14 +88,6 @@ class AppsLayer:
             capabilities.setdefault("extensions", {})[EXTENSION_ID] = {}
         return result
 
-    @staticmethod
-    def _without(result: HandlerResult, hidden: frozenset[str]) -> HandlerResult:
-        if not hidden or result is None:
-            return result
-        data = _dump(result)
-        data["tools"] = [tool for tool in data.get("tools", []) if tool.get("name") not in hidden]
-        return data
-
     def _decorate_tools(self, ctx: Context, result: HandlerResult) -> HandlerResult:
         if result is None:
             return result
@@ -102,12 +96,10 @@ class AppsLayer:
         for tool in data.get("tools", []):
             name = tool.get("name")
             card = CARDS.get(name)
-            uri = card.uri if card else APPROVAL if name not in self.app_only and may_confirm(name) else None
-            ui: dict[str, Any] = {"resourceUri": uri} if uri else {}
-            if name in self.app_only:
-                ui = {"resourceUri": APPROVAL, "visibility": ["app"]}
-            if ui:
-                tool["_meta"] = {**(tool.get("_meta") or {}), "ui": ui}
+            uri = card.uri if card else APPROVAL if may_confirm(name) else None
+            if uri:
+                tool["_meta"] = {**(tool.get("_meta") or {}), "ui": {"resourceUri": uri}}
+        data["tools"] = [*data.get("tools", []), *self.app_tools]
         return data
 
     @staticmethod
@@ -137,7 +129,7 @@ class AppsLayer:
         if not apps or card is None or not isinstance(arguments, dict) or result is None:
             return result
         data = _dump(result)
-        if data.get("isError") or "guard/approval" in (data.get("_meta") or {}):
+        if data.get("isError") or APPROVAL_KEY in (data.get("_meta") or {}):
             return result
         _, ask = self.previewer(ctx)
         try:
