@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -220,3 +221,13 @@ async def test_over_stdio_an_apps_host_gets_its_cards_and_never_the_snapshot_of_
     assert with_cards["fetch_show_summary"] == {"ui": {"resourceUri": "ui://t/title"}}
     assert plain == again and not any(plain.values())
     assert next((tmp_path / "cache").glob("stdio-snapshot-*.json")).read_text() == snapshot
+
+
+async def test_in_the_sandbox_posters_come_inline_since_only_the_fake_trakt_has_them(
+    settings: Settings, fake: FakeTrakt
+) -> None:
+    async with apps_client(settings.model_copy(update={"sandbox": True}), fake) as (client, _):
+        result = await client.call_tool("fetch_trending_movies", {"limit": 2})
+    posters = [item["poster"] for item in (result.meta or {})[CARD_KEY]["items"]]
+    assert len(posters) == 2 and all(p.startswith("data:image/svg+xml;base64,") for p in posters)
+    assert b"Dune" in base64.b64decode(posters[0].split(",", 1)[1])

@@ -8,10 +8,12 @@ client's requests pass through untouched, so tools/list and every answer stay by
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
@@ -22,6 +24,7 @@ from trakt_mcp.errors import TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App
+    from trakt_mcp.sandbox import FakeTrakt
 
 log = logging.getLogger("trakt_mcp.apps")
 Context = ServerRequestContext[Any, Any]
@@ -37,6 +40,20 @@ def declares_apps(capabilities: Any) -> bool:
     settings = extensions.get(EXTENSION_ID) if isinstance(extensions, Mapping) else None
     mime_types = settings.get("mimeTypes") if isinstance(settings, Mapping) else None
     return isinstance(mime_types, list | tuple) and APP_MIME_TYPE in mime_types
+
+
+def inline_posters(card: Any, fake: FakeTrakt) -> None:
+    """In the sandbox the posters exist only in the fake Trakt, not on Trakt's image host: a card gets them inline
+    (`data:` URIs, which a card's CSP allows), so the sandbox shows real pictures in a real host too."""
+    items = card.values() if isinstance(card, dict) else card if isinstance(card, list) else ()
+    for value in items:
+        inline_posters(value, fake)
+    url = card.get("poster") if isinstance(card, dict) else None
+    if isinstance(url, str) and url.startswith(IMAGE_ORIGIN + "/"):
+        image = fake.handle(httpx.Request("GET", url))
+        if image.status_code == 200:
+            encoded = base64.b64encode(image.content).decode("ascii")
+            card["poster"] = f"data:{image.headers['content-type']};base64,{encoded}"
 
 
 def _dump(result: HandlerResult) -> dict[str, Any]:
@@ -138,5 +155,7 @@ class AppsLayer:
             log.warning("no card for %s: %s", name, exc)  # the text answer stands on its own
             return result
         if built is not None:
+            if self.app.settings.sandbox and self.app.fake is not None:
+                inline_posters(built, self.app.fake)
             data["_meta"] = {**(data.get("_meta") or {}), CARD_KEY: built}
         return data
