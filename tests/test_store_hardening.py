@@ -219,3 +219,26 @@ def test_a_state_file_locked_too_long_blocks_limited_calls_and_names_the_fix(tmp
         holder.close()
     assert blocked.returncode == 1 and "Breaking Bad" not in blocked.stdout
     assert "stayed locked by another process" in blocked.stdout and str(home / "state.db") in blocked.stdout
+
+
+def _append(path: str, writer: int, count: int) -> None:
+    log = AuditLog(Path(path), max_bytes=8_000, backups=2, keep=3600)
+    for index in range(count):
+        log.write({"tool": "fetch_item", "writer": writer, "index": index, "pad": "x" * (index % 50)})
+
+
+def test_many_processes_appending_and_rotating_lose_tear_and_duplicate_nothing(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path = tmp_path / "audit.jsonl"
+    context = multiprocessing.get_context("fork")
+    writers = [context.Process(target=_append, args=(str(path), writer, 400)) for writer in range(4)]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    files = [file for file in tmp_path.glob("audit.jsonl*") if file.suffix != ".lock"]
+    assert len(files) > 10  # it rotated many times while four processes wrote
+    lines = [json.loads(line) for file in files for line in file.read_text().splitlines()]
+    assert sorted((line["writer"], line["index"]) for line in lines) == [(w, i) for w in range(4) for i in range(400)]
