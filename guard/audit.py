@@ -44,6 +44,7 @@ DECISIONS = (
     "confirmed",
     "declined",
     "approval_pending",
+    "not_ready",
     "rate_limited",
     "suppressed",
 )

@@ -116,6 +116,8 @@ def test_the_example_policy_loads_cleanly_against_every_registered_tool() -> Non
     loaded = Engine(example, build_catalog(None))
     assert example.schema_ == "./policy.schema.json"
     assert loaded.decide("clear_auth").action == "hide"  # type: ignore[union-attr]
+    assert not example.identities, "a placeholder identity would turn on HTTP tokens for whoever copies the example"
+    assert Engine(read_policy(ROOT / "policy.http.example.json"), build_catalog(None)).policy.identities
     assert json.loads((ROOT / "policy.schema.json").read_text()) == policy_schema(), "run: trakt-mcp policy schema"
 
 
