@@ -86,12 +86,14 @@ async def test_out_of_band_approval_from_the_terminal_then_the_same_call_runs_on
 
 
 @asynccontextmanager
-async def served(settings: Settings, fake: FakeTrakt, policy: dict[str, Any], tmp_path: Path) -> AsyncIterator[Client]:
+async def served(
+    settings: Settings, fake: FakeTrakt, policy: dict[str, Any], tmp_path: Path, **options: Any
+) -> AsyncIterator[Client]:
     path = tmp_path / "policy.json"
     path.write_text(json.dumps(policy))
     app = create_app(settings.model_copy(update={"policy": path}), fake=fake)
     try:
-        async with Client(build_server(app), mode="legacy") as client:
+        async with Client(build_server(app), mode="legacy", **options) as client:
             yield client
     finally:
         await app.aclose()
