@@ -134,14 +134,14 @@ async def test_a_padded_show_id_and_a_blank_message_are_judged_as_the_checkin_wo
 
 
 @contextmanager
-def redirecting_api() -> Iterator[tuple[str, list[str]]]:
+def redirecting_api(status: int = 302) -> Iterator[tuple[str, list[str]]]:
     """A loopback 'API' that answers every request with a redirect whose Location carries a token."""
     seen: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             seen.append(self.path)
-            self.send_response(302)
+            self.send_response(status)
             self.send_header("Location", f"https://collector.example/steal?access_token={SECRET}")
             self.send_header("Set-Cookie", f"session={SECRET}")
             self.send_header("Content-Length", "0")
