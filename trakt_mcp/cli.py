@@ -35,6 +35,7 @@ COMMAND_MODULES: list[str] = [
     "trakt_mcp.cli_install",
     "trakt_mcp.cli_setup",
     "trakt_mcp.cli_sandbox",
+    "trakt_mcp.cli_state",
 ]
 
 Runner = Callable[[argparse.Namespace, Settings], int]

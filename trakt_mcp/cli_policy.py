@@ -252,6 +252,15 @@ def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str
     return 0 if approved else 1
 
 
+def _decided(entry: dict[str, Any]) -> str:
+    """'confirmed (desktop, by the owner)': the decision, and for a question the channel and who answered."""
+    decision = str(entry.get("decision", ""))
+    if not entry.get("channel"):
+        return decision
+    by = f", by the {entry['answered_by']}" if entry.get("answered_by") else ""
+    return f"{decision} ({entry['channel']}{by})"
+
+
 def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     from guard.audit import AuditLog
     from trakt_mcp import guarded
@@ -268,7 +277,7 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
                 str(entry.get("identity") or "(local)"),
                 str(entry.get("client") or "-"),
                 str(entry.get("resource") or entry.get("tool") or "-"),
-                str(entry.get("decision", "")),
+                _decided(entry),
                 str(entry.get("rule") or "-"),
                 str(entry.get("outcome", "")),
                 str(entry.get("duration_ms", "")),
