@@ -432,18 +432,7 @@ class Guard:
             entry["answered_by"] = verdict.answered_by
         if subject.resource is not None:
             entry["resource"] = summarize(subject.resource)
-        try:
-            own_line, burst = self.refusals.admit(entry["identity"], outcome == "blocked", self._clock())
-        except StoreError as exc:  # the trail matters more than the throttle: write the line
-            log.error("guard state store failed while auditing: %s", exc)
-            own_line, burst = True, None
-        try:
-            if burst is not None:
-                self.audit.write({**burst, "client": entry["client"]})
-            if own_line:
-                self.audit.write(entry)
-        except OSError as exc:
-            log.error("audit log write failed: %s", exc)
+        self.refusals.record(self.audit, entry, refused=outcome == "blocked", now=self._clock())
 
 
 def _safe_identity(identify: Identify, ctx: Context) -> str | None:

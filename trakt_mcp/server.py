@@ -12,6 +12,7 @@ from mcp.server.mcpserver import MCPServer
 
 from trakt_mcp import __version__
 from trakt_mcp.app import App
+from trakt_mcp.apps import install as install_apps
 from trakt_mcp.auth import AuthManager
 from trakt_mcp.client import Clock, Sleep, TraktClient
 from trakt_mcp.guarded import StoredSignIns, open_store
@@ -76,4 +77,5 @@ def build_server(app: App, **server_options: Any) -> MCPServer:
     )
     register_resources(server, app, tools)
     install_guard(server, app, tools)
+    install_apps(server, app)
     return server
