@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -58,7 +59,7 @@ async def transcript(settings: Settings, fake_time: FakeTime, home: Path) -> lis
             dump(await client.list_resources()),
             dump(await client.list_prompts()),
         ]
-        for uri in ("ui://trakt/title", "trakt://shows/trending"):
+        for uri in ("ui://t/title", "trakt://shows/trending"):
             try:
                 lines.append(dump(await client.read_resource(uri)))
             except Exception as exc:  # the same refusal, word for word
@@ -88,15 +89,17 @@ async def test_an_apps_host_sees_which_card_each_tool_renders_within_the_tools_l
         listed = (await client.list_tools()).model_dump(by_alias=True, exclude_none=True, mode="json")
         resources = await client.list_resources()
         card_uris = {str(r.uri) for r in resources.resources if str(r.uri).startswith("ui://")}
-        page = await client.read_resource("ui://trakt/title")
+        page = await client.read_resource("ui://t/title")
     size = len(json.dumps(listed, separators=(",", ":")).encode())
     assert size <= BUDGET, f"tools/list with Apps is {size:,} bytes, over the {BUDGET:,} budget"
     bound = {tool["name"]: tool["_meta"]["ui"] for tool in listed["tools"] if "_meta" in tool}
     for name, card in CARDS.items():
         assert bound[name]["resourceUri"] == card.uri
     # Under the built-in policy, clear_auth needs confirmation: an Apps host shows the approval card for it.
-    assert bound["clear_auth"] == {"resourceUri": "ui://trakt/approval"}
-    assert {ui["resourceUri"] for ui in bound.values()} <= card_uris
+    assert bound["clear_auth"] == {"resourceUri": "ui://t/ask"}
+    assert {ui["resourceUri"] for ui in bound.values() if "resourceUri" in ui} <= card_uris
+    # The approval card's answer: listed for the card only, never for the model.
+    assert bound["answer_approval"] == {"visibility": ["app"]}
     content = page.contents[0]
     assert isinstance(content, types.TextResourceContents) and content.mime_type == APP_MIME_TYPE
     assert content.meta == {"ui": {"csp": {"resourceDomains": [f"https://{IMAGE_HOST}"]}, "prefersBorder": True}}
@@ -195,7 +198,7 @@ def test_the_fake_serves_posters_on_the_image_host() -> None:
 async def test_a_client_without_apps_cannot_read_a_card_page(settings: Settings, fake: FakeTrakt) -> None:
     async with apps_client(settings, fake, apps=False) as (client, _):
         with pytest.raises(Exception, match="Unknown resource"):
-            await client.read_resource("ui://trakt/title")
+            await client.read_resource("ui://t/title")
 
 
 async def test_over_stdio_an_apps_host_gets_its_cards_and_never_the_snapshot_of_a_plain_client(
@@ -215,6 +218,16 @@ async def test_over_stdio_an_apps_host_gets_its_cards_and_never_the_snapshot_of_
     snapshot = next((tmp_path / "cache").glob("stdio-snapshot-*.json")).read_text()
     with_cards = await tools(apps=True)
     again = await tools(apps=False)
-    assert with_cards["fetch_show_summary"] == {"ui": {"resourceUri": "ui://trakt/title"}}
+    assert with_cards["fetch_show_summary"] == {"ui": {"resourceUri": "ui://t/title"}}
     assert plain == again and not any(plain.values())
     assert next((tmp_path / "cache").glob("stdio-snapshot-*.json")).read_text() == snapshot
+
+
+async def test_in_the_sandbox_posters_come_inline_since_only_the_fake_trakt_has_them(
+    settings: Settings, fake: FakeTrakt
+) -> None:
+    async with apps_client(settings.model_copy(update={"sandbox": True}), fake) as (client, _):
+        result = await client.call_tool("fetch_trending_movies", {"limit": 2})
+    posters = [item["poster"] for item in (result.meta or {})[CARD_KEY]["items"]]
+    assert len(posters) == 2 and all(p.startswith("data:image/svg+xml;base64,") for p in posters)
+    assert b"Dune" in base64.b64decode(posters[0].split(",", 1)[1])

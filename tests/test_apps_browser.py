@@ -146,3 +146,37 @@ async def test_a_denied_action_is_greyed_with_the_rule_and_a_hidden_one_has_no_b
         assert await host.frame.get_by_role("button", name="Rate").count() == 0
         assert await host.frame.get_by_role("button", name="Add to watchlist").is_enabled()
     assert host.calls == []
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+async def test_the_approval_card_allow_runs_the_call_once_deny_runs_nothing_a_replay_is_refused(
+    settings: Settings, fake: FakeTrakt, images: str, theme: str
+) -> None:
+    """A host with Apps and no elicitation (as Claude Desktop): the built-in policy's confirmations come as cards."""
+    async with apps_client(settings, fake) as (client, app), browser_host(client, images, theme) as host:
+        token = fake.issue_token()
+        await app.auth.accept_token(fake.token_json(token))
+
+        await host.show("remove_user_watchlist", {"watchlist_type": "shows", "items": [{"slug": "severance"}]}, theme)
+        card = host.frame.get_by_role("alertdialog", name="Allow this action?")
+        await card.wait_for()
+        text = await card.inner_text()
+        assert "Remove from your watchlist: Severance (2022)" in text
+        assert "the local user" in text and 'rules."remove_*"' in text
+        assert await host.frame.locator("button:focus").inner_text() == "Deny"
+        await snapshot(host, "approval", theme)
+        await host.page.keyboard.press("Enter")  # Deny has the focus
+        await host.frame.get_by_role("status").filter(has_text="denied").wait_for()
+        assert fake.calls_to("POST", "/sync/watchlist/remove") == []
+
+        asked = await host.show("clear_auth", {}, theme)
+        await host.frame.get_by_role("button", name="Allow once").click()
+        await host.frame.get_by_role("status").filter(has_text="Signed out").wait_for()
+        nonce = asked["_meta"]["guard/approval"]["nonce"]
+        replayed = await host.call("answer_approval", {"nonce": nonce, "allow": True})
+        told = await host.page.evaluate("window.modelContext")
+    assert len(fake.calls_to("POST", "/oauth/revoke")) == 1 and not fake.token_valid(token.access_token)
+    assert replayed["isError"] and "not pending" in replayed["content"][0]["text"]
+    assert [name for name, _ in host.calls] == ["answer_approval"] * 3
+    assert [call[1]["allow"] for call in host.calls] == [False, True, True]
+    assert "The user allowed: " in told[-1]["content"][0]["text"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from guard.channels.app import AppChannel
 from guard.preview import may_confirm, preview
 from trakt_mcp.apps.layer import AppsLayer, Context
 
@@ -15,10 +16,15 @@ if TYPE_CHECKING:
 __all__ = ["AppsLayer", "install"]
 
 
-def install(server: MCPServer, app: App, app_only: frozenset[str] = frozenset()) -> AppsLayer:
-    """Put the Apps layer just outside the guard, so it sees what the guard lets this caller see."""
+def install(server: MCPServer, app: App) -> AppsLayer:
+    """Put the Apps layer just outside the guard, so it sees what the guard lets this caller see; the guard's
+    `app` channel's questions are drawn by the approval card, whose answer tool Apps hosts get listed."""
     guard = app.guard
     assert guard is not None, "install the guard first"
+    answer_tools = []
+    for channel in guard.channels:
+        if isinstance(channel, AppChannel):
+            answer_tools.append(channel.tool())
 
     def previewer(ctx: Context) -> tuple[Any, Any]:
         view = guard.watcher.engine.view(guard.identify(ctx))
@@ -29,6 +35,6 @@ def install(server: MCPServer, app: App, app_only: frozenset[str] = frozenset())
 
         return (lambda tool: may_confirm(view, tool)), ask
 
-    layer = AppsLayer(app, previewer, app_only)
+    layer = AppsLayer(app, previewer, answer_tools)
     server.middleware.insert(server.middleware.index(guard), layer)
     return layer

@@ -22,10 +22,12 @@ if TYPE_CHECKING:
 
 #: The `_meta` key a card reads its data from (the model is never shown `_meta`).
 CARD_KEY = "trakt-mcp/card"
-TITLE = "ui://trakt/title"
-GRID = "ui://trakt/grid"
-LIBRARY = "ui://trakt/library"
-APPROVAL = "ui://trakt/approval"
+#: The cards' URIs are short: each is named in tools/list once per tool that shows it, and every byte there is
+#: context the agent pays for (the whole list must stay within 30,000 bytes with the cards).
+TITLE = "ui://t/title"
+GRID = "ui://t/grid"
+LIBRARY = "ui://t/list"
+APPROVAL = "ui://t/ask"
 #: A grid shows at most this many posters; the text answer still lists everything asked for.
 GRID_MAX = 30
 #: The watchlist card looks up progress for at most this many shows (one Trakt call each).

@@ -2,25 +2,29 @@
 
 One middleware, outside the guard: for a client that declared `io.modelcontextprotocol/ui` it names a card on the
 tools that have one (`_meta.ui.resourceUri`), lists and serves the `ui://` cards, and adds each card's data to a
-successful answer's `_meta`. For every other client it passes requests through untouched, and removes from the
-lists what only an Apps host may use, so tools/list and every answer stay byte-for-byte what they were.
+successful answer's `_meta`; it lists the tools only a card may call (the approval card's answer). Every other
+client's requests pass through untouched, so tools/list and every answer stay byte-for-byte what they were.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
+from guard.channels.app import APPROVAL_KEY
 from trakt_mcp.apps.cards import APPROVAL, CARD_KEY, CARDS, Ask
 from trakt_mcp.apps.html import CARD_TITLES, IMAGE_ORIGIN, card_html
 from trakt_mcp.errors import TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App
+    from trakt_mcp.sandbox import FakeTrakt
 
 log = logging.getLogger("trakt_mcp.apps")
 Context = ServerRequestContext[Any, Any]
@@ -38,6 +42,20 @@ def declares_apps(capabilities: Any) -> bool:
     return isinstance(mime_types, list | tuple) and APP_MIME_TYPE in mime_types
 
 
+def inline_posters(card: Any, fake: FakeTrakt) -> None:
+    """In the sandbox the posters exist only in the fake Trakt, not on Trakt's image host: a card gets them inline
+    (`data:` URIs, which a card's CSP allows), so the sandbox shows real pictures in a real host too."""
+    items = card.values() if isinstance(card, dict) else card if isinstance(card, list) else ()
+    for value in items:
+        inline_posters(value, fake)
+    url = card.get("poster") if isinstance(card, dict) else None
+    if isinstance(url, str) and url.startswith(IMAGE_ORIGIN + "/"):
+        image = fake.handle(httpx.Request("GET", url))
+        if image.status_code == 200:
+            encoded = base64.b64encode(image.content).decode("ascii")
+            card["poster"] = f"data:{image.headers['content-type']};base64,{encoded}"
+
+
 def _dump(result: HandlerResult) -> dict[str, Any]:
     if isinstance(result, Mapping):
         return dict(result)
@@ -48,11 +66,12 @@ def _dump(result: HandlerResult) -> dict[str, Any]:
 class AppsLayer:
     """`server.middleware.insert(..., AppsLayer(app, previewer, app_only))`: before (outside) the guard."""
 
-    def __init__(self, app: App, previewer: Previewer, app_only: frozenset[str] = frozenset()) -> None:
+    def __init__(self, app: App, previewer: Previewer, app_tools: list[dict[str, Any]] | None = None) -> None:
         self.app = app
         self.previewer = previewer
-        #: Tools only the card may call (`_meta.ui.visibility: ["app"]`), listed for Apps clients only.
-        self.app_only = app_only
+        #: Tools only a card may call (`_meta.ui.visibility: ["app"]`, e.g. the approval card's answer): listed to
+        #: Apps hosts only, and answered by the guard itself.
+        self.app_tools = list(app_tools or [])
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> HandlerResult:
         if ctx.method == "initialize":
@@ -71,7 +90,7 @@ class AppsLayer:
             return self._list_cards(result) if apps else result
         if ctx.method == "tools/list":
             result = await call_next(ctx)
-            return self._decorate_tools(ctx, result) if apps else self._without(result, self.app_only)
+            return self._decorate_tools(ctx, result) if apps else result
         return await self._call(ctx, call_next, apps)
 
     # --- handshake and lists -------------------------------------------------------------------------------------
@@ -86,14 +105,6 @@ class AppsLayer:
             capabilities.setdefault("extensions", {})[EXTENSION_ID] = {}
         return result
 
-    @staticmethod
-    def _without(result: HandlerResult, hidden: frozenset[str]) -> HandlerResult:
-        if not hidden or result is None:
-            return result
-        data = _dump(result)
-        data["tools"] = [tool for tool in data.get("tools", []) if tool.get("name") not in hidden]
-        return data
-
     def _decorate_tools(self, ctx: Context, result: HandlerResult) -> HandlerResult:
         if result is None:
             return result
@@ -102,12 +113,10 @@ class AppsLayer:
         for tool in data.get("tools", []):
             name = tool.get("name")
             card = CARDS.get(name)
-            uri = card.uri if card else APPROVAL if name not in self.app_only and may_confirm(name) else None
-            ui: dict[str, Any] = {"resourceUri": uri} if uri else {}
-            if name in self.app_only:
-                ui = {"resourceUri": APPROVAL, "visibility": ["app"]}
-            if ui:
-                tool["_meta"] = {**(tool.get("_meta") or {}), "ui": ui}
+            uri = card.uri if card else APPROVAL if may_confirm(name) else None
+            if uri:
+                tool["_meta"] = {**(tool.get("_meta") or {}), "ui": {"resourceUri": uri}}
+        data["tools"] = [*data.get("tools", []), *self.app_tools]
         return data
 
     @staticmethod
@@ -137,7 +146,7 @@ class AppsLayer:
         if not apps or card is None or not isinstance(arguments, dict) or result is None:
             return result
         data = _dump(result)
-        if data.get("isError") or "guard/approval" in (data.get("_meta") or {}):
+        if data.get("isError") or APPROVAL_KEY in (data.get("_meta") or {}):
             return result
         _, ask = self.previewer(ctx)
         try:
@@ -146,5 +155,7 @@ class AppsLayer:
             log.warning("no card for %s: %s", name, exc)  # the text answer stands on its own
             return result
         if built is not None:
+            if self.app.settings.sandbox and self.app.fake is not None:
+                inline_posters(built, self.app.fake)
             data["_meta"] = {**(data.get("_meta") or {}), CARD_KEY: built}
         return data
