@@ -75,7 +75,7 @@ def wait_for_window(display: str, title: str, timeout: float = WAIT) -> tuple[st
     """The id of the first window whose title contains `title`, and how long it took to appear."""
     started = time.monotonic()
     while True:
-        found = xdotool(display, "search", "--name", title).stdout.split()
+        found = shown(display, title)
         waited = time.monotonic() - started
         if found:
             return found[0], waited
@@ -85,7 +85,14 @@ def wait_for_window(display: str, title: str, timeout: float = WAIT) -> tuple[st
 
 
 def windows(display: str, title: str) -> list[str]:
+    """Every window with `title`, mapped or not (to check that a dialog is gone)."""
     return xdotool(display, "search", "--name", title).stdout.split()
+
+
+def shown(display: str, title: str) -> list[str]:
+    """The windows with `title` that are mapped: only those can take the keyboard (a named window not yet mapped
+    refuses focus with BadMatch, as happens on a loaded machine)."""
+    return xdotool(display, "search", "--onlyvisible", "--name", title).stdout.split()
 
 
 def press(display: str, window: str, *keys: str) -> None:

@@ -18,7 +18,7 @@ from mcp import Client, types
 
 from guard.channels.desktop import DesktopChannel
 from tests.conftest import text_of
-from tests.desktop_support import WAIT, press, virtual_display, wait_for_window, windows
+from tests.desktop_support import WAIT, press, shown, virtual_display, windows
 from tests.guard_server import Harness, write_policy
 
 TITLE = "Allow this action?"
@@ -54,10 +54,23 @@ async def call_and_answer(
 
         started = time.monotonic()
         group.start_soon(call)
-        window, _ = await anyio.to_thread.run_sync(wait_for_window, display, TITLE)
+        window = await window_or_result(display, results)
         shown_after = time.monotonic() - started
         await anyio.to_thread.run_sync(lambda: press(display, window, *keys))
     return results[0], shown_after
+
+
+async def window_or_result(display: str, results: list[types.CallToolResult]) -> str:
+    """The dialog's window once it shows; fails at once, with the call's answer, when the call ended without one."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        found = await anyio.to_thread.run_sync(shown, display, TITLE)
+        if found:
+            return found[0]
+        if results:
+            raise AssertionError(f"the call ended without showing a dialog: {text_of(results[0])}")
+        await anyio.sleep(0.05)
+    raise AssertionError(f"no window titled {TITLE!r} within {WAIT} s")
 
 
 def channel_lines(h: Harness) -> list[tuple[str, str | None, str | None]]:
