@@ -24,6 +24,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.config import JsonDict
 
+from guard import jsonlimits
+
 Action = Literal["allow", "deny", "confirm"]
 ACTION_SYNONYMS = {"require_approval": "confirm"}
 NAMED_WINDOWS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
@@ -412,10 +414,7 @@ def read_policy(path: Path) -> Policy:
     except OSError as exc:
         raise PolicyError(str(path), [f"cannot read the file ({exc.strerror}). Fix: check the path"]) from None
     try:
-        data = json.loads(text)
+        data = jsonlimits.loads(text)
     except ValueError as exc:
-        detail = (
-            f"line {exc.lineno} column {exc.colno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else str(exc)
-        )
-        raise PolicyError(str(path), [f"not valid JSON at {detail}. Fix: correct the JSON syntax"]) from None
+        raise PolicyError(str(path), [f"{exc}. Fix: correct the JSON syntax"]) from None
     return parse_policy(data, str(path))

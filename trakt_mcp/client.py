@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import time
@@ -46,6 +47,15 @@ PAGE_FETCH_CONCURRENCY = 4
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
+#: Tells the MCP client how a wait is going (`guard.progress.report`, wired in by trakt_mcp.guarded).
+Report = Callable[..., Awaitable[None]]
+
+log = logging.getLogger("trakt_mcp.client")
+
+
+async def unreported(message: str, *, progress: float | None = None, total: float | None = None) -> None:
+    return None
+
 
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
@@ -193,6 +203,8 @@ class TraktClient:
         self._max_retry_after = max_retry_after
         self._write_gate = anyio.Lock()
         self._last_write: float | None = None
+        #: Called while paging and before waiting to retry, so the client sees progress (see `Report`).
+        self.progress: Report = unreported
         headers = {
             "trakt-api-version": "2",
             "Content-Type": "application/json",
@@ -278,11 +290,19 @@ class TraktClient:
                 return exc.retry_after
             return backoff(state)
 
+        async def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            seconds = state.upcoming_sleep
+            why = "Trakt's rate limit" if isinstance(exc, RateLimited) else f"a failed attempt ({type(exc).__name__})"
+            log.info("waiting %.1f s for %s before retrying %s %s", seconds, why, call.method, call.path)
+            await self.progress(f"Waiting {seconds:.0f} s for {why} before retrying", total=None)
+
         retrying = AsyncRetrying(
             retry=retry_if_exception(should_retry),
             wait=wait,
             stop=stop_after_attempt(MAX_ATTEMPTS),
             sleep=self._sleep,
+            before_sleep=before_sleep,
             reraise=True,
         )
         async for attempt in retrying:
@@ -315,6 +335,7 @@ class TraktClient:
 
     def _parse(self, response: httpx.Response) -> TraktResponse:
         status = response.status_code
+        log.debug("%s %s -> %s", response.request.method, response.request.url.path, status)
         if 300 <= status < 400:
             raise Redirected(status, response.headers.get("Location"))
         if status >= 400:
@@ -364,6 +385,7 @@ class TraktClient:
         total_pages = first.pagination.page_count if first.pagination else 1
         last_page = min(total_pages, math.ceil(wanted / size))
         if last_page > 1:
+            await self.progress(f"Fetched page 1 of {last_page} from Trakt", progress=1, total=last_page)
             pages: dict[int, list[Any]] = {}
             failures: list[TraktError] = []
             gate = anyio.Semaphore(PAGE_FETCH_CONCURRENCY)
@@ -375,6 +397,10 @@ class TraktClient:
                     try:
                         response = await self.get(path, params={**base, "page": number, "limit": size}, auth=auth)
                         pages[number] = _as_list(response.data)
+                        done = len(pages) + 1
+                        await self.progress(
+                            f"Fetched page {done} of {last_page} from Trakt", progress=done, total=last_page
+                        )
                     except TraktError as exc:
                         failures.append(exc)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from guard import progress
 from guard.approvals import Approvals
 from guard.audit import AuditLog
 from guard.catalog import Catalog, ResourceInfo, ToolInfo
@@ -19,7 +20,7 @@ from guard.policy import Policy, Rule, read_policy
 from guard.reload import PolicyWatcher
 from trakt_mcp.errors import TraktError
 from trakt_mcp.http import request_identity
-from trakt_mcp.resources import RESOURCES
+from trakt_mcp.resources import RESOURCES, TEMPLATES
 from trakt_mcp.settings import Settings
 from trakt_mcp.tools import tools_by_name
 from trakt_mcp.tools.spec import ToolSpec, explain_validation_error, published_schema
@@ -74,6 +75,7 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
         (ResourceInfo(r.uri, r.tool, r.arguments) for r in RESOURCES if r.tool in specs),
         describe=describe,
         validate=validate,
+        templates=(ResourceInfo(t.uri, t.tool, t.arguments) for t in TEMPLATES if t.tool in specs),
     )
 
 
@@ -128,6 +130,8 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
     )
     server.middleware.append(guard)
     app.guard = guard
+    # The guard binds each request's progress reporter; Trakt waits (paging, retries, sign-in polls) report to it.
+    app.client.progress = app.auth.progress = progress.report
     return guard
 
 
