@@ -1,32 +1,41 @@
-"""Out-of-band approvals, for clients that cannot ask their user (no elicitation).
+"""Out-of-band approvals, for clients that cannot ask their user (no elicitation), and the modern era's pending
+questions: both kept in the state store, so every process sharing it (servers, `call`, `approve`) agrees and a
+restart loses none.
 
-A blocked call leaves a pending approval in the state folder, bound to the tool and a digest of its canonical
-arguments and the caller's identity. A person approves it at a real terminal (`APP approve CODE`); the next
-identical call by the same caller consumes it and runs once. Approvals expire (5 minutes by default). Consuming is
-an unlink, so two racing calls cannot both win. A file that is not exactly what this module writes is ignored.
+A blocked call leaves a pending approval bound to the tool, a digest of its canonical arguments and the caller's
+identity. A person approves it at a real terminal (`APP approve CODE`); the next identical call by the same caller
+consumes it and runs once. Approvals expire (5 minutes by default). Consuming is an atomic take from the store, so
+two racing calls (in any processes) cannot both win. Each approval carries an integrity tag (HMAC-SHA256 with a key
+kept 0600 in the state folder): a record that is not exactly what this module wrote, such as one written by hand
+with `approved: true`, is ignored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
-import os
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from guard.audit import summarize
+from guard.store import Record, Store, StoreFull
 
 DEFAULT_TTL = 300.0
 #: At most this many approvals wait at once: a flood of distinct calls cannot fill the disk.
 MAX_WAITING = 50
+#: At most this many modern-era questions wait for an answer at once (a flood drops the oldest).
+MAX_PENDING = 1000
+APPROVAL = "approval"
+QUESTION = "question"
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _CODE = re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$")
+Key = bytes | Callable[[], bytes]
 
 
 class ApprovalError(Exception):
@@ -75,60 +84,77 @@ class Pending:
         )
 
 
+def _signature(key: bytes, fields: dict[str, Any]) -> str:
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return hmac.new(key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
+
+
 class Approvals:
-    def __init__(self, folder: Path, ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.time) -> None:
-        self.folder = folder
+    """`key`: the integrity key, or a function that reads it (called on first use, so a problem with it blocks the
+    call that needs an approval, with the message saying how to fix it)."""
+
+    def __init__(
+        self, store: Store, key: Key, ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
         self.ttl = ttl
         self.clock = clock
+        self._key = key
 
-    def _file(self, code: str) -> Path:
-        return self.folder / f"{code}.json"
+    @property
+    def key(self) -> bytes:
+        if callable(self._key):
+            self._key = self._key()
+        return self._key
 
-    def _save(self, pending: Pending) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = self.folder / f".{pending.code}.{secrets.token_hex(4)}.tmp"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(asdict(pending), handle)
-        os.replace(temporary, self._file(pending.code))
+    def _save(self, pending: Pending, *, cap: int | None = None) -> None:
+        fields = asdict(pending)
+        record = {**fields, "tag": _signature(self.key, fields)}
+        self.store.put(APPROVAL, pending.code, record, pending.expires, self.clock(), cap=cap)
 
-    def _read(self, path: Path) -> Pending | None:
+    def _verified(self, code: str, record: Record | None) -> Pending | None:
+        """The approval in a record, if it is exactly one this module wrote under this code (tag included)."""
+        if record is None:
+            return None
+        tag = record.pop("tag", None)
         try:
-            pending = Pending(**json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
+            pending = Pending(**record)
+        except TypeError:
             return None
-        if not pending.well_formed(path.stem):
+        if not pending.well_formed(code) or not isinstance(tag, str):
             return None
-        if pending.expires <= self.clock():
-            path.unlink(missing_ok=True)
+        if not hmac.compare_digest(tag, _signature(self.key, asdict(pending))):
             return None
-        return pending
+        return pending if pending.expires > self.clock() else None
 
-    def _live(self) -> Iterator[Pending]:
-        if not self.folder.is_dir():
-            return
-        for path in sorted(self.folder.glob("*.json")):
-            pending = self._read(path)
-            if pending is not None:
-                yield pending
+    def _live(self) -> list[Pending]:
+        found = (self._verified(code, record) for code, record in self.store.items(APPROVAL, self.clock()))
+        return [pending for pending in found if pending is not None]
+
+    def waiting(self) -> list[Pending]:
+        """Every live approval, oldest first (for listing)."""
+        return self._live()
 
     def request(self, tool: str, arguments: dict[str, Any], action: str, identity: str | None = None) -> Pending:
         """The pending approval for this exact call by this caller: the existing one if any, else a new one."""
         key = digest(tool, arguments, identity)
-        live = list(self._live())
+        live = self._live()
         for pending in live:
             if pending.tool == tool and pending.digest == key and not pending.approved:
                 return pending
-        if len(live) >= MAX_WAITING:
-            raise ApprovalError(
-                f"{len(live)} approvals are already waiting for the user; no new one is issued until they are "
-                "approved, declined or expire"
-            )
         code = "-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(2))
         now = self.clock()
         arguments_shown = summarize(arguments, shorten=False)
         pending = Pending(code, tool, key, action, arguments_shown, now, now + self.ttl, identity=identity)
-        self._save(pending)
+        try:
+            if len(live) >= MAX_WAITING:
+                raise StoreFull(f"{len(live)} approvals")
+            self._save(pending, cap=MAX_WAITING)
+        except StoreFull:
+            raise ApprovalError(
+                f"{max(len(live), MAX_WAITING)} approvals are already waiting for the user; no new one is issued "
+                "until they are approved, declined or expire"
+            ) from None
         return pending
 
     def consume(self, tool: str, arguments: dict[str, Any], identity: str | None = None) -> Pending | None:
@@ -136,16 +162,14 @@ class Approvals:
         key = digest(tool, arguments, identity)
         for pending in self._live():
             if pending.approved and pending.tool == tool and pending.digest == key:
-                try:
-                    self._file(pending.code).unlink()
-                except FileNotFoundError:
-                    continue
-                return pending
+                taken = self._verified(pending.code, self.store.pop(APPROVAL, pending.code, self.clock()))
+                if taken is not None and taken.approved:
+                    return taken
         return None
 
     def load(self, code: str) -> Pending:
         code = normalize_code(code)
-        pending = self._read(self._file(code))
+        pending = self._verified(code, self.store.get(APPROVAL, code, self.clock()))
         if pending is None:
             raise ApprovalError(f"no pending approval {code}: it was never issued, was already used, or expired")
         return pending
@@ -156,5 +180,32 @@ class Approvals:
             pending.approved = True
             self._save(pending)
         else:
-            self._file(pending.code).unlink(missing_ok=True)
+            self.store.delete(APPROVAL, pending.code)
         return pending
+
+
+class Questions:
+    """Modern-era confirmations: the guard answers a call with a question and a single-use nonce; the client's
+    retry must bring the nonce back, for the same call by the same caller, before it expires."""
+
+    def __init__(self, store: Store, ttl: float, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.ttl = ttl
+        self.clock = clock
+
+    def ask(self, tool: str, digest: str) -> str:
+        nonce = secrets.token_urlsafe(16)
+        record = {"tool": tool, "digest": digest}
+        now = self.clock()
+        self.store.put(QUESTION, nonce, record, now + self.ttl, now, cap=MAX_PENDING, evict=True)
+        return nonce
+
+    def answer(self, nonce: str) -> tuple[str, str] | None:
+        """(tool, digest) the question was asked for, taken exactly once; None when unknown, used or expired."""
+        record = self.store.pop(QUESTION, nonce, self.clock())
+        if record is None or not isinstance(record.get("tool"), str) or not isinstance(record.get("digest"), str):
+            return None
+        return record["tool"], record["digest"]
+
+    def waiting(self) -> int:
+        return len(self.store.items(QUESTION, self.clock()))

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-DECISIONS = ("allowed", "denied", "hidden", "confirmed", "declined", "approval_pending", "rate_limited")
+DECISIONS = ("allowed", "denied", "invalid", "hidden", "confirmed", "declined", "approval_pending", "rate_limited")
 SECRET_KEYS = re.compile(
     r"token|secret|pass(w|phrase)|pwd|code|auth|api_?key|private|cookie|credential|session|bearer|otp|(^|_)(key|pin)$",
     re.I,

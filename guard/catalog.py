@@ -1,5 +1,6 @@
 """What the guard knows of the server it guards: its tools (name, group, risk class), which tool each resource
-exposes, and callbacks for effect sentences and argument checks. The host builds one; the guard needs nothing else."""
+exposes, and callbacks for effect sentences and canonical arguments. The host builds one; the guard needs nothing
+else."""
 
 from __future__ import annotations
 
@@ -15,8 +16,14 @@ if TYPE_CHECKING:
 RISKS = ("read", "write", "destructive", "auth")
 
 Describe = Callable[[str, dict[str, Any]], Awaitable[str]]
-#: Returns None when the arguments are valid, else a message naming the argument and what was expected.
-Validate = Callable[[str, dict[str, Any]], str | None]
+#: The canonical arguments the tool's handler will receive (validated, normalised, defaults filled in); raises
+#: InvalidArguments naming the argument and what was expected. The guard judges exactly what it returns and hands
+#: exactly that to the handler, so a condition never sees a different value than the tool uses.
+Normalize = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+class InvalidArguments(ValueError):
+    """The arguments cannot be made canonical; the message names the argument and what was expected."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ class Catalog:
     tools: Mapping[str, ToolInfo]
     resources: Mapping[str, ResourceInfo] = field(default_factory=dict)
     describe: Describe = _title_only
-    validate: Validate | None = None
+    normalize: Normalize | None = None
     templates: Mapping[str, ResourceInfo] = field(default_factory=dict)
 
     @classmethod
@@ -59,7 +66,7 @@ class Catalog:
         resources: Iterable[ResourceInfo] = (),
         *,
         describe: Describe | None = None,
-        validate: Validate | None = None,
+        normalize: Normalize | None = None,
         templates: Iterable[ResourceInfo] = (),
     ) -> Catalog:
         tool_map = {tool.name: tool for tool in tools}
@@ -68,7 +75,7 @@ class Catalog:
         for resource in (*resource_map.values(), *template_map.values()):
             if resource.tool not in tool_map:
                 raise ValueError(f"resource {resource.uri} names unknown tool {resource.tool!r}")
-        return cls(tool_map, resource_map, describe or _title_only, validate, template_map)
+        return cls(tool_map, resource_map, describe or _title_only, normalize, template_map)
 
     def resource_for(self, uri: str) -> tuple[ResourceInfo, dict[str, Any]] | None:
         """The resource or template a URI reads, and the tool arguments that read means; None when none does."""

@@ -1,21 +1,27 @@
 """Argument conditions: checked against the tool's input schema when the policy loads, then evaluated on each
 call's arguments before the handler runs. Plain comparisons on JSON values; nothing is ever evaluated as code.
 
+Conditions see the canonical arguments (the catalog's `normalize`: validated, trimmed, defaults filled in), the
+same values the handler receives, so a spelling the tool reads as the same value cannot slip past a condition.
+
 Paths: argument names separated by dots; `name[*]` steps into every entry of a list; glob characters in a name
 (`share_*`) reach every argument whose name matches. When a path reaches several values the condition holds if it
 holds for ANY of them. A value missing from the call takes its schema default (except for `present`); null counts
-as missing. A value whose type the schema does not allow cannot be tested, and the call is denied (fail closed).
+as missing, and `present` means present and not blank (a string of only spaces or invisible characters is
+blank). A value whose type the schema does not allow cannot be tested, and the call is denied (fail closed).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from guard.names import excerpt
 from guard.policy import Condition
 
 Test = Callable[[Mapping[str, Any]], bool]
@@ -194,14 +200,25 @@ def compile_condition(condition: Condition, tool: str, schema: Mapping[str, Any]
         current = [value for value in current if value is not None]
         for value in current:
             if allowed and not any(check(value) for check in allowed):
-                raise Mismatch(f"{arg} is {json.dumps(value)} ({_json_type(value)}), not {_kinds(kinds)}")
+                raise Mismatch(f"{arg} is {_shown(value)} ({_json_type(value)}), not {_kinds(kinds)}")
         return current
 
     if op == "present":
         wanted = bool(operand)
-        return lambda arguments: any(v not in ("", [], {}) for v in values(arguments)) == wanted
+        return lambda arguments: any(not _blank(v) for v in values(arguments)) == wanted
     predicate = _predicate(op, operand, arg)
     return lambda arguments: any(predicate(value) for value in values(arguments))
+
+
+def _blank(value: Any) -> bool:
+    """Empty, or a string of nothing but whitespace, control and invisible (format) characters."""
+    if isinstance(value, str):
+        return all(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in value)
+    return value in ([], {})
+
+
+def _shown(value: Any) -> str:
+    return excerpt(json.dumps(value, ensure_ascii=False))
 
 
 def _check_operand(op: str, operand: Any, kinds: frozenset[str], leaf: Mapping[str, Any], arg: str, tool: str) -> None:
@@ -239,7 +256,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def _number(value: Any, arg: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Mismatch(f"{arg} is {json.dumps(value)}, not a number")
+        raise Mismatch(f"{arg} is {_shown(value)}, not a number")
     return float(value)
 
 
@@ -263,7 +280,7 @@ def _predicate(op: str, operand: Any, arg: str) -> Callable[[Any], bool]:
 
         def glob(value: Any) -> bool:
             if not isinstance(value, str):
-                raise Mismatch(f"{arg} is {json.dumps(value)}, not a string")
+                raise Mismatch(f"{arg} is {_shown(value)}, not a string")
             return fnmatchcase(value, operand)
 
         return glob
@@ -273,7 +290,7 @@ def _predicate(op: str, operand: Any, arg: str) -> Callable[[Any], bool]:
 
         def count(value: Any) -> bool:
             if not isinstance(value, list):
-                raise Mismatch(f"{arg} is {json.dumps(value)}, not a list")
+                raise Mismatch(f"{arg} is {_shown(value)}, not a list")
             return compare(len(value), limit)
 
         return count

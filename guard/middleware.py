@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import secrets
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -28,21 +27,21 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from guard import progress
-from guard.approvals import ApprovalError, Approvals, digest
+from guard.approvals import ApprovalError, Approvals, Questions, digest
 from guard.audit import AuditLog, summarize
+from guard.catalog import Catalog, InvalidArguments
 from guard.engine import Decision, Outcome, UnknownIdentity, View
-from guard.ratelimit import RateLimiter
+from guard.names import shown_name
+from guard.ratelimit import RateLimiter, window_key
 from guard.reload import PolicyWatcher
+from guard.store import Store, StoreError
+from guard.store.memory import MemoryStore
 
 log = logging.getLogger("guard")
 
 MODERN_ERA = "2026-07-28"
 INPUT_KEY = "guard_confirm"
 STATE_PREFIX = "mcp-guard:"
-#: An unknown tool's name is quoted back at most this long.
-MAX_NAME_SHOWN = 100
-#: At most this many modern-era questions wait for an answer at once.
-MAX_PENDING = 1000
 CONFIRM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"confirm": {"type": "boolean", "title": "Allow", "description": "Run this action once"}},
@@ -77,6 +76,18 @@ class _Subject:
     arguments: dict[str, Any]
     params: dict[str, Any]
     resource: str | None = None
+    #: The arguments as the caller sent them (what the audit records), once `arguments` are the canonical ones.
+    sent: dict[str, Any] | None = None
+
+    def canonical(self, catalog: Catalog, tool: str) -> None:
+        """Replace the arguments with the canonical ones the handler will receive (one parse, shared by the
+        conditions, the approval binding and the handler); raises InvalidArguments."""
+        if catalog.normalize is None:
+            return
+        self.sent = self.arguments if self.sent is None else self.sent
+        self.arguments = catalog.normalize(tool, self.arguments)
+        if self.resource is None:
+            self.params = {**self.params, "arguments": self.arguments}
 
 
 def _where(outcome: Outcome) -> str:
@@ -121,7 +132,10 @@ def _tool_error(text: str) -> types.CallToolResult:
 
 
 class Guard:
-    """`server.middleware.append(Guard(...))`. `approve_command` is what a person types to approve a code."""
+    """`server.middleware.append(Guard(...))`. `approve_command` is what a person types to approve a code.
+
+    `store` keeps rate-limit windows and pending questions (`guard.store`); give the same store to the
+    `Approvals`. Without one, this process's memory keeps them (tests, single-process hosts)."""
 
     def __init__(
         self,
@@ -132,18 +146,18 @@ class Guard:
         approve_command: str = "approve",
         limiter: RateLimiter | None = None,
         confirm_ttl: float = 300.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         identify: Identify = _local_user,
+        store: Store | None = None,
     ) -> None:
         self.watcher = watcher
         self.identify = identify
         self.audit = audit
         self.approvals = approvals
         self.approve_command = approve_command
-        self.limiter = limiter or RateLimiter()
-        self.confirm_ttl = confirm_ttl
-        self._clock = clock
-        self._asked: dict[str, tuple[str, str, float]] = {}
+        self.store: Store = store if store is not None else MemoryStore()
+        self.limiter = limiter or RateLimiter(clock, self.store)
+        self.questions = Questions(self.store, confirm_ttl, clock)
         self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         self._handlers = {
             "tools/list": self._list_tools,
@@ -256,7 +270,7 @@ class Guard:
         if verdict.message is not None:
             self._record(ctx, view, subject, verdict, "blocked", 0.0)
             if verdict.unknown:  # the spec's answer to an unknown tool; a hidden one looks exactly the same
-                shown = name if len(name) <= MAX_NAME_SHOWN else f"{name[:MAX_NAME_SHOWN]}..."
+                shown = shown_name(name)
                 raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {shown}", data={"name": shown})
             return _tool_error(verdict.message)
         return await self._run(ctx, view, subject, verdict, call_next)
@@ -272,8 +286,12 @@ class Guard:
         if verdict.message is not None:
             self._record(ctx, view, subject, verdict, "blocked", 0.0)
             if verdict.unknown:
-                raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown resource: {uri}", data={"uri": uri})
-            raise MCPError(code=types.INVALID_REQUEST, message=verdict.message, data={"uri": uri})
+                shown = shown_name(uri)
+                raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown resource: {shown}", data={"uri": shown})
+            code = (
+                types.INVALID_PARAMS if verdict.decision == "invalid" else types.INVALID_REQUEST
+            )  # a bad URI variable
+            raise MCPError(code=code, message=verdict.message, data={"uri": shown_name(uri)})
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _run(
@@ -292,6 +310,9 @@ class Guard:
     async def _safe_gate(self, view: View, ctx: Context, subject: _Subject) -> _Verdict:
         try:
             return await self._gate(view, ctx, subject)
+        except StoreError as exc:
+            log.error("guard state store failed while deciding on %s: %s", subject.raw_name, exc)
+            return _Verdict("denied", None, f"Blocked: {exc}. {subject.raw_name} did not run.")
         except Exception:
             log.exception("guard failed while deciding on %s; blocking the call", subject.raw_name)
             return _Verdict("denied", None, "The guard could not decide on this call (internal error). Nothing ran.")
@@ -307,13 +328,18 @@ class Guard:
             return _Verdict("denied", None, "unknown", unknown=True)
         if decision.action == "hide":
             return _Verdict("hidden", decision.outcome, "hidden", unknown=True)
+        if decision.action != "deny" and confirmed is None:
+            try:
+                subject.canonical(view.catalog, decision.tool)
+            except InvalidArguments as exc:
+                return _Verdict("invalid", decision.outcome, str(exc))
         outcome = decision.judge(subject.arguments)
         if outcome.action == "deny":
             because = f": {outcome.reason}" if outcome.reason else ""
             return _Verdict(
                 "denied", outcome, f"Blocked by {_where(outcome)}{because}. {subject.raw_name} did not run."
             )
-        keys = [(f"{view.identity or ''}\x1f{quota.path}", quota.limit) for quota in decision.limits]
+        keys = [(window_key(quota.path, quota.limit, view.identity), quota.limit) for quota in decision.limits]
         limited = self._rate_limited(outcome, decision, subject, self.limiter.check_all(keys))
         if limited is not None:
             return limited
@@ -352,12 +378,7 @@ class Guard:
     # --- confirmation ------------------------------------------------------------------------------------------
 
     async def _confirm(self, view: View, ctx: Context, tool: str, outcome: Outcome, subject: _Subject) -> _Verdict:
-        arguments = subject.arguments
-        catalog = view.catalog
-        problem = catalog.validate(tool, arguments) if catalog.validate else None
-        if problem is not None:
-            return _Verdict("denied", outcome, problem)
-        effect = await catalog.describe(tool, arguments)
+        effect = await view.catalog.describe(tool, subject.arguments)
         state = subject.params.get("requestState")
         if isinstance(state, str) and state.startswith(STATE_PREFIX):
             return self._answered(view, tool, outcome, subject, effect, state)
@@ -373,12 +394,7 @@ class Guard:
         return self._out_of_band(view, tool, outcome, subject, effect)
 
     def _ask_modern(self, view: View, tool: str, outcome: Outcome, subject: _Subject, question: str) -> _Verdict:
-        now = self._clock()
-        self._asked = {k: v for k, v in self._asked.items() if v[2] > now}
-        while len(self._asked) >= MAX_PENDING:  # a flood of questions drops the oldest, never grows without end
-            del self._asked[next(iter(self._asked))]
-        nonce = secrets.token_urlsafe(16)
-        self._asked[nonce] = (tool, digest(tool, subject.arguments, view.identity), now + self.confirm_ttl)
+        nonce = self.questions.ask(tool, digest(tool, subject.arguments, view.identity))
         ask = types.ElicitRequest(
             params=types.ElicitRequestFormParams(message=question, requested_schema=CONFIRM_SCHEMA)
         )
@@ -392,9 +408,8 @@ class Guard:
         self, view: View, tool: str, outcome: Outcome, subject: _Subject, effect: str, state: str
     ) -> _Verdict:
         """The modern-era retry: the state must be one we issued, unused, unexpired, for this very call and caller."""
-        asked = self._asked.pop(state.removeprefix(STATE_PREFIX), None)
-        expected = (tool, digest(tool, subject.arguments, view.identity))
-        if asked is None or asked[:2] != expected or asked[2] <= self._clock():
+        asked = self.questions.answer(state.removeprefix(STATE_PREFIX))
+        if asked != (tool, digest(tool, subject.arguments, view.identity)):
             return _Verdict(
                 "denied",
                 outcome,
@@ -457,7 +472,7 @@ class Guard:
             "rule": decided.rule if decided else None,
             "condition": decided.condition if decided else None,
             "reason": decided.reason if decided and verdict.decision != "allowed" else None,
-            "arguments": summarize(subject.arguments),
+            "arguments": summarize(subject.arguments if subject.sent is None else subject.sent),
             "outcome": outcome,
             "duration_ms": round(seconds * 1000, 2),
         }

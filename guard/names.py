@@ -21,3 +21,20 @@ def skeleton(name: str) -> str:
     text = unicodedata.normalize("NFKC", name)
     text = "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc", "Mn"))
     return unicodedata.normalize("NFKC", text.casefold()).translate(_LOOKALIKES)
+
+
+#: How many characters of a caller's value an error message may quote.
+EXCERPT = 60
+
+
+def excerpt(value: object, limit: int = EXCERPT) -> str:
+    """A caller's value as an error may quote it: a short prefix, with anything unprintable (control, bidi and
+    invisible characters) escaped, and the full length said when it was cut. A 200 MB argument never comes back."""
+    text = value if isinstance(value, str) else repr(value)
+    shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text[:limit])
+    return f'"{shown}"' + (f"… ({len(text):,} characters)" if len(text) > limit else "")
+
+
+def shown_name(name: str) -> str:
+    """A caller's tool name or URI in an error: as is when short and printable, else its escaped excerpt."""
+    return name if name.isprintable() and len(name) <= EXCERPT else excerpt(name)

@@ -57,7 +57,9 @@ def _window_schema(schema: JsonDict) -> None:
 
 
 class RateLimit(_Strict):
-    """At most `max` calls in any `window` seconds (a sliding window)."""
+    """At most `max` calls in any `window` seconds (a sliding window), counted across every process and restart
+    that shares the state folder. `scope`: each caller its own window (`identity`, also spelt `grant` as in
+    gateway documents) or one window shared by every caller (`server`)."""
 
     max: int = Field(ge=1, le=1_000_000, strict=True, description="calls allowed per window")
     window: float = Field(
@@ -66,6 +68,17 @@ class RateLimit(_Strict):
         description='window length in seconds, or "second", "minute", "hour", "day"',
         json_schema_extra=lambda schema: _window_schema(schema),
     )
+    scope: Literal["identity", "server"] = Field(
+        default="identity",
+        description='"identity": each caller has its own window (default; "grant" means the same); '
+        '"server": one window shared by every caller',
+        json_schema_extra={"enum": ["identity", "server", "grant"]},
+    )
+
+    @field_validator("scope", mode="before")
+    @classmethod
+    def _scope(cls, value: Any) -> Any:
+        return "identity" if value == "grant" else value
 
     @field_validator("window", mode="before")
     @classmethod

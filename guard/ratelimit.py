@@ -1,55 +1,46 @@
-"""Sliding-window rate limits: at most `max` calls in any `window` seconds, one window per key (the host builds keys
-from the declaring JSON path and the caller's identity, so each identity has its own windows)."""
+"""Sliding-window rate limits, kept in the state store so that every process sharing it counts the same calls.
+
+The host names each window by the JSON path that declares it and who it counts: the caller's identity for a
+limit with `scope: identity` (the default), everybody for `scope: server`. The window length is part of the key,
+so editing a limit's window starts it afresh instead of misreading old calls."""
 
 from __future__ import annotations
 
-import threading
+import json
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 
 from guard.policy import RateLimit
+from guard.store import Blocked, Store, Window
+from guard.store.memory import MemoryStore
 
 Clock = Callable[[], float]
-#: (index into the keys of the first full window, seconds until it has room), or None when all have room.
-Blocked = tuple[int, float] | None
+#: Who a `scope: server` window counts (no identity can be named this: identities are non-empty strings).
+EVERYONE = "\x00server"
+
+__all__ = ["EVERYONE", "Blocked", "RateLimiter", "window_key"]
+
+
+def window_key(path: str, limit: RateLimit, identity: str | None) -> str:
+    who = EVERYONE if limit.scope == "server" else identity or ""
+    return json.dumps([who, path, limit.window], ensure_ascii=True, separators=(",", ":"))
 
 
 class RateLimiter:
-    def __init__(self, clock: Clock = time.monotonic) -> None:
+    """Checks and records calls against windows in a store (in this process's memory unless one is given)."""
+
+    def __init__(self, clock: Clock = time.time, store: Store | None = None) -> None:
         self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self.store: Store = store if store is not None else MemoryStore()
 
-    def _wait(self, hits: deque[float], limit: RateLimit, now: float) -> float | None:
-        while hits and hits[0] <= now - limit.window:
-            hits.popleft()
-        if len(hits) < limit.max:
-            return None
-        return max(hits[-limit.max] + limit.window - now, 0.001)
-
-    def _first_full(self, keys: Sequence[tuple[str, RateLimit]], now: float) -> Blocked:
-        for index, (key, limit) in enumerate(keys):
-            wait = self._wait(self._hits.setdefault(key, deque()), limit, now)
-            if wait is not None:
-                return index, wait
-        return None
+    @staticmethod
+    def _windows(keys: Sequence[tuple[str, RateLimit]]) -> list[Window]:
+        return [Window(key, limit.max, limit.window) for key, limit in keys]
 
     def check_all(self, keys: Sequence[tuple[str, RateLimit]]) -> Blocked:
         """Whether a call would be allowed now by every window (counts nothing)."""
-        if not keys:
-            return None
-        with self._lock:
-            return self._first_full(keys, self._clock())
+        return self.store.check(self._windows(keys), self._clock()) if keys else None
 
     def acquire_all(self, keys: Sequence[tuple[str, RateLimit]]) -> Blocked:
-        """Count one call in every window, or in none when one of them is full (atomic across the windows)."""
-        if not keys:
-            return None
-        with self._lock:
-            now = self._clock()
-            blocked = self._first_full(keys, now)
-            if blocked is None:
-                for key, _ in keys:
-                    self._hits[key].append(now)
-            return blocked
+        """Count one call in every window, or in none when one of them is full (atomic, across processes)."""
+        return self.store.take(self._windows(keys), self._clock()) if keys else None

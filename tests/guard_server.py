@@ -14,12 +14,13 @@ from mcp.server.mcpserver import MCPServer
 
 from guard.approvals import Approvals
 from guard.audit import AuditLog
-from guard.catalog import Catalog, ResourceInfo, ToolInfo
+from guard.catalog import Catalog, InvalidArguments, ResourceInfo, ToolInfo
 from guard.engine import Engine
 from guard.middleware import Guard
 from guard.policy import read_policy
 from guard.ratelimit import RateLimiter
 from guard.reload import PolicyWatcher
+from guard.store.sqlite import SqliteStore
 
 #: The input schema of every demo tool (what the handlers below accept), for argument conditions.
 SCHEMA: dict[str, Any] = {
@@ -77,7 +78,9 @@ class Harness:
             return "not in the catalog"
 
         self.audit = AuditLog(self.home / "audit.jsonl")
-        self.approvals = Approvals(self.home / "approvals", clock=self.clock)
+        #: The real shared store (SQLite in the home), as the server uses it.
+        self.store = SqliteStore(self.home / "state.db")
+        self.approvals = Approvals(self.store, key=b"k" * 32, clock=self.clock)
         self.watcher = PolicyWatcher(
             self._load, self.policy_path, status_file=self.home / "status.json", clock=self.clock
         )
@@ -86,8 +89,9 @@ class Harness:
             audit=self.audit,
             approvals=self.approvals,
             approve_command="demo approve",
-            limiter=RateLimiter(self.clock),
+            limiter=RateLimiter(self.clock, self.store),
             clock=self.clock,
+            store=self.store,
             identify=lambda ctx: self.caller,
         )
         self.server.middleware.append(self.guard)
@@ -100,7 +104,7 @@ class Harness:
         return run
 
     def _load(self) -> Engine:
-        catalog = Catalog.build(TOOLS, RESOURCES, describe=self.describe, validate=self.validate)
+        catalog = Catalog.build(TOOLS, RESOURCES, describe=self.describe, normalize=self.normalize)
         return Engine(read_policy(self.policy_path), catalog, str(self.policy_path))
 
     @staticmethod
@@ -108,9 +112,12 @@ class Harness:
         return f"Permanently {tool.replace('_', ' ')} #{arguments.get('id', 0)}"
 
     @staticmethod
-    def validate(tool: str, arguments: dict[str, Any]) -> str | None:
-        value = arguments.get("id", 0)
-        return None if isinstance(value, int) else "Invalid arguments, nothing was sent: id: expected an integer"
+    def normalize(tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """What the demo handlers take: an integer id, text note and token (defaults filled in)."""
+        canonical = {"id": 0, "note": "", "token": "", **arguments}
+        if not isinstance(canonical["id"], int) or isinstance(canonical["id"], bool):
+            raise InvalidArguments("Invalid arguments, nothing was sent: id: expected an integer")
+        return canonical
 
     def audit_lines(self) -> list[dict[str, Any]]:
         path = self.home / "audit.jsonl"

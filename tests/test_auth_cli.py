@@ -41,7 +41,8 @@ def test_login_status_logout_in_the_sandbox(
     home = str(tmp_path / "home")
     code, out, _ = run(capsys, "login", "--sandbox", "--home", home)
     assert code == 0
-    assert "https://trakt.tv/activate" in out and "Waiting for approval: next check in 1 second" in out
+    assert "Sandbox sign-in: nothing to open" in out and "trakt.tv" not in out
+    assert "Waiting for approval: next check in 1 second" in out
     assert "Signed in to Trakt" in out and str(token_file(Path(home))) in out
     assert instant_clock.sleeps, "the countdown waited (on the injected clock)"
     stored = json.loads(token_file(Path(home)).read_text())

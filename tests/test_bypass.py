@@ -19,13 +19,15 @@ from mcp.shared.exceptions import MCPError
 
 from guard import approvals as approvals_module
 from guard import middleware
-from guard.approvals import Approvals
 from guard.audit import AuditLog
+from guard.names import shown_name
 from tests.conftest import text_of
 from tests.guard_server import Harness, write_policy
 from tests.test_http import INITIALIZE, MCP_HEADERS, TOKENS, TWO_IDENTITIES, Served, serve
+from trakt_mcp import guarded
 from trakt_mcp.cli import main
 from trakt_mcp.quickstart import Session, Snapshot
+from trakt_mcp.settings import Settings
 
 POLICY: dict[str, Any] = {
     "version": "1",
@@ -80,7 +82,9 @@ async def test_no_variant_of_a_hidden_name_runs_anything(h: Harness, name: str) 
     async with h.client(answer="accept") as client:
         with pytest.raises(MCPError) as refused:
             await client.call_tool(name, {"id": 1})
-    assert (refused.value.error.code, refused.value.error.message) == (-32602, f"Unknown tool: {name}")
+    error = refused.value.error
+    assert (error.code, error.message) == (-32602, f"Unknown tool: {shown_name(name)}")
+    assert error.message.isprintable()
     assert h.ran == [] and h.questions == []
 
 
@@ -164,7 +168,7 @@ async def test_an_approval_binds_the_exact_arguments_whatever_their_spelling(h: 
     approved = {"id": 1, "note": "caf\u00e9"}
     async with h.client() as client:
         h.approvals.decide(code_in(await client.call_tool("remove_item", approved)), approve=True)
-        for other in ({"id": 1.0, "note": "caf\u00e9"}, {"id": 1, "note": "cafe\u0301"}, {**approved, "token": ""}):
+        for other in ({"id": 1.0, "note": "caf\u00e9"}, {"id": 1, "note": "cafe\u0301"}, {**approved, "token": "x"}):
             assert (await client.call_tool("remove_item", other)).is_error
         assert h.ran == []
         assert not (await client.call_tool("remove_item", {"note": "caf\u00e9", "id": 1})).is_error  # key order
@@ -201,13 +205,16 @@ async def test_an_approval_granted_to_one_identity_is_not_another_ones(h: Harnes
         {"code": "../../policy"},
         {"tool": None},
         {"created": float("nan")},
+        {},
     ],
 )
-async def test_a_hostile_approval_file_is_ignored(h: Harness, tamper: dict[str, Any]) -> None:
+async def test_a_hostile_approval_record_is_ignored(h: Harness, tamper: dict[str, Any]) -> None:
+    """Approved by hand in the store, even with a well-formed record: the integrity tag no longer matches."""
     async with h.client() as client:
         code = code_in(await client.call_tool("remove_item", {"id": 1}))
-        path = h.home / "approvals" / f"{code}.json"
-        path.write_text(json.dumps({**json.loads(path.read_text()), "approved": True, **tamper}))
+        record = h.store.get("approval", code, h.clock())
+        assert record is not None
+        h.store.put("approval", code, {**record, "approved": True, **tamper}, h.clock() + 60, h.clock())
         result = await client.call_tool("remove_item", {"id": 1})
     assert result.is_error and "Nothing ran" in text_of(result) and code_in(result) != code
     assert h.ran == [] and h.policy_path.exists()
@@ -220,7 +227,7 @@ async def test_a_flood_of_distinct_calls_cannot_fill_the_approvals_folder(
     async with h.client() as client:
         results = [await client.call_tool("remove_item", {"id": index}) for index in range(5)]
     assert all(result.is_error for result in results)
-    assert "already waiting" in text_of(results[-1]) and len(list((h.home / "approvals").glob("*.json"))) == 3
+    assert "already waiting" in text_of(results[-1]) and len(h.approvals.waiting()) == 3
 
 
 def test_approve_shows_escapes_not_terminal_control_characters(
@@ -230,7 +237,7 @@ def test_approve_shows_escapes_not_terminal_control_characters(
         def isatty(self) -> bool:
             return True
 
-    store = Approvals(tmp_path / "home" / "approvals")
+    store = guarded.approvals(Settings.load())
     action = "Remove item #1\x1b[2K\r\u202eApprove harmless read"
     pending = store.request("remove_item", {"note": "\x1b]0;x\x07\u2028line"}, action, identity="ann")
     monkeypatch.setattr("sys.stdin", Terminal("n\n"))
@@ -282,11 +289,11 @@ async def test_a_modern_confirmation_asked_of_one_identity_cannot_be_answered_by
 
 
 async def test_unanswered_modern_questions_are_bounded(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(middleware, "MAX_PENDING", 4)
+    monkeypatch.setattr(approvals_module, "MAX_PENDING", 4)
     ran: list[Any] = []
     for index in range(10):
         await modern_call(h, {"id": index}, ran)
-    assert len(h.guard._asked) == 4 and ran == []
+    assert h.guard.questions.waiting() == 4 and ran == []
 
 
 # --- audit log -------------------------------------------------------------------------------------------------
@@ -327,7 +334,8 @@ async def test_secrets_nested_deep_never_reach_the_audit_log_or_approval_files(h
         await client.call_tool("remove_item", {"id": 1, key: "hunter2-secret"})
         await client.call_tool("fetch_item", secret_args)
     audit = (h.home / "audit.jsonl").read_text()
-    approvals = "".join(path.read_text() for path in (h.home / "approvals").glob("*.json"))
+    approvals = "".join(json.dumps(record) for _, record in h.store.items("approval", h.clock()))
+    approvals += "".join(path.read_bytes().decode("latin-1") for path in h.home.glob("state.db*"))
     assert audit.count("hunter2") == 1 and "hunter2" not in approvals
 
 

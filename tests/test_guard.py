@@ -12,6 +12,7 @@ import pytest
 from mcp import types
 from mcp.shared.exceptions import MCPError
 
+from guard.names import shown_name
 from tests.conftest import text_of
 from tests.guard_server import Harness, write_policy
 
@@ -73,8 +74,9 @@ async def test_a_hidden_tool_called_by_any_variant_of_its_name_answers_like_a_to
         with pytest.raises(MCPError) as unknown:
             await client.call_tool("never_registered", {})
     # The spec's answer to an unknown tool (-32602), the same shape for a hidden one.
-    assert (hidden.value.error.code, hidden.value.error.message) == (-32602, f"Unknown tool: {name}")
-    assert hidden.value.error.data == {"name": name}
+    shown = shown_name(name)  # a name with unprintable characters comes back escaped
+    assert (hidden.value.error.code, hidden.value.error.message) == (-32602, f"Unknown tool: {shown}")
+    assert hidden.value.error.data == {"name": shown}
     assert (unknown.value.error.code, unknown.value.error.data) == (-32602, {"name": "never_registered"})
     assert h.ran == []
     assert decisions(h) == ["hidden", "denied"]  # the audit alone tells them apart

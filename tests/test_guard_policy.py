@@ -226,7 +226,8 @@ async def test_a_modern_era_confirmation_is_single_use_and_bound_to_tool_and_arg
     assert not (await send({"id": 1}, inputResponses=yes, requestState=asked.request_state)).is_error
     assert (await send({"id": 1}, inputResponses=yes, requestState=asked.request_state)).is_error  # replayed
     assert (await send({"id": 1}, inputResponses=yes, requestState="mcp-guard:made-up")).is_error  # forged
-    assert ran == [{"name": "remove_item", "arguments": {"id": 1}}]  # the guard's keys are stripped before the handler
+    # the guard's keys are stripped before the handler, which gets the canonical arguments the guard judged
+    assert ran == [{"name": "remove_item", "arguments": {"id": 1, "note": "", "token": ""}}]
 
 
 def test_the_audit_log_rotates_at_its_size_and_keeps_whole_lines(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from trakt_mcp.settings import Settings
 
 if TYPE_CHECKING:
     from guard.middleware import Guard
+    from guard.store import Store
     from trakt_mcp.auth import AuthManager
     from trakt_mcp.sandbox import FakeTrakt
 
@@ -20,9 +21,13 @@ class App:
     client: TraktClient
     #: Sign-in: device flow, token store, refresh (also the client's token source).
     auth: AuthManager
+    #: What every process on this state folder shares: rate-limit windows, approvals, pending sign-ins.
+    store: Store | None = None
     fake: FakeTrakt | None = None
     #: Set when the server is built (trakt_mcp.guarded.install).
     guard: Guard | None = None
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        if self.store is not None:
+            self.store.close()

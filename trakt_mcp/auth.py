@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import anyio
 import httpx
@@ -78,6 +78,34 @@ class DeviceFlow:
     next_poll_at: float
 
 
+class PendingSignIns(Protocol):
+    """Where the device code of a sign-in in progress waits: shared by every process on the same state folder
+    (see trakt_mcp.guarded), so a sign-in started in one process is finished in another. The device code is a
+    credential: it never reaches a log."""
+
+    def load(self) -> DeviceFlow | None: ...
+
+    def save(self, flow: DeviceFlow) -> None: ...
+
+    def clear(self) -> None: ...
+
+
+class InMemorySignIns:
+    """This process only: for tests and hosts without a state folder."""
+
+    def __init__(self) -> None:
+        self._flow: DeviceFlow | None = None
+
+    def load(self) -> DeviceFlow | None:
+        return self._flow
+
+    def save(self, flow: DeviceFlow) -> None:
+        self._flow = flow
+
+    def clear(self) -> None:
+        self._flow = None
+
+
 @dataclass(frozen=True)
 class PollResult:
     state: DeviceState
@@ -131,6 +159,7 @@ class AuthManager:
         *,
         store: TokenStore | None = None,
         now: Now = time.time,
+        pending: PendingSignIns | None = None,
     ) -> None:
         self.settings = settings
         self.http = http
@@ -139,7 +168,7 @@ class AuthManager:
         self._token: Token | None = None
         #: The refresh token the store held when this process last read or wrote it.
         self._seen_in_store: str | None = None
-        self._flow: DeviceFlow | None = None
+        self._pending: PendingSignIns = pending if pending is not None else InMemorySignIns()
         self._refresh_lock = anyio.Lock()
         #: Tells the MCP client a device code is being polled (wired in by trakt_mcp.guarded).
         self.progress: Report = unreported
@@ -159,7 +188,7 @@ class AuthManager:
 
     @property
     def pending(self) -> DeviceFlow | None:
-        return self._flow
+        return self._pending.load()
 
     def token(self) -> Token | None:
         """The signed-in token (read from the store the first time), or None. Never calls Trakt."""
@@ -173,7 +202,7 @@ class AuthManager:
     async def access_token(self) -> str:
         token = self.token()
         if token is None:
-            raise NotSignedIn()
+            raise NotSignedIn(sandbox=self.settings.sandbox)
         self._save_unsaved_quietly()
         if self._fresh(token) or self._resting(token):
             return token.access_token
@@ -181,7 +210,7 @@ class AuthManager:
         async with self._refresh_lock:
             token = self._adopt_stored() or self.token()
             if token is None:
-                raise NotSignedIn()
+                raise NotSignedIn(sandbox=self.settings.sandbox)
             if self._fresh(token):
                 return token.access_token
             try:
@@ -199,7 +228,7 @@ class AuthManager:
         async with self._refresh_lock:
             token = self._adopt_stored() or self.token()
             if token is None:
-                raise NotSignedIn()
+                raise NotSignedIn(sandbox=self.settings.sandbox)
             if token.access_token != rejected:
                 return token.access_token
             return (await self._refresh_unless_failed(token, attempts)).access_token
@@ -261,7 +290,9 @@ class AuthManager:
         if newer is not None:
             return newer
         self._forget_token()
-        raise NotSignedIn("Trakt no longer accepts your sign-in (invalid_grant); it was removed.")
+        raise NotSignedIn(
+            "Trakt no longer accepts your sign-in (invalid_grant); it was removed.", sandbox=self.settings.sandbox
+        )
 
     # -- sign-in ----------------------------------------------------------------------------------------------
 
@@ -304,8 +335,9 @@ class AuthManager:
         token = self._token_unless_unreadable()
         if token is not None:
             return token
-        if self._flow is not None and self._flow.expires_at - self.now() > REUSE_FLOW_FOR:
-            return self._flow
+        current = self._pending.load()
+        if current is not None and current.expires_at - self.now() > REUSE_FLOW_FOR:
+            return current
         response = await self._post("/oauth/device/code", {"client_id": self._credentials()["client_id"]})
         if response.status_code >= 400:
             raise _oauth_error(response)
@@ -323,7 +355,7 @@ class AuthManager:
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             raise MalformedResponse("Trakt's device code answer is incomplete; try again.") from None
-        self._flow = flow
+        self._pending.save(flow)
         return flow
 
     async def poll(self) -> PollResult:
@@ -331,39 +363,42 @@ class AuthManager:
         token = self._token_unless_unreadable()
         if token is not None:
             return PollResult(DeviceState("signed_in", "Signed in to Trakt."), token=token)
-        flow = self._flow
+        flow = self._pending.load()
         if flow is None:
             return PollResult(NO_FLOW)
         now = self.now()
         if now >= flow.expires_at:
-            self._flow = None
+            self._pending.clear()
             return PollResult(LOCALLY_EXPIRED)
         if now < flow.next_poll_at:
             return PollResult(DeviceState("wait", "Too early to ask Trakt again."), wait=flow.next_poll_at - now)
         flow.next_poll_at = now + flow.interval  # taken now, so a concurrent check cannot poll twice
         left = max(flow.expires_at - now, 0.0)
         await self.progress(f"Asking Trakt whether the sign-in code was approved ({left:.0f} s left to approve)")
+        self._pending.save(flow)
         response = await self._post("/oauth/device/token", {"code": flow.device_code, **self._credentials()})
         if response.status_code == 200:
-            self._flow = None
+            self._pending.clear()
             token = self._keep(parse_token(_json(response), self.now()))
             return PollResult(DeviceState("signed_in", "Signed in to Trakt."), token=token)
         state = DEVICE_STATES.get(response.status_code)
         if state is None:
             raise _oauth_error(response)
         if state.final:
-            self._flow = None
+            self._pending.clear()
             return PollResult(state)
         if state.state == "slow_down":
             flow.interval += SLOW_DOWN_STEP
         flow.next_poll_at = self.now() + flow.interval
+        self._pending.save(flow)
         return PollResult(state, wait=flow.interval)
 
     async def sign_out(self) -> SignOut:
         """Revoke at Trakt, remove locally (even when the revoke fails) and forget any pending device code.
 
         It waits for a refresh in flight, so the pair that refresh brings is the one revoked and removed."""
-        had_flow, self._flow = self._flow is not None, None
+        had_flow = self._pending.load() is not None
+        self._pending.clear()
         async with self._refresh_lock:
             try:
                 token = self.token()
@@ -404,7 +439,7 @@ class AuthManager:
         except (httpx.TransportError, httpx.DecodingError) as exc:
             raise transport_failure(exc, write=False) from None
         if 300 <= response.status_code < 400:
-            raise Redirected(response.status_code, response.headers.get("Location"))
+            raise Redirected(response.status_code)
         return response
 
 

@@ -26,7 +26,14 @@ if TYPE_CHECKING:
 
     from trakt_mcp.app import App
 
-COMMAND_MODULES: list[str] = ["trakt_mcp.cli_auth", "trakt_mcp.cli_policy", "trakt_mcp.cli_identity"]
+COMMAND_MODULES: list[str] = [
+    "trakt_mcp.cli_auth",
+    "trakt_mcp.cli_policy",
+    "trakt_mcp.cli_identity",
+    "trakt_mcp.cli_install",
+    "trakt_mcp.cli_setup",
+    "trakt_mcp.cli_sandbox",
+]
 
 Runner = Callable[[argparse.Namespace, Settings], int]
 
@@ -46,6 +53,20 @@ def common_options(*, suppress: bool) -> argparse.ArgumentParser:
     group.add_argument("--home", default=default, help="state folder (TRAKT_MCP_HOME)")
     group.add_argument("--policy", default=default, help="policy file (TRAKT_MCP_POLICY)")
     group.add_argument("-v", "--verbose", action="store_true", default=default or False, help="debug logging")
+    quick = parser.add_argument_group("quick restrictions (the stricter of these and the policy file wins)")
+    quick.add_argument(
+        "--read-only",
+        action="store_true",
+        default=default or False,
+        help="hide every write, destructive and auth tool except sign-in (TRAKT_MCP_READ_ONLY=1)",
+    )
+    quick.add_argument(
+        "--toolsets",
+        default=default,
+        metavar="A,B",
+        help="only these toolsets, e.g. shows,movies,user (TRAKT_MCP_TOOLSETS; `policy check` lists them)",
+    )
+    quick.add_argument("--tools", default=default, metavar="A,B", help="only these tools (TRAKT_MCP_TOOLS)")
     return parser
 
 
@@ -114,8 +135,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "transport": getattr(args, "transport", None),
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
+        "read_only": getattr(args, "read_only", False) or None,
+        "toolsets": getattr(args, "toolsets", None),
+        "tools": getattr(args, "tools", None),
     }
-    return Settings.load(overrides)
+    from trakt_mcp import credentials
+
+    return credentials.apply(Settings.load(overrides))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

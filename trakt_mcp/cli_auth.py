@@ -41,9 +41,14 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
 
 def _runner(command: Command) -> Callable[[argparse.Namespace, Settings], int]:
     def run(args: argparse.Namespace, settings: Settings) -> int:
-        return anyio.run(_with_app, command, settings)
+        return run_command(command, settings)
 
     return run
+
+
+def run_command(command: Command, settings: Settings) -> int:
+    """Run one of these commands with an App for `settings` (also used by `trakt-mcp setup`)."""
+    return anyio.run(_with_app, command, settings)
 
 
 async def _with_app(command: Command, settings: Settings) -> int:
@@ -66,11 +71,12 @@ async def login(app: App) -> int:
     auth = app.auth
     started = await auth.start_device()
     if not isinstance(started, DeviceFlow):
-        print(f"Already signed in. {signed_in_text(started, auth.now())} Run `trakt-mcp logout` to switch accounts.")
+        logout = "trakt-mcp logout --sandbox" if app.settings.sandbox else "trakt-mcp logout"
+        print(f"Already signed in. {signed_in_text(started, auth.now())} Run `{logout}` to switch accounts.")
         return 0
     print(flow_text(started, auth.now()).replace("**", ""))
     while True:
-        await _countdown(app, started)
+        await _countdown(app, auth.pending or started)
         try:
             result = await auth.poll()
         except (NetworkError, ServerError) as exc:  # passing trouble: the code stays valid, so keep waiting
@@ -108,15 +114,21 @@ async def logout(app: App) -> int:
 
 
 async def status(app: App) -> int:
-    from trakt_mcp.guarded import policy_summary
+    from trakt_mcp.guarded import policy_summary, store_summary
     from trakt_mcp.tools.auth import status_lines
 
     settings = app.settings
-    client = f"set ({settings.client_id})" if settings.client_id else f"not set. {HOW_TO_CONFIGURE}"
+    origins = settings.origins
+    client = f"set ({settings.client_id}), from {origins.get('client_id', '?')}" if settings.client_id else "not set"
     print(f"- Client ID: {client}")
-    print(f"- Client secret: {'set' if settings.secret else 'not set'}")
+    secret = f"set, from {origins.get('client_secret', '?')}" if settings.secret else "not set"
+    print(f"- Client secret: {secret}")
+    if not settings.client_id or not settings.secret:
+        print(f"  {HOW_TO_CONFIGURE}")
     if settings.sandbox:
         print("- Sandbox: on (offline fake Trakt; a separate token store)")
     print("\n".join(status_lines(app.auth)))
     print(f"- Policy: {policy_summary(settings)}")
+    if app.store is not None:
+        print(f"- Shared state (rate limits, approvals, sign-ins): {store_summary(app.store)}")
     return 0

@@ -337,7 +337,7 @@ class TraktClient:
         status = response.status_code
         log.debug("%s %s -> %s", response.request.method, response.request.url.path, status)
         if 300 <= status < 400:
-            raise Redirected(status, response.headers.get("Location"))
+            raise Redirected(status)
         if status >= 400:
             raise error_for_status(
                 status,

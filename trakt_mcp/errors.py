@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from trakt_mcp.settings import HOW_TO_CONFIGURE
+from trakt_mcp.terminal import excerpt
 
 
 class TraktError(Exception):
@@ -17,7 +18,7 @@ class InvalidArgument(TraktError):
     """An argument was rejected before any request was sent."""
 
     def __init__(self, argument: str, expected: str, got: object) -> None:
-        super().__init__(f"Invalid {argument}: expected {expected}, got {got!r}. Nothing was sent to Trakt.")
+        super().__init__(f"Invalid {argument}: expected {expected}, got {excerpt(got)}. Nothing was sent to Trakt.")
         self.argument = argument
 
 
@@ -26,12 +27,21 @@ class NotConfigured(TraktError):
         super().__init__(f"Trakt is not configured: no client ID. {HOW_TO_CONFIGURE}")
 
 
+def login_command(sandbox: bool) -> str:
+    """The terminal command that signs in: the sandbox keeps its own sign-in, so its hints name it."""
+    return "trakt-mcp login --sandbox" if sandbox else "trakt-mcp login"
+
+
 class NotSignedIn(TraktError):
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self, detail: str = "", *, sandbox: bool = False) -> None:
         lead = f"{detail} " if detail else ""
+        steps = (
+            "call start_device_auth, then check_auth_status (the sandbox approves its code by itself)"
+            if sandbox
+            else "call start_device_auth, open the link it gives, enter the code, then call check_auth_status"
+        )
         super().__init__(
-            f"{lead}This needs your Trakt account: call start_device_auth, open the link it gives, enter the code, "
-            "then call check_auth_status (or run `trakt-mcp login` in a terminal)."
+            f"{lead}This needs your Trakt account: {steps} (or run `{login_command(sandbox)}` in a terminal)."
         )
 
 
@@ -100,11 +110,15 @@ class ServerError(TraktHTTPError):
 
 
 class Redirected(TraktHTTPError):
-    """Trakt's API does not redirect: a 3xx means TRAKT_API_URL points elsewhere (http:// for https://...)."""
+    """Trakt's API does not redirect: a 3xx means TRAKT_API_URL points elsewhere (http:// for https://...). The
+    Location is neither followed nor quoted anywhere (result, log): a hostile or broken API could put a token in it."""
 
-    def __init__(self, status: int, location: str | None) -> None:
-        where = f" to {location[:200]}" if location else ""
-        super().__init__(status, f"the request was redirected{where} and not followed; check TRAKT_API_URL.")
+    def __init__(self, status: int) -> None:
+        super().__init__(
+            status,
+            "the API answered with a redirect, which is never followed (its target is not shown: it could carry "
+            "a token); check TRAKT_API_URL.",
+        )
 
 
 class InvalidClient(TraktHTTPError):

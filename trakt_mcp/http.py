@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from guard.policy import Policy, identity_for_token
 from trakt_mcp import __version__
+from trakt_mcp.settings import is_loopback
 
 log = logging.getLogger("trakt_mcp.http")
 
@@ -53,15 +54,6 @@ class HttpOptions:
     @property
     def loopback(self) -> bool:
         return is_loopback(self.host)
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _authority_name(host: str) -> str:

@@ -73,6 +73,8 @@ def configure_logging(level: int = logging.INFO) -> None:
     for name in CLIENT_LOGGERS:
         logging.getLogger(name).setLevel(min(level, logging.getLogger(name).getEffectiveLevel()))
     logging.getLogger("httpx").setLevel(logging.WARNING if level > logging.DEBUG else logging.DEBUG)
+    # httpcore's debug lines carry the API's raw response headers (a redirect's Location, cookies): never shown.
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 # --- to the client -----------------------------------------------------------------------------------------------

@@ -40,7 +40,8 @@ log = logging.getLogger("trakt_mcp.quickstart")
 SNAPSHOT_PREFIX = "stdio-snapshot-"
 _EOF = None
 #: A request line longer than this is refused (and skipped up to its newline) without being read into memory.
-MAX_LINE_BYTES = jsonlimits.MAX_BYTES
+#: Generous: a caller's oversized argument should get the tool's own answer (naming the argument), not this one.
+MAX_LINE_BYTES = 16 * 1024 * 1024
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 
@@ -60,6 +61,7 @@ def snapshot_key(settings: Settings) -> str:
     except Exception:  # an unknown SDK version: never reuse a snapshot
         return ""
     digest.update(f"{__version__}\n{sys.executable}\n{settings.sandbox}\n{settings.client_id is not None}\n".encode())
+    digest.update(f"{settings.restriction_flags()}\n".encode())
     if settings.policy is not None:
         try:
             digest.update(settings.policy.read_bytes())
@@ -173,7 +175,7 @@ def unreadable(line: bytes) -> dict[str, Any] | None:
     if line is _TOO_LONG:
         return error_response(None, PARSE_ERROR, f"Parse error: the line is longer than {MAX_LINE_BYTES} bytes")
     try:
-        jsonlimits.loads(line, allow_surrogates=False)
+        jsonlimits.loads(line, allow_surrogates=False, max_bytes=MAX_LINE_BYTES)
     except jsonlimits.JSONLimitError as exc:
         return error_response(None, PARSE_ERROR, f"Parse error: {exc}")
     return None
@@ -187,7 +189,7 @@ def invalid_message(text: str) -> dict[str, Any] | None:
     try:
         types.jsonrpc_message_adapter.validate_json(text, by_name=False)
     except ValueError:
-        message = jsonlimits.loads(text)
+        message = jsonlimits.loads(text, max_bytes=MAX_LINE_BYTES)
         request_id = message.get("id") if isinstance(message, dict) else None
         if isinstance(request_id, bool) or not isinstance(request_id, str | int):
             request_id = None
@@ -200,7 +202,7 @@ def _snapshot_request(line: bytes) -> tuple[Any, str, str] | None:
     """(id, method, requested protocol version) when the line is a request a snapshot holds the answer to: an
     `initialize`, or the first page of `tools/list`; else None."""
     try:
-        message = jsonlimits.loads(line)
+        message = jsonlimits.loads(line, max_bytes=MAX_LINE_BYTES)
     except ValueError:
         return None
     if not isinstance(message, dict) or "id" not in message:

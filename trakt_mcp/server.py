@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,13 +18,14 @@ from trakt_mcp.auth import AuthManager
 from trakt_mcp.client import Clock, Sleep, TraktClient
 from trakt_mcp.completions import register as register_completions
 from trakt_mcp.exact_errors import name_invalid_params
+from trakt_mcp.guarded import StoredSignIns, open_store
 from trakt_mcp.guarded import install as install_guard
 from trakt_mcp.logs import client_logging, set_level
 from trakt_mcp.prompts import register as register_prompts
 from trakt_mcp.resources import register as register_resources
 from trakt_mcp.sandbox import FakeTrakt
-from trakt_mcp.sandbox.routes.oauth import trust_stored
-from trakt_mcp.settings import Settings
+from trakt_mcp.sandbox.routes.oauth import trust_pending, trust_stored
+from trakt_mcp.settings import SANDBOX_VERIFICATION_URL, Settings
 from trakt_mcp.tools import tools_by_name
 
 INSTRUCTIONS = (
@@ -33,6 +35,11 @@ INSTRUCTIONS = (
 )
 
 log = logging.getLogger("trakt_mcp")
+
+
+def sandbox_account(settings: Settings) -> Path:
+    """Where sandbox mode keeps its account's data (`trakt-mcp sandbox reset` removes it)."""
+    return settings.home / "sandbox" / "account.json"
 
 
 def create_app(
@@ -46,16 +53,21 @@ def create_app(
     """The shared objects. In sandbox mode (and when tests pass `fake`) Trakt is the in-process fake.
     Tests pass `sleep` and `clock` to make retries and pacing instant and observable."""
     if settings.sandbox and fake is None and transport is None:
-        fake = FakeTrakt(auto_approve=True)
+        fake = FakeTrakt(
+            auto_approve=True, account_file=sandbox_account(settings), verification_url=SANDBOX_VERIFICATION_URL
+        )
     if fake is not None and transport is None:
         transport = fake.transport
     timing: dict[str, Any] = {k: v for k, v in (("sleep", sleep), ("clock", clock)) if v is not None}
     client = TraktClient(settings, transport=transport, **timing)
-    auth = AuthManager(settings, client.http, now=clock or time.time)
+    store = open_store(settings)
+    now = clock or time.time
+    auth = AuthManager(settings, client.http, now=now, pending=StoredSignIns(store, settings, now))
     client.tokens = auth
     if settings.sandbox and fake is not None:
         trust_stored(fake, auth.store)
-    return App(settings=settings, client=client, fake=fake, auth=auth)
+        trust_pending(fake, auth)
+    return App(settings=settings, client=client, fake=fake, auth=auth, store=store)
 
 
 def build_server(app: App, **server_options: Any) -> MCPServer:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -14,6 +16,8 @@ DEFAULT_API_URL = "https://api.trakt.tv"
 SANDBOX_API_URL = "https://sandbox.trakt.invalid"
 SANDBOX_CLIENT_ID = "sandbox-client-id"
 SANDBOX_CLIENT_SECRET = "sandbox-client-secret"  # a public, fake value for the offline sandbox
+#: What the sandbox gives as the device sign-in page: nothing to open, and clearly not trakt.tv.
+SANDBOX_VERIFICATION_URL = f"{SANDBOX_API_URL}/activate"
 
 #: Environment variable -> settings field. These names are a contract with users.
 ENV_VARS: dict[str, str] = {
@@ -22,13 +26,31 @@ ENV_VARS: dict[str, str] = {
     "TRAKT_API_URL": "api_url",
     "TRAKT_MCP_HOME": "home",
     "TRAKT_MCP_POLICY": "policy",
+    "TRAKT_MCP_READ_ONLY": "read_only",
+    "TRAKT_MCP_TOOLSETS": "toolsets",
+    "TRAKT_MCP_TOOLS": "tools",
 }
 
+#: The settings that are credentials, for `status` (where each came from).
+CREDENTIALS = ("client_id", "client_secret")
+
+TRAKT_APP_PAGE = "https://trakt.tv/oauth/applications/new"
 HOW_TO_CONFIGURE = (
-    "Create an API app at https://trakt.tv/oauth/applications/new (redirect URI: urn:ietf:wg:oauth:2.0:oob), "
-    "then set TRAKT_CLIENT_ID and TRAKT_CLIENT_SECRET in the MCP server's environment. "
+    "Run `trakt-mcp setup` in a terminal: it asks for your Trakt app's client ID and secret (create the app at "
+    f"{TRAKT_APP_PAGE}, redirect URI urn:ietf:wg:oauth:2.0:oob) and keeps them in your keyring; or set "
+    "TRAKT_CLIENT_ID and TRAKT_CLIENT_SECRET in the MCP server's environment. "
     "To try everything offline without an account, start the server with --sandbox."
 )
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 (bracketed or not) or localhost."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def default_home() -> Path:
@@ -50,6 +72,23 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     timeout: float = Field(default=30.0, gt=0)
+    #: Quick restrictions (github-mcp-server style), compiled into the guard's policy by trakt_mcp.guarded.
+    read_only: bool = False
+    toolsets: tuple[str, ...] | None = None
+    tools: tuple[str, ...] | None = None
+    #: Where each credential came from ("environment (TRAKT_CLIENT_ID)", "flag --client-id", "keyring ..."),
+    #: for `trakt-mcp status`. Never the value.
+    origins: dict[str, str] = Field(default_factory=dict, repr=False)
+
+    @field_validator("toolsets", "tools", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            names = tuple(dict.fromkeys(str(item).strip() for item in value if str(item).strip()))
+            return names or None
+        return value
 
     @field_validator("client_id", mode="before")
     @classmethod
@@ -61,22 +100,64 @@ class Settings(BaseModel):
     @field_validator("api_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
+        """https://, or http:// to a loopback test server only: the client secret and tokens travel in clear over
+        http://. No user info, query or fragment (they would ride along on every call)."""
         value = value.strip().rstrip("/")
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https:// (or http:// for a local test server)")
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be an https:// URL such as https://api.trakt.tv")
+        if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+            raise ValueError("must be a plain https:// base URL, without user name, password, query or fragment")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            raise ValueError(
+                "must use https:// for any host but a local test server (127.0.0.1, ::1, localhost): over http:// "
+                "the client secret and your tokens would travel in clear"
+            )
         return value
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
         """Environment first, then explicit overrides (command-line flags); None means 'not given'."""
         env = os.environ if environ is None else environ
-        values: dict[str, Any] = {field: env[var] for var, field in ENV_VARS.items() if env.get(var)}
-        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        values: dict[str, Any] = {}
+        origins: dict[str, str] = {}
+        for var, field in ENV_VARS.items():
+            if env.get(var):
+                values[field], origins[field] = env[var], f"environment ({var})"
+        for field, value in (overrides or {}).items():
+            if value is not None:
+                values[field], origins[field] = value, f"flag --{field.replace('_', '-')}"
         if values.get("sandbox"):
             values["client_id"] = SANDBOX_CLIENT_ID
             values["client_secret"] = SANDBOX_CLIENT_SECRET
             values["api_url"] = SANDBOX_API_URL
+            origins.update(dict.fromkeys(CREDENTIALS, "sandbox (built-in fake values)"))
+        values["origins"] = {k: v for k, v in origins.items() if k in CREDENTIALS}
         return cls.model_validate(values)
+
+    def with_stored_credentials(self, stored: Mapping[str, str], where: str) -> Settings:
+        """Fill the credentials the environment and flags left unset from `trakt-mcp setup`'s store."""
+        update: dict[str, Any] = {}
+        origins = dict(self.origins)
+        if self.client_id is None and stored.get("client_id"):
+            update["client_id"], origins["client_id"] = stored["client_id"], where
+        same_app = self.client_id is None or self.client_id == stored.get("client_id")
+        if self.client_secret is None and stored.get("client_secret") and same_app:
+            update["client_secret"], origins["client_secret"] = SecretStr(stored["client_secret"]), where
+        if not update:
+            return self
+        return self.model_copy(update={**update, "origins": origins})
+
+    @property
+    def restricted(self) -> bool:
+        return self.read_only or self.toolsets is not None or self.tools is not None
+
+    def restriction_flags(self) -> list[str]:
+        """The quick restrictions as command-line flags (for `install` and `policy check`)."""
+        flags = ["--read-only"] if self.read_only else []
+        flags += [f"--toolsets={','.join(self.toolsets)}"] if self.toolsets else []
+        flags += [f"--tools={','.join(self.tools)}"] if self.tools else []
+        return flags
 
     @property
     def configured(self) -> bool:

@@ -133,6 +133,23 @@ class KeyringStore:
         return True
 
 
+def write_private(path: Path, text: str, *, prefix: str = ".tmp-", mode: int = 0o600) -> None:
+    """Replace `path` atomically with `text`, readable only by the owner (mkstemp creates files 0600)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode != 0o600:
+            os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
 #: A temporary token file older than this is a crashed save's leftover, not a save in progress.
 STALE_TEMP_SECONDS = 60.0
 
@@ -155,18 +172,7 @@ class FileStore:
 
     def save(self, token: Token) -> None:
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            # mkstemp creates the file with mode 0600; os.replace swaps it in atomically.
-            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".token-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(token.to_json())
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(temp, self.path)
-            except BaseException:
-                Path(temp).unlink(missing_ok=True)
-                raise
+            write_private(self.path, token.to_json(), prefix=".token-")
         except OSError as exc:
             raise _failure("save", self.description, exc) from None
         self._sweep_leftovers()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -14,6 +17,8 @@ import httpx
 
 from trakt_mcp.sandbox.router import ROUTES, Route
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,12 @@ class FakeTrakt:
         client_secret: str = SANDBOX_CLIENT_SECRET,
         auto_approve: bool = False,
         clock: Callable[[], float] = time.time,
+        account_file: Path | None = None,
+        verification_url: str | None = None,
     ) -> None:
+        """`account_file` keeps the user's data (history, ratings, watchlist...) between processes: read before
+        each request when another process changed it, written after each change. `verification_url` replaces
+        trakt.tv's device page (the sandbox has none)."""
         from trakt_mcp.sandbox import routes  # noqa: F401 - registers every route module
         from trakt_mcp.sandbox.state import SandboxState
 
@@ -118,6 +128,10 @@ class FakeTrakt:
         self.tokens: dict[str, IssuedToken] = {}
         self.refresh_tokens: dict[str, IssuedToken] = {}
         self.state = SandboxState()
+        self.verification_url = verification_url
+        self.account_file = account_file
+        self._account_seen: tuple[int, int] | None = None
+        self._account_lock = threading.Lock()
 
     # -- wiring -----------------------------------------------------------------------------------------------
 
@@ -187,10 +201,44 @@ class FakeTrakt:
                 return httpx.Response(
                     fault.status, headers=fault.headers, content=fault.body if fault.body is not None else b"{}"
                 )
-        reply = self._dispatch(request, body)
+        with self._account_lock:
+            self._load_account()
+            reply = self._dispatch(request, body)
+            if request.method != "GET" and reply.status < 400:
+                self._save_account()
         headers = {"Content-Type": "application/json", **reply.headers}
         content = b"" if reply.status == 204 else json.dumps(reply.data).encode()
         return httpx.Response(reply.status, headers=headers, content=content)
+
+    def _load_account(self) -> None:
+        from trakt_mcp.sandbox.state import SandboxState
+
+        if self.account_file is None:
+            return
+        try:
+            info = self.account_file.stat()
+        except FileNotFoundError:
+            if self._account_seen is not None:  # reset by `trakt-mcp sandbox reset`
+                self.state, self._account_seen = SandboxState(), None
+            return
+        seen = (info.st_mtime_ns, info.st_size)
+        if seen == self._account_seen:
+            return
+        try:
+            self.state = SandboxState.from_json(self.account_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError, TypeError):
+            log.warning("The sandbox account in %s is unreadable; starting from the seeded account.", self.account_file)
+            self.state = SandboxState()
+        self._account_seen = seen
+
+    def _save_account(self) -> None:
+        from trakt_mcp.tokens import write_private
+
+        if self.account_file is None:
+            return
+        write_private(self.account_file, self.state.to_json(), prefix=".account-")
+        info = self.account_file.stat()
+        self._account_seen = (info.st_mtime_ns, info.st_size)
 
     def _dispatch(self, request: httpx.Request, body: Any) -> Reply:
         if request.headers.get("trakt-api-key") != self.client_id and not request.url.path.startswith("/oauth/"):

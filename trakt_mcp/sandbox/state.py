@@ -1,13 +1,15 @@
 """The sandbox user's account: what writes change (history, ratings, watchlist, playback, check-in, hidden).
 
 Items are kept as (kind, Trakt ID) with kind one of "movie", "show", "season", "episode"; the routes turn them back
-into Trakt's JSON shapes from the catalogue in data.py. Seeded with a little realistic activity.
+into Trakt's JSON shapes from the catalogue in data.py. Seeded with a little realistic activity. It round-trips
+through JSON so that sandbox mode keeps the account in the home between processes, as a real account would.
 """
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 Key = tuple[str, int]
 
@@ -101,10 +103,42 @@ class SandboxState:
     playback: list[Paused] = field(default_factory=_seed_playback)
     checkin: Checkin | None = None
     hidden_recommendations: set[Key] = field(default_factory=set)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(5001), repr=False)
+    next_id: int = 5001
 
     def new_id(self) -> int:
-        return next(self._ids)
+        self.next_id += 1
+        return self.next_id - 1
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "username": self.username,
+                "history": [asdict(play) for play in self.history],
+                "ratings": [[kind, trakt, asdict(r)] for (kind, trakt), r in self.ratings.items()],
+                "watchlist": [asdict(entry) for entry in self.watchlist],
+                "playback": [asdict(paused) for paused in self.playback],
+                "checkin": asdict(self.checkin) if self.checkin else None,
+                "hidden_recommendations": sorted([kind, trakt] for kind, trakt in self.hidden_recommendations),
+                "next_id": self.next_id,
+            },
+            indent=1,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> SandboxState:
+        """Raises ValueError (or KeyError/TypeError) when the text is not a saved state."""
+        data: dict[str, Any] = json.loads(text)
+        checkin = data.get("checkin")
+        return cls(
+            username=str(data["username"]),
+            history=[Play(**play) for play in data["history"]],
+            ratings={(kind, int(trakt)): Rating(**rating) for kind, trakt, rating in data["ratings"]},
+            watchlist=[Listed(**entry) for entry in data["watchlist"]],
+            playback=[Paused(**paused) for paused in data["playback"]],
+            checkin=Checkin(**checkin) if checkin else None,
+            hidden_recommendations={(kind, int(trakt)) for kind, trakt in data["hidden_recommendations"]},
+            next_id=int(data["next_id"]),
+        )
 
     def plays_of(self, kind: str, trakt: int) -> list[Play]:
         return [play for play in self.history if play.kind == kind and play.trakt == trakt]

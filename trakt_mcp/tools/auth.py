@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from trakt_mcp.auth import AuthManager, DeviceFlow
+from trakt_mcp.errors import TraktError
+from trakt_mcp.settings import SANDBOX_VERIFICATION_URL
 from trakt_mcp.tokens import TokenStoreError
 from trakt_mcp.tools.spec import Handler, NoArgs, ToolSpec
 
@@ -38,6 +40,11 @@ def signed_in_text(token: Token, now: float) -> str:
 
 
 def flow_text(flow: DeviceFlow, now: float) -> str:
+    if flow.verification_url == SANDBOX_VERIFICATION_URL:
+        return (
+            f"Sandbox sign-in: nothing to open (no real Trakt account is involved); the code **{flow.user_code}** "
+            f"approves itself at the next check. It is valid until {when(flow.expires_at, now)}."
+        )
     return (
         f"Open {flow.verification_url} and enter the code **{flow.user_code}**. "
         f"The code is valid until {when(flow.expires_at, now)}."
@@ -54,8 +61,13 @@ def status_lines(auth: AuthManager) -> list[str]:
     else:
         lines = [f"- Signed in: yes, token valid until {when(token.expires_at, now)}" if token else "- Signed in: no"]
     lines.append(f"- Token store: {auth.store.description}")
-    if auth.pending is not None:
-        lines.append(f"- Sign-in in progress: {flow_text(auth.pending, now)}")
+    try:
+        pending = auth.pending
+    except TraktError as exc:
+        lines.append(f"- Sign-in in progress: unknown. {exc}")
+    else:
+        if pending is not None:
+            lines.append(f"- Sign-in in progress: {flow_text(pending, now)}")
     return lines
 
 

@@ -15,13 +15,15 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 
 def _trakt_id(value: str) -> str:
-    value = value.strip()
+    """Trimmed and lower-cased (slugs and IMDB IDs are lower case at Trakt), a number without leading zeros: the
+    one spelling the guard's conditions and the handler both see."""
+    value = value.strip().lower()
     if not _ID.fullmatch(value) or ".." in value:
         raise ValueError(
-            "expected a Trakt ID, slug or IMDB ID (letters, digits, '-', '_', '.'), "
+            "expected a Trakt ID, slug or IMDB ID (letters, digits 0-9, '-', '_', '.'), "
             "such as '1388', 'breaking-bad' or 'tt0903747'"
         )
-    return value
+    return str(int(value)) if value.isdigit() else value
 
 
 def _page(value: int | None) -> int | None:

@@ -22,6 +22,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaV
 from pydantic_core import CoreSchema
 
 from trakt_mcp.errors import TraktError
+from trakt_mcp.terminal import excerpt
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App
@@ -96,6 +97,12 @@ class ToolSpec(Generic[A]):
         """Validate raw arguments into the model (raises pydantic.ValidationError naming the field)."""
         return self.args.model_validate(arguments)
 
+    def canonical(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The arguments exactly as the handler will use them: validated, normalised (IDs trimmed, numbers
+        without leading zeros), every default filled in, as JSON values. Parsing them again gives the same values,
+        so the guard judges, and the handler receives, this one result."""
+        return self.parse(arguments).model_dump(mode="json", by_alias=True)
+
     async def describe(self, app: App, arguments: dict[str, Any]) -> str:
         """The effect sentence for these arguments (the title when the tool declares none)."""
         if self.effect is None:
@@ -135,7 +142,7 @@ def explain_validation_error(exc: ValidationError) -> str:
         elif problem["type"] == "extra_forbidden":
             clauses.append(f"{where}: not an argument of this tool")
         else:
-            clauses.append(f"{where}: {message} (got {problem.get('input')!r})")
+            clauses.append(f"{where}: {message} (got {excerpt(problem.get('input'))})")
     return "; ".join(clauses)
 
 

@@ -43,11 +43,13 @@ MATCHED_IDS: dict[str, tuple[str, ...]] = {
     "episodes": ("trakt_id", "imdb_id", "tmdb_id", "tvdb_id"),
 }
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,199}")
-_IMDB = re.compile(r"tt\d{1,10}")
-_NUMBER = re.compile(r"\d{1,12}")
+_IMDB = re.compile(r"tt[0-9]{1,10}")
+_NUMBER = re.compile(r"[0-9]{1,12}")
 
 
 def _pattern(regex: re.Pattern[str], expected: str) -> AfterValidator:
+    """Trimmed, then matched against ASCII-only patterns (no fullwidth or Arabic-Indic digits)."""
+
     def check(value: str) -> str:
         value = value.strip()
         if not regex.fullmatch(value):
@@ -55,6 +57,11 @@ def _pattern(regex: re.Pattern[str], expected: str) -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+def _number(value: str) -> str:
+    """The canonical spelling of a numeric ID: '0120' and ' 120' are 120, so a policy naming "120" sees them."""
+    return str(int(value))
 
 
 def _iso_datetime(value: Any) -> Any:
@@ -90,7 +97,9 @@ def _batch_cap(items: list[Any]) -> list[Any]:
 
 
 #: ID formats are checked by validators, not published as schema keywords: every byte of schema costs context.
-NumericId = Annotated[str, _pattern(_NUMBER, "a number such as '120'")]
+NumericId = Annotated[
+    str, _pattern(_NUMBER, "a number written with the digits 0-9, such as '120'"), AfterValidator(_number)
+]
 SlugId = Annotated[str, _pattern(_SLUG, "a lowercase slug such as 'the-dark-knight-2008'")]
 ImdbId = Annotated[str, _pattern(_IMDB, "an IMDB ID such as 'tt0468569'")]
 Year = Annotated[int, Field(gt=1800)]

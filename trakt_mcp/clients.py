@@ -1,0 +1,101 @@
+"""The MCP clients `trakt-mcp install` knows: where each keeps its config, the shape of its entry, and the entry
+for this installation. README.md's per-client sections are generated from here too (a test keeps them equal)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trakt_mcp.settings import Settings
+
+#: The entry's name in every client's config.
+SERVER_NAME = "trakt"
+#: Where `uvx --from` fetches the server when the install is asked for it (`install --uvx`) and in README.md.
+SOURCE = "git+https://github.com/trakt-mcp/trakt-mcp"
+
+
+@dataclass(frozen=True)
+class ClientKind:
+    name: str
+    title: str
+    #: The object in the config file that holds the servers.
+    container: str
+    #: Whether the entry carries "type": "stdio".
+    typed: bool
+    #: Comments and trailing commas allowed in the file (JSONC).
+    jsonc: bool
+    #: The config file, per platform home (user scope).
+    user_path: str
+    #: The project (workspace) config file, relative to the project folder, if the client has one.
+    project_path: str | None = None
+
+    def config_path(self, project: Path | None = None, home: Path | None = None) -> Path:
+        if project is not None:
+            if self.project_path is None:
+                raise ValueError(f"{self.title} has no per-project configuration")
+            return project / self.project_path
+        return _expand(self.user_path, home or Path.home())
+
+
+def _expand(template: str, home: Path) -> Path:
+    """`{config}`: the per-user application settings folder of this platform."""
+    if sys.platform == "darwin":
+        config = home / "Library" / "Application Support"
+    elif sys.platform == "win32":
+        config = Path(os.environ.get("APPDATA", home / "AppData" / "Roaming"))
+    else:
+        config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    return Path(template.replace("{config}", str(config)).replace("~", str(home)))
+
+
+CLIENTS: dict[str, ClientKind] = {
+    kind.name: kind
+    for kind in (
+        ClientKind(
+            "claude-desktop", "Claude Desktop", "mcpServers", False, False, "{config}/Claude/claude_desktop_config.json"
+        ),
+        ClientKind("claude-code", "Claude Code", "mcpServers", True, False, "~/.claude.json", ".mcp.json"),
+        ClientKind("cursor", "Cursor", "mcpServers", False, False, "~/.cursor/mcp.json", ".cursor/mcp.json"),
+        ClientKind("vscode", "VS Code", "servers", True, True, "{config}/Code/User/mcp.json", ".vscode/mcp.json"),
+        ClientKind("windsurf", "Windsurf", "mcpServers", False, False, "~/.codeium/windsurf/mcp_config.json"),
+    )
+}
+
+
+def executable() -> list[str]:
+    """This installation's `trakt-mcp`, by absolute path (clients start servers without the shell's PATH)."""
+    scripts = Path(sys.executable).parent
+    for name in ("trakt-mcp", "trakt-mcp.exe"):
+        candidate = scripts / name
+        if candidate.is_file():
+            return [str(candidate.absolute())]
+    return [str(Path(sys.executable).absolute()), "-m", "trakt_mcp"]
+
+
+def uvx_command(source: str) -> list[str]:
+    uvx = shutil.which("uvx")
+    return [uvx or "uvx", "--from", source, "trakt-mcp"]
+
+
+def server_arguments(settings: Settings, *, policy: Path | None, home: Path | None) -> list[str]:
+    """The flags that make the client's server the one configured here: home, policy, sandbox, restrictions."""
+    args: list[str] = []
+    if settings.sandbox:
+        args.append("--sandbox")
+    if home is not None:
+        args += ["--home", str(home.absolute())]
+    if policy is not None:
+        args += ["--policy", str(policy.absolute())]
+    return args + settings.restriction_flags()
+
+
+def entry(kind: ClientKind, command: list[str], arguments: list[str]) -> dict[str, Any]:
+    """The client's entry: no secrets (the server reads them from the keyring `trakt-mcp setup` filled)."""
+    value: dict[str, Any] = {"type": "stdio"} if kind.typed else {}
+    value["command"] = command[0]
+    value["args"] = [*command[1:], *arguments]
+    return value
