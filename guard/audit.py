@@ -1,4 +1,11 @@
-"""The audit log: one JSON object per line, appended with a single write under a lock, rotated at a size.
+"""The audit log: one JSON object per line, an append-only trail that many processes share and no caller can flush.
+
+- Many writers: each line is one `write` on an O_APPEND descriptor (the kernel never interleaves two), taken under
+  a shared lock on `audit.jsonl.lock`; rotating takes that lock exclusively, so no line lands in a file being
+  renamed or deleted. No line is lost, torn or written twice.
+- Rotation by size (`max_bytes`) and age (`max_age`); the oldest backup beyond `backups` goes only once it is older
+  than `keep`: a flood cannot push recent history out. Backups older than `retention` go regardless.
+- Never through a symlink: the log, its backups and the lock are opened with O_NOFOLLOW, 0600.
 
 Argument summaries never carry secrets: values under keys that look like credentials are replaced, long values
 are shortened. Lines are pure ASCII JSON, so no value a caller chooses (a newline, U+2028, a terminal escape) can
@@ -6,17 +13,38 @@ split a line, forge one, or reach a terminal raw."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-DECISIONS = ("allowed", "denied", "invalid", "hidden", "confirmed", "declined", "approval_pending", "rate_limited")
+from guard.home import open_private, secure_folder
+from guard.store import Store, Window
+
+try:
+    import fcntl
+except ImportError:  # Windows: one process per home is assumed there
+    fcntl = None  # type: ignore[assignment]
+
+DECISIONS = (
+    "allowed",
+    "denied",
+    "invalid",
+    "hidden",
+    "confirmed",
+    "declined",
+    "approval_pending",
+    "rate_limited",
+    "suppressed",
+)
 SECRET_KEYS = re.compile(
     r"token|secret|pass(w|phrase)|pwd|code|auth|api_?key|private|cookie|credential|session|bearer|otp|(^|_)(key|pin)$",
     re.I,
@@ -24,6 +52,7 @@ SECRET_KEYS = re.compile(
 REDACTED = "[redacted]"
 MAX_TEXT = 80
 MAX_ITEMS = 10
+DAY = 86_400.0
 
 
 def summarize(value: Any, depth: int = 0, *, shorten: bool = True) -> Any:
@@ -54,46 +83,159 @@ class AuditLog:
     path: Path
     max_bytes: int = 5_000_000
     backups: int = 3
+    #: Start a new file when the current one is this old (seconds).
+    max_age: float = 7 * DAY
+    #: Backups younger than this are never deleted, however many there are (the floor floods cannot evict).
+    keep: float = 7 * DAY
+    #: Backups older than this are deleted whatever their number.
+    retention: float = 365 * DAY
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._lock_path = self.path.with_name(self.path.name + ".lock")
+        self._born: float | None = None
+        self._born_inode = -1
+
+    @contextlib.contextmanager
+    def _file_lock(self, exclusive: bool) -> Iterator[None]:
+        if fcntl is None:
+            yield
+            return
+        fd = open_private(self._lock_path, os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def write(self, entry: Mapping[str, Any]) -> None:
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry}
         line = (json.dumps(record, ensure_ascii=True, default=str) + "\n").encode("ascii")
         with self._lock:
-            self._rotate_if_full(len(line))
-            try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            except FileNotFoundError:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
+            secure_folder(self.path.parent)
+            for first_try in (True, False):
+                with self._file_lock(exclusive=False):
+                    fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+                    try:
+                        info = os.fstat(fd)
+                        full = info.st_size > 0 and (
+                            info.st_size + len(line) > self.max_bytes or self._too_old(info.st_ino)
+                        )
+                        if not (full and first_try):
+                            os.write(fd, line)
+                            return
+                    finally:
+                        os.close(fd)
+                self._rotate(info.st_ino)
 
-    def _rotate_if_full(self, incoming: int) -> None:
+    def _too_old(self, inode: int) -> bool:
+        """Whether the current file began more than `max_age` ago (its first line's time, read once per file)."""
+        if self._born is None or self._born_inode != inode:
+            self._born_inode = inode
+            self._born = self._first_time()
+        return self._born is not None and time.time() - self._born > self.max_age
+
+    def _first_time(self) -> float | None:
         try:
-            size = self.path.stat().st_size
-        except FileNotFoundError:
-            return
-        if size + incoming <= self.max_bytes:
-            return
-        for index in range(self.backups - 1, 0, -1):
-            older = self.path.with_name(f"{self.path.name}.{index}")
-            if older.exists():
-                os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
-        os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+            fd = open_private(self.path, os.O_RDONLY)
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            first = handle.readline(4096)
+        try:
+            return datetime.fromisoformat(json.loads(first)["time"]).timestamp()
+        except (ValueError, KeyError, TypeError):
+            return time.time()
+
+    def _backup(self, index: int) -> Path:
+        return self.path.with_name(f"{self.path.name}.{index}")
+
+    def _rotate(self, inode: int) -> None:
+        with self._file_lock(exclusive=True):
+            try:
+                current = os.lstat(self.path)
+            except FileNotFoundError:
+                return
+            if current.st_ino != inode:
+                return  # another process rotated it first
+            self._make_room()
+            for index in range(self._count(), 0, -1):
+                os.replace(self._backup(index), self._backup(index + 1))
+            os.replace(self.path, self._backup(1))
+            self._born = None
+
+    def _count(self) -> int:
+        index = 0
+        while os.path.lexists(self._backup(index + 1)):
+            index += 1
+        return index
+
+    def _make_room(self) -> None:
+        """Delete the oldest backups that are beyond `backups` and older than `keep`, or older than `retention`."""
+        now = time.time()
+        count = self._count()
+        while count > 0:
+            oldest = self._backup(count)
+            age = now - os.lstat(oldest).st_mtime
+            if not ((count >= self.backups and age > self.keep) or age > self.retention):
+                return
+            oldest.unlink()
+            count -= 1
 
     def tail(self, count: int) -> Iterator[dict[str, Any]]:
         """The latest `count` entries, oldest first (unreadable lines are skipped)."""
         try:
-            lines = self.path.read_text(encoding="utf-8", errors="replace").split("\n")[:-1]
+            fd = open_private(self.path, os.O_RDONLY)
         except FileNotFoundError:
             return
+        with os.fdopen(fd, "rb") as handle:
+            lines = handle.read().decode("utf-8", errors="replace").split("\n")[:-1]
         for line in lines[-count:]:
             try:
                 yield json.loads(line)
             except ValueError:
                 continue
+
+
+class RefusalThrottle:
+    """The guard's meta-limit: at most `max` refused or unknown calls per caller per `window` seconds get an audit
+    line each; past that they are counted (in the shared store) and written as one `suppressed` line with the
+    count when the burst ends, i.e. when the caller's next line is written. A flood of nonsense costs one line."""
+
+    KIND = "suppressed"
+
+    def __init__(self, store: Store, max_lines: int = 120, window: float = 60.0) -> None:
+        self.store = store
+        self.max_lines = max_lines
+        self.window = window
+        self._checked: dict[str, float] = {}
+
+    @staticmethod
+    def _key(identity: str | None) -> str:
+        return json.dumps(["refused", identity], ensure_ascii=True)
+
+    def admit(self, identity: str | None, refused: bool, now: float) -> tuple[bool, dict[str, Any] | None]:
+        """Whether this call gets its own line, and the `suppressed` line to write before it (if a burst of this
+        caller's refusals just ended). Allowed calls always get their line; they look for an ended burst at most
+        once a window per process, so the common path stays one store transaction."""
+        key = self._key(identity)
+        if refused and self.store.take([Window(key, self.max_lines, self.window)], now) is not None:
+            counted = self.store.get(self.KIND, key, now) or {"count": 0, "first": now}
+            counted["count"] = int(counted.get("count", 0)) + 1
+            counted["last"] = now
+            self.store.put(self.KIND, key, counted, now + 30 * DAY, now)
+            return False, None
+        if not refused and self._checked.get(key, -math.inf) > now - self.window:
+            return True, None
+        self._checked[key] = now
+        ended = self.store.pop(self.KIND, key, now)
+        if ended is None:
+            return True, None
+        first, last = (datetime.fromtimestamp(ended.get(k, now), UTC).isoformat() for k in ("first", "last"))
+        burst = {
+            "identity": identity,
+            "decision": "suppressed",
+            "count": ended.get("count"),
+            "reason": f"more than {self.max_lines} refused calls in {self.window:g} s, between {first} and {last}",
+        }
+        return True, burst

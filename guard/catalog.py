@@ -1,6 +1,6 @@
 """What the guard knows of the server it guards: its tools (name, group, risk class), which tool each resource
-exposes, and callbacks for effect sentences and canonical arguments. The host builds one; the guard needs nothing
-else."""
+exposes, and callbacks for effect sentences, canonical arguments and readiness (can this call act at all now?). The
+host builds one; the guard needs nothing else."""
 
 from __future__ import annotations
 
@@ -24,6 +24,19 @@ Normalize = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 class InvalidArguments(ValueError):
     """The arguments cannot be made canonical; the message names the argument and what was expected."""
+
+
+@dataclass(frozen=True)
+class NotReady:
+    """Why a call cannot act now, whatever anyone answers (not signed in, nothing to act on, no such target).
+    The guard says so and asks nobody. `error` False: the message is a plain answer ("Nothing to clear")."""
+
+    message: str
+    error: bool = True
+
+
+#: Returns None when the call could act now, else why not. Asked before anyone is asked to confirm it.
+Ready = Callable[[str, dict[str, Any]], Awaitable[NotReady | None]]
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,7 @@ class Catalog:
     resources: Mapping[str, ResourceInfo] = field(default_factory=dict)
     describe: Describe = _title_only
     normalize: Normalize | None = None
+    ready: Ready | None = None
     templates: Mapping[str, ResourceInfo] = field(default_factory=dict)
 
     @classmethod
@@ -67,6 +81,7 @@ class Catalog:
         *,
         describe: Describe | None = None,
         normalize: Normalize | None = None,
+        ready: Ready | None = None,
         templates: Iterable[ResourceInfo] = (),
     ) -> Catalog:
         tool_map = {tool.name: tool for tool in tools}
@@ -75,7 +90,7 @@ class Catalog:
         for resource in (*resource_map.values(), *template_map.values()):
             if resource.tool not in tool_map:
                 raise ValueError(f"resource {resource.uri} names unknown tool {resource.tool!r}")
-        return cls(tool_map, resource_map, describe or _title_only, normalize, template_map)
+        return cls(tool_map, resource_map, describe or _title_only, normalize, ready, template_map)
 
     def resource_for(self, uri: str) -> tuple[ResourceInfo, dict[str, Any]] | None:
         """The resource or template a URI reads, and the tool arguments that read means; None when none does."""

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from guard.catalog import RISKS, Catalog
 from guard.conditions import ConditionError, Mismatch, Test, compile_condition, describe
 from guard.names import skeleton
-from guard.policy import Action, Layer, Policy, PolicyError, RateLimit, Rule
+from guard.policy import HOST_CHANNELS, Action, Layer, Policy, PolicyError, RateLimit, Rule
 
 __all__ = ["Decision", "Engine", "Match", "Outcome", "PolicyError", "UnknownIdentity", "View"]
 
@@ -54,6 +54,7 @@ class Check:
     text: str  # e.g. count(items) > 5
     test: Test
     reason: str | None
+    confirm_via: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class Outcome:
     rule: str
     reason: str | None = None
     condition: str | None = None
+    #: The channels the deciding rule names for asking (None: the default order).
+    confirm_via: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,18 @@ class Decision:
     reason: str | None = None
     limits: tuple[Quota, ...] = ()
     checks: tuple[Check, ...] = ()
+    confirm_via: tuple[str, ...] | None = None
     outcome: Outcome = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "outcome", Outcome(self.action, self.rule, self.reason))
+        object.__setattr__(self, "outcome", Outcome(self.action, self.rule, self.reason, None, self.confirm_via))
+
+    @property
+    def may_ask(self) -> bool:
+        """Some call of this tool is confirmed: the action is confirm, or a confirm_if can turn allow into it."""
+        if self.action == "confirm":
+            return True
+        return self.action == "allow" and any(check.kind == "confirm_if" for check in self.checks)
 
     def judge(self, arguments: Mapping[str, Any]) -> Outcome:
         """The action for a call with these arguments: the rule's, unless one of its conditions fires."""
@@ -94,7 +105,7 @@ class Decision:
             if check.kind == "deny_if" and holds:
                 return Outcome("deny", check.path, check.reason, check.text)
             if check.kind == "confirm_if" and holds and confirm is None:
-                confirm = Outcome("confirm", check.path, check.reason, check.text)
+                confirm = Outcome("confirm", check.path, check.reason, check.text, check.confirm_via)
         return confirm if confirm is not None and self.action == "allow" else self.outcome
 
 
@@ -175,6 +186,8 @@ class Engine:
             self._check_only_stricter(identity, prefix, layer, top)
             self._layers[name] = [top, layer]
             self.views[name] = self._view(name, top, layer)
+            if not identity.trust_host:
+                self._check_channels(name, self.views[name])
         if self._problems:
             raise PolicyError(source, list(dict.fromkeys(self._problems)))
         self._skeletons = {skeleton(name): name for name in catalog.tools}
@@ -287,8 +300,9 @@ class Engine:
                 )
                 return Decision(name, "deny", first.path)
         rule = first.rule
+        via = tuple(rule.confirm_via) if rule.confirm_via else None
         return Decision(
-            name, rule.action, first.path, rule.reason, _quotas(first.path, rule), self._checks(name, first)
+            name, rule.action, first.path, rule.reason, _quotas(first.path, rule), self._checks(name, first), via
         )
 
     def _checks(self, tool: str, match: Match) -> tuple[Check, ...]:
@@ -302,7 +316,8 @@ class Engine:
             except ConditionError as exc:
                 self._problems.append(f"{path}: {exc}")
                 continue
-            checks.append(Check(kind, path, describe(condition), test, match.rule.reason))
+            via = tuple(match.rule.confirm_via) if match.rule.confirm_via else None
+            checks.append(Check(kind, path, describe(condition), test, match.rule.reason, via))
         return tuple(checks)
 
     def _check_only_stricter(self, identity: Layer, prefix: str, layer: _Compiled, top: _Compiled) -> None:
@@ -323,12 +338,32 @@ class Engine:
                     f"Fix: remove it, use {base.action} or stricter, or change the top level"
                 )
 
+    def _check_channels(self, name: str, view: View) -> None:
+        """A caller whose own client is not trusted can never confirm through it: a rule whose only channels are
+        the caller's client would leave its calls with nobody to ask."""
+        stranded: dict[str, tuple[tuple[str, ...], str]] = {}
+        for tool, decision in view.decisions.items():
+            vias = [(decision.rule, decision.confirm_via)] if decision.action == "confirm" else []
+            if decision.may_ask:
+                vias += [(check.path, check.confirm_via) for check in decision.checks if check.kind == "confirm_if"]
+            for path, via in vias:
+                if via is not None and set(via) <= HOST_CHANNELS:
+                    stranded.setdefault(path.split(".confirm_if[")[0], (via, tool))
+        for path, (via, tool) in stranded.items():
+            self._problems.append(
+                f"{path}.confirm_via: {json.dumps(list(via))} asks only the caller's own MCP client, which is never "
+                f"trusted to confirm for identity {json.dumps(name)} (e.g. {tool}): nobody could approve. Fix: add "
+                f'"desktop" or "terminal", or set identities.{json.dumps(name)}.trust_host to true if that client '
+                "really shows its questions to you"
+            )
+
 
 def _stricter(top: Decision, own: Decision) -> Decision:
     winner = own if RANK[own.action] > RANK[top.action] else top
     if winner.action == "hide":
         return winner
-    return dataclasses.replace(winner, limits=top.limits + own.limits, checks=top.checks + own.checks)
+    via = own.confirm_via or top.confirm_via
+    return dataclasses.replace(winner, limits=top.limits + own.limits, checks=top.checks + own.checks, confirm_via=via)
 
 
 def _quotas(path: str, rule: Rule) -> tuple[Quota, ...]:

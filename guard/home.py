@@ -2,8 +2,8 @@
 writable by nobody else. Everything created in it is private (0600 files in a 0700 folder), opened without
 following a symlink, and replaced atomically (a temporary file renamed over the old one).
 
-A folder we own with looser permissions (an older install made it 0755) is tightened; one owned by someone else,
-or one we cannot tighten, is refused with the command that fixes it.
+A folder someone else owns or can write to is refused with the command that fixes it; one of ours that others
+can merely read (an older install made it 0755) is made private.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ FILE_MODE = 0o600
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 KEY_FILE = "guard.key"
 KEY_BYTES = 32
+#: The largest policy (or other small text file) read whole.
+MAX_TEXT_BYTES = 4_000_000
 
 
 class HomeError(OSError):
@@ -50,13 +52,18 @@ def secure_folder(folder: Path) -> Path:
             f"the state folder {folder} belongs to another user (uid {info.st_uid}), so its contents cannot be "
             f"trusted. Fix: `sudo chown -R {os.getuid()} {folder}`, or set TRAKT_MCP_HOME to a folder of your own"
         )
-    if stat.S_IMODE(info.st_mode) & 0o077:
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o022:
+        raise HomeError(
+            f"the state folder {folder} is writable by other users (mode {mode:04o}), so what is in it (limits, "
+            f"approvals, the audit trail) cannot be trusted. Fix: `chmod 700 {folder}` and check its contents"
+        )
+    if mode & 0o077:  # readable by others (an older install's 0755): ours, so make it private
         try:
             os.chmod(folder, FOLDER_MODE)
         except OSError:
             raise HomeError(
-                f"the state folder {folder} is open to other users (mode {stat.S_IMODE(info.st_mode):04o}). "
-                f"Fix: `chmod 700 {folder}`"
+                f"the state folder {folder} is readable by other users (mode {mode:04o}). Fix: `chmod 700 {folder}`"
             ) from None
     return folder
 
@@ -136,3 +143,16 @@ def secret_key(home: Path) -> bytes:
             "be asked again"
         )
     return key
+
+
+def read_regular_file(path: Path) -> str:
+    """The file's text, without ever waiting: opened non-blocking, so a FIFO or device at the path (which would
+    freeze a plain read until someone writes to it) is refused at once, as is a file too large to be a policy."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file (a FIFO, device or folder). Fix: point the policy at a JSON file")
+        data = handle.read(MAX_TEXT_BYTES + 1)
+    if len(data) > MAX_TEXT_BYTES:
+        raise ValueError(f"larger than {MAX_TEXT_BYTES // 1_000_000} MB. Fix: a policy is a small JSON file")
+    return data.decode("utf-8")

@@ -1,10 +1,11 @@
 """The one choke point: an MCP server middleware that applies the policy to tools/list, tools/call,
 resources/list and resources/read before any handler runs, and audits every call decision.
 
-Confirmation uses MCP form elicitation in both protocol eras: in the handshake era the guard asks over the
-session's back-channel; in the modern era it answers `InputRequiredResult` and checks the client's retry against
-a single-use, server-side record bound to the tool and its arguments. Clients that cannot elicit get an
-out-of-band approval code instead. Any internal guard failure blocks the call (fail closed).
+A call that needs confirmation is first checked (arguments valid, the call ready to run: signed in, something to
+act on), then handed to the approval channels (guard.channels): the rule's `confirm_via`, else the default order
+(host elicitation when the caller's client may answer, the owner's desktop dialog, the owner's terminal). The audit
+line names the channel that answered and whether the owner or the caller's own client did. Any internal guard
+failure blocks the call (fail closed).
 
 Each request is decided for the caller's identity (`identify`; None = the local user, as over stdio): its view of
 the policy, its hidden tools, its own rate-limit windows, and the `identity` field of the audit line. A name the
@@ -14,22 +15,29 @@ policy does not declare gets nothing. The client's self-reported name is only re
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from mcp import types
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from guard import progress
-from guard.approvals import ApprovalError, Approvals, Questions, digest
-from guard.audit import AuditLog, summarize
+from guard.approvals import Approvals, Questions
+from guard.audit import AuditLog, RefusalThrottle, summarize
 from guard.catalog import Catalog, InvalidArguments
+from guard.channels import Answer, Asking, Channel, Question, Refusal, Result, Unasked, Waiting, settle
+from guard.channels.base import progress_token, reporter
+from guard.channels.desktop import DesktopChannel
+from guard.channels.host import HostChannel
+from guard.channels.terminal import TerminalChannel
 from guard.engine import Decision, Outcome, UnknownIdentity, View
 from guard.names import shown_name
 from guard.ratelimit import RateLimiter, window_key
@@ -39,14 +47,8 @@ from guard.store.memory import MemoryStore
 
 log = logging.getLogger("guard")
 
-MODERN_ERA = "2026-07-28"
-INPUT_KEY = "guard_confirm"
-STATE_PREFIX = "mcp-guard:"
-CONFIRM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"confirm": {"type": "boolean", "title": "Allow", "description": "Run this action once"}},
-    "required": ["confirm"],
-}
+#: Longest wait for an effect sentence's look-ups before the guard asks with a plainer one.
+DESCRIBE_TIMEOUT = 10.0
 Context = ServerRequestContext[Any, Any]
 #: Who is calling: an identity the policy declares, or None for the local user.
 Identify = Callable[[Context], "str | None"]
@@ -65,7 +67,12 @@ class _Verdict:
     message: str | None = None
     params: dict[str, Any] | None = None
     unknown: bool = False
-    reply: types.InputRequiredResult | None = None
+    reply: types.Result | None = None
+    #: The approval channel that answered or holds the question, and who answered ("owner" or "host").
+    channel: str | None = None
+    answered_by: str | None = None
+    #: False: the message is a plain answer, not an error ("Nothing to clear").
+    error: bool = True
 
 
 @dataclass
@@ -104,14 +111,6 @@ def _client_name(ctx: Context) -> str | None:
     return info.get("name") if isinstance(info, Mapping) else None
 
 
-def _can_elicit_form(ctx: Context) -> bool:
-    capabilities = ctx.session.client_capabilities
-    elicitation = capabilities.elicitation if capabilities else None
-    if elicitation is None:
-        return False
-    return elicitation.form is not None or elicitation.url is None
-
-
 def _is_error(result: HandlerResult) -> bool:
     if isinstance(result, Mapping):
         return bool(result.get("isError"))
@@ -127,12 +126,14 @@ def _visible_templates(view: View) -> frozenset[str]:
     return frozenset(uri for uri, template in view.catalog.templates.items() if template.tool in view.visible_tools)
 
 
-def _tool_error(text: str) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
+def _tool_error(text: str, error: bool = True) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error)
 
 
 class Guard:
-    """`server.middleware.append(Guard(...))`. `approve_command` is what a person types to approve a code.
+    """`server.middleware.append(Guard(...))`. `channels` ask people, in the default order given (default: host,
+    desktop, terminal); without it `approvals` and `approve_command` (what a person types to approve a code) build
+    the terminal channel. `home` is the state folder, named in messages about approvals.
 
     `store` keeps rate-limit windows and pending questions (`guard.store`); give the same store to the
     `Approvals`. Without one, this process's memory keeps them (tests, single-process hosts)."""
@@ -149,15 +150,29 @@ class Guard:
         clock: Callable[[], float] = time.time,
         identify: Identify = _local_user,
         store: Store | None = None,
+        channels: Sequence[Channel] | None = None,
+        home: str | None = None,
+        server_name: str = "MCP server",
     ) -> None:
         self.watcher = watcher
         self.identify = identify
         self.audit = audit
         self.approvals = approvals
-        self.approve_command = approve_command
+        self.home = home
         self.store: Store = store if store is not None else MemoryStore()
         self.limiter = limiter or RateLimiter(clock, self.store)
         self.questions = Questions(self.store, confirm_ttl, clock)
+        self.refusals = RefusalThrottle(self.store)
+        self._clock = clock
+        self.channels: list[Channel] = (
+            list(channels)
+            if channels is not None
+            else [
+                HostChannel(self.questions),
+                DesktopChannel(server=server_name),
+                TerminalChannel(approvals, approve_command),
+            ]
+        )
         self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         self._handlers = {
             "tools/list": self._list_tools,
@@ -198,7 +213,8 @@ class Guard:
 
     async def _current_view(self, ctx: Context) -> View:
         """The caller's view of the policy in force now (picking up an edit, and announcing what it changes)."""
-        engine, changed = self.watcher.current()
+        due = self.watcher.due()
+        engine, changed = await anyio.to_thread.run_sync(self.watcher.current) if due else self.watcher.current()
         if changed:
             await self._announce_changes()
         return engine.view(self.identify(ctx))
@@ -272,7 +288,7 @@ class Guard:
             if verdict.unknown:  # the spec's answer to an unknown tool; a hidden one looks exactly the same
                 shown = shown_name(name)
                 raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {shown}", data={"name": shown})
-            return _tool_error(verdict.message)
+            return _tool_error(verdict.message, verdict.error)
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _read_resource(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
@@ -378,82 +394,62 @@ class Guard:
     # --- confirmation ------------------------------------------------------------------------------------------
 
     async def _confirm(self, view: View, ctx: Context, tool: str, outcome: Outcome, subject: _Subject) -> _Verdict:
-        effect = await view.catalog.describe(tool, subject.arguments)
-        state = subject.params.get("requestState")
-        if isinstance(state, str) and state.startswith(STATE_PREFIX):
-            return self._answered(view, tool, outcome, subject, effect, state)
-        if _can_elicit_form(ctx):
-            question = f"{effect}\n\nAllow this once? (asked because of {_where(outcome)})"
-            if ctx.protocol_version >= MODERN_ERA:
-                return self._ask_modern(view, tool, outcome, subject, question)
-            answer = await ctx.session.elicit_form(
-                question, requested_schema=CONFIRM_SCHEMA, related_request_id=ctx.request_id
-            )
-            accepted = answer.action == "accept" and (answer.content or {}).get("confirm") is True
-            return self._accepted(outcome, subject, effect, accepted, subject.params)
-        return self._out_of_band(view, tool, outcome, subject, effect)
-
-    def _ask_modern(self, view: View, tool: str, outcome: Outcome, subject: _Subject, question: str) -> _Verdict:
-        nonce = self.questions.ask(tool, digest(tool, subject.arguments, view.identity))
-        ask = types.ElicitRequest(
-            params=types.ElicitRequestFormParams(message=question, requested_schema=CONFIRM_SCHEMA)
+        """Ask only about a call that can run: its arguments are canonical by now; is it ready (signed in,
+        something to act on)?"""
+        arguments = subject.arguments
+        catalog = view.catalog
+        not_ready = await catalog.ready(tool, arguments) if catalog.ready else None
+        if not_ready is not None:
+            return _Verdict("not_ready", outcome, not_ready.message, error=not_ready.error)
+        question = Question(tool, arguments, view.identity, _client_name(ctx), _where(outcome))
+        asking = Asking(
+            question,
+            ctx,
+            subject.params,
+            trusted_host=self._trusts_host(view),
+            can_wait=progress_token(ctx) is not None,
+            home=self.home,
+            describe=lambda: self._describe(catalog, tool, arguments),
+            report=reporter(ctx),
         )
-        return _Verdict(
-            "approval_pending",
-            outcome,
-            reply=types.InputRequiredResult(input_requests={INPUT_KEY: ask}, request_state=STATE_PREFIX + nonce),
-        )
-
-    def _answered(
-        self, view: View, tool: str, outcome: Outcome, subject: _Subject, effect: str, state: str
-    ) -> _Verdict:
-        """The modern-era retry: the state must be one we issued, unused, unexpired, for this very call and caller."""
-        asked = self.questions.answer(state.removeprefix(STATE_PREFIX))
-        if asked != (tool, digest(tool, subject.arguments, view.identity)):
-            return _Verdict(
-                "denied",
-                outcome,
-                f"This confirmation does not match a pending question (used, expired, or for other arguments). "
-                f"{subject.raw_name} did not run; call it again to be asked.",
-            )
-        responses = subject.params.get("inputResponses")
-        response = responses.get(INPUT_KEY) if isinstance(responses, Mapping) else None
-        accepted = False
-        if isinstance(response, Mapping):
-            content = response.get("content")
-            accepted = (
-                response.get("action") == "accept" and isinstance(content, Mapping) and content.get("confirm") is True
-            )
-        params = {k: v for k, v in subject.params.items() if k not in ("inputResponses", "requestState")}
-        return self._accepted(outcome, subject, effect, accepted, params)
+        return self._verdict(outcome, subject, await settle(self.channels, outcome.confirm_via, asking))
 
     @staticmethod
-    def _accepted(outcome: Outcome, subject: _Subject, effect: str, accepted: bool, params: dict[str, Any]) -> _Verdict:
-        if accepted:
-            return _Verdict("confirmed", outcome, params=params)
-        return _Verdict("declined", outcome, f"The user declined: {effect}. {subject.raw_name} did not run.")
+    def _trusts_host(view: View) -> bool:
+        """The local user's own client may answer; a named identity's only when the policy says trust_host."""
+        if view.identity is None:
+            return True
+        identity = view.engine.policy.identities.get(view.identity)
+        return identity is not None and identity.trust_host
 
-    def _out_of_band(self, view: View, tool: str, outcome: Outcome, subject: _Subject, effect: str) -> _Verdict:
-        if self.approvals is None:
-            return _Verdict(
-                "denied",
-                outcome,
-                f"{effect}: needs the user's confirmation, and this client cannot ask. {subject.raw_name} did not run.",
-            )
-        if self.approvals.consume(tool, subject.arguments, view.identity) is not None:
-            return _Verdict("confirmed", outcome, params=subject.params)
-        try:
-            pending = self.approvals.request(tool, subject.arguments, effect, view.identity)
-        except ApprovalError as exc:
-            return _Verdict("denied", outcome, f"{effect}: needs the user's approval, but {exc}. Nothing ran.")
-        minutes = max(1, round(self.approvals.ttl / 60))
-        because = f" (asked because of {_where(outcome)})" if outcome.condition else ""
+    @staticmethod
+    async def _describe(catalog: Catalog, tool: str, arguments: dict[str, Any]) -> str:
+        """The effect sentence, its look-ups bounded in time (then a plainer sentence: the tool and arguments)."""
+        with anyio.move_on_after(DESCRIBE_TIMEOUT):
+            return await catalog.describe(tool, arguments)
+        log.warning("the effect sentence for %s took over %g s; asking with a plainer one", tool, DESCRIBE_TIMEOUT)
+        return f"Run {tool} with {json.dumps(summarize(arguments), ensure_ascii=False, sort_keys=True)}"
+
+    @staticmethod
+    def _verdict(outcome: Outcome, subject: _Subject, result: Result | Unasked) -> _Verdict:
+        did_not_run = f"{subject.raw_name} did not run."
+        if isinstance(result, Answer):
+            if result.approved:
+                params = dict(result.params) if result.params is not None else subject.params
+                return _Verdict("confirmed", outcome, params=params, channel=result.channel, answered_by=result.by)
+            message = f"{result.message} {did_not_run}"
+            return _Verdict("declined", outcome, message, channel=result.channel, answered_by=result.by)
+        if isinstance(result, Waiting):
+            return _Verdict("approval_pending", outcome, result.message, reply=result.reply, channel=result.channel)
+        if isinstance(result, Refusal):
+            return _Verdict("denied", outcome, f"{result.message} {did_not_run}", channel=result.channel)
+        reasons = "; ".join(result.reasons)
         return _Verdict(
-            "approval_pending",
+            "denied",
             outcome,
-            f"Needs the user's approval{because}: {effect}. This client cannot ask the user, so ask them to run "
-            f"`{self.approve_command} {pending.code}` in a terminal within {minutes} minutes, then call "
-            f"{subject.raw_name} again with exactly the same arguments. Nothing ran yet.",
+            f"Nobody could be asked to confirm this call ({_where(outcome)}), so {did_not_run} Nobody declined it: "
+            f'{reasons}. Fix: name a channel that works here in the rule\'s confirm_via (e.g. ["terminal"]), '
+            "run the server where a display is available, or use a client that can ask (elicitation).",
         )
 
     # --- audit -------------------------------------------------------------------------------------------------
@@ -467,7 +463,7 @@ class Guard:
         entry: dict[str, Any] = {
             "identity": view.identity if view else _safe_identity(self.identify, ctx),
             "client": summarize(_client_name(ctx)),
-            "tool": summarize(subject.raw_name),
+            "tool": shown_name(subject.raw_name) if verdict.unknown else summarize(subject.raw_name),
             "decision": verdict.decision,
             "rule": decided.rule if decided else None,
             "condition": decided.condition if decided else None,
@@ -476,10 +472,23 @@ class Guard:
             "outcome": outcome,
             "duration_ms": round(seconds * 1000, 2),
         }
+        if verdict.unknown:
+            entry["unknown_tool"] = True
+        if verdict.channel is not None:
+            entry["channel"] = verdict.channel
+            entry["answered_by"] = verdict.answered_by
         if subject.resource is not None:
             entry["resource"] = summarize(subject.resource)
         try:
-            self.audit.write(entry)
+            own_line, burst = self.refusals.admit(entry["identity"], outcome == "blocked", self._clock())
+        except StoreError as exc:  # the trail matters more than the throttle: write the line
+            log.error("guard state store failed while auditing: %s", exc)
+            own_line, burst = True, None
+        try:
+            if burst is not None:
+                self.audit.write({**burst, "client": entry["client"]})
+            if own_line:
+                self.audit.write(entry)
         except OSError as exc:
             log.error("audit log write failed: %s", exc)
 

@@ -25,8 +25,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.config import JsonDict
 
 from guard import jsonlimits
+from guard.home import read_regular_file
 
 Action = Literal["allow", "deny", "confirm"]
+#: Who may be asked to confirm a call: the MCP client's own UI, a dialog on the owner's screen, the owner's
+#: terminal, or an MCP Apps card in the conversation (see guard.channels).
+ChannelName = Literal["host", "desktop", "terminal", "app"]
+#: Channels answered by the caller's own MCP client: never trusted for a remote identity unless it says trust_host.
+HOST_CHANNELS = frozenset({"host", "app"})
 ACTION_SYNONYMS = {"require_approval": "confirm"}
 NAMED_WINDOWS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 MAX_WINDOW = 31 * 86400.0
@@ -199,6 +205,15 @@ class Rule(_Strict):
     confirm_if: list[Condition] = Field(
         default_factory=list, max_length=50, description="any holding asks the user to confirm the call"
     )
+    confirm_via: list[ChannelName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4,
+        description='who is asked to confirm, in order: the first channel that can ask this caller is used. "host": '
+        'the MCP client\'s own UI (elicitation); "desktop": a dialog on the owner\'s screen; "terminal": '
+        '`trakt-mcp approve` at the owner\'s terminal; "app": an approval card in the conversation. Default: host '
+        "when the client can ask and is trusted, else desktop when a display is available, else terminal",
+    )
 
     @field_validator("action", mode="before")
     @classmethod
@@ -209,6 +224,22 @@ class Rule(_Strict):
     @classmethod
     def _bare_names(cls, value: Any) -> Any:
         return _requirement(value)
+
+    @field_validator("confirm_via")
+    @classmethod
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError('names a channel twice. Fix: list each channel once, e.g. ["desktop", "terminal"]')
+        return value
+
+    @model_validator(mode="after")
+    def _confirm_via_needs_a_question(self) -> Rule:
+        if self.confirm_via is not None and self.action != "confirm" and not self.confirm_if:
+            raise ValueError(
+                f'confirm_via only applies when the rule asks (action "confirm" or confirm_if), not to '
+                f'"{self.action}". Fix: remove confirm_via or make the rule ask'
+            )
+        return self
 
     @property
     def all_limits(self) -> tuple[RateLimit, ...]:
@@ -277,6 +308,12 @@ class Identity(Layer):
     token_sha256: str = Field(description="sha256 hex digest of the bearer token (`trakt-mcp identity add NAME`)")
     default: Action | None = Field(
         default=None, description="the action for tools none of its rules matches (default: the top level decides)"
+    )
+    trust_host: bool = Field(
+        default=False,
+        strict=True,
+        description="true: this caller's own MCP client may answer its confirmations (channels host and app). "
+        "Default false: a remote caller's questions go to the owner's desktop or terminal, never to its own client",
     )
 
     @field_validator("token_sha256")
@@ -423,9 +460,13 @@ def parse_policy(data: Any, source: str = "<policy>") -> Policy:
 def read_policy(path: Path) -> Policy:
     """Read and validate a policy file (the catalog-dependent checks happen in the engine)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_file(path)
     except OSError as exc:
         raise PolicyError(str(path), [f"cannot read the file ({exc.strerror}). Fix: check the path"]) from None
+    except UnicodeDecodeError:
+        raise PolicyError(str(path), ["the file is not UTF-8 text. Fix: save it as UTF-8 JSON"]) from None
+    except ValueError as exc:
+        raise PolicyError(str(path), [str(exc)]) from None
     try:
         data = jsonlimits.loads(text)
     except ValueError as exc:

@@ -1,11 +1,11 @@
-"""Hot reload: the policy file is re-read when it changes (checked at most every `interval` seconds, on use).
-An invalid edit keeps the last good policy; the problem goes to stderr and to a status file."""
+"""Hot reload: the policy file is re-read when it changes (checked at most every `interval` seconds, on use, off
+the event loop: see `due`). An invalid edit keeps the last good policy; the problem goes to stderr and to a status
+file (0600, replaced atomically). A FIFO or device at the policy path is refused, never waited on."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from guard.engine import Engine
+from guard.home import write_private
 from guard.policy import PolicyError
 
 log = logging.getLogger("guard")
@@ -52,6 +53,10 @@ class PolicyWatcher:
         self._next_check = clock() + interval
         self._write_status()
 
+    def due(self) -> bool:
+        """Whether the next `current()` looks at the file (then call it off the event loop)."""
+        return self.path is not None and self._clock() >= self._next_check
+
     def current(self) -> tuple[Engine, bool]:
         """The engine in force, and whether this call replaced it with one that shows a different set of tools."""
         if self.path is None or self._clock() < self._next_check:
@@ -85,9 +90,6 @@ class PolicyWatcher:
             "error": self.error,
         }
         try:
-            self.status_file.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.status_file.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(status), encoding="utf-8")
-            os.replace(temporary, self.status_file)
+            write_private(self.status_file, json.dumps(status).encode("utf-8"))
         except OSError as exc:
             log.warning("cannot write the guard status file %s: %s", self.status_file, exc)

@@ -34,8 +34,11 @@ def anyio_backend() -> str:
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads the developer's real Trakt settings, keyring or state folder."""
+    """No test reads the developer's real Trakt settings, keyring or state folder, or opens a dialog on their screen
+    (a test that wants the desktop channel starts its own virtual display)."""
     for name in ("TRAKT_CLIENT_ID", "TRAKT_CLIENT_SECRET", "TRAKT_API_URL", "TRAKT_MCP_POLICY"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TRAKT_MCP_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.memory_keyring.MemoryKeyring")

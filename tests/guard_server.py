@@ -15,6 +15,7 @@ from mcp.server.mcpserver import MCPServer
 from guard.approvals import Approvals
 from guard.audit import AuditLog
 from guard.catalog import Catalog, InvalidArguments, ResourceInfo, ToolInfo
+from guard.channels.host import HostChannel
 from guard.engine import Engine
 from guard.middleware import Guard
 from guard.policy import read_policy
@@ -95,6 +96,10 @@ class Harness:
             identify=lambda ctx: self.caller,
         )
         self.server.middleware.append(self.guard)
+
+    @property
+    def host(self) -> HostChannel:
+        return next(channel for channel in self.guard.channels if isinstance(channel, HostChannel))
 
     def _handler(self, name: str) -> Callable[..., Any]:
         async def run(id: int = 0, note: str = "", token: str = "") -> str:

@@ -18,8 +18,8 @@ from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from guard import approvals as approvals_module
-from guard import middleware
 from guard.audit import AuditLog
+from guard.channels import host as host_channel
 from guard.names import shown_name
 from tests.conftest import text_of
 from tests.guard_server import Harness, write_policy
@@ -37,7 +37,11 @@ POLICY: dict[str, Any] = {
         "remove_*": {"action": "confirm", "reason": "removes data"},
         "@comments": {"action": "allow", "rate_limit": {"max": 1, "window": 60}},
     },
-    "identities": {"ann": {"token_sha256": "a" * 64}, "ben": {"token_sha256": "b" * 64}},
+    # Both identities' own clients may answer their questions (trust_host), so the host channel's checks are tested.
+    "identities": {
+        "ann": {"token_sha256": "a" * 64, "trust_host": True},
+        "ben": {"token_sha256": "b" * 64, "trust_host": True},
+    },
 }
 YES = {"guard_confirm": {"action": "accept", "content": {"confirm": True}}}
 
@@ -263,7 +267,7 @@ async def modern_call(h: Harness, arguments: dict[str, Any], ran: list[Any], **e
     request: ServerRequestContext[Any, Any] = ServerRequestContext(
         session=_ModernSession(),  # type: ignore[arg-type]
         lifespan_context={},
-        protocol_version=middleware.MODERN_ERA,
+        protocol_version=host_channel.MODERN_ERA,
         method="tools/call",
         params={"name": "remove_item", "arguments": arguments, **extra},
         request_id=1,

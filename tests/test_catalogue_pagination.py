@@ -32,8 +32,8 @@ async def test_a_given_page_is_that_page_with_its_facts(session: Session, fake: 
         text = text_of(await client.call_tool("fetch_popular_shows", {"page": 2, "limit": 5}))
     ranked = sorted(data.SHOWS, key=lambda s: s["rating"] * s["votes"], reverse=True)
     assert [c.query["page"] for c in fake.calls] == ["2"]
-    assert f"**{ranked[5]['title']}**" in text and f"**{ranked[4]['title']}**" not in text
-    assert "_Page 2 of 3; 12 items in all; 5 shown._" in text
+    assert f"- {ranked[5]['title']} (" in text and f"- {ranked[4]['title']} (" not in text
+    assert "_Page 2 of 3, 12 items._" in text
 
 
 async def test_without_page_it_walks_pages_up_to_limit(
@@ -45,26 +45,30 @@ async def test_without_page_it_walks_pages_up_to_limit(
     assert ids_in(text) == many_comments[:150]
 
 
-async def test_limit_zero_fetches_everything(session: Session, fake: FakeTrakt, many_comments: list[int]) -> None:
+async def test_limit_zero_fetches_everything_up_to_the_cap(
+    session: Session, fake: FakeTrakt, many_comments: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalogue, "MAX_AUTO_ITEMS", 300)
     async with session() as client:
         text = text_of(await client.call_tool("fetch_show_comments", {"show_id": "severance", "limit": 0}))
     assert sorted(c.query["page"] for c in fake.calls) == ["1", "2", "3"]
     assert ids_in(text) == many_comments
-    assert "250 items in all; 250 shown" in text
+    assert "Page 1 of 3, 250 items." in text and "safety cap" not in text
 
 
-async def test_limit_zero_stops_at_the_safety_cap(
-    session: Session, fake: FakeTrakt, many_comments: list[int], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(catalogue, "MAX_AUTO_ITEMS", 120)
+async def test_limit_zero_stops_at_the_safety_cap(session: Session, fake: FakeTrakt, many_comments: list[int]) -> None:
+    """The cap is the reference server's: limit=0 means the first 100 items, one page of 100."""
     async with session() as client:
         text = text_of(await client.call_tool("fetch_show_comments", {"show_id": "severance", "limit": 0}))
-    assert len(fake.calls) == 2
-    assert ids_in(text) == many_comments[:120]
+    assert [(c.query["page"], c.query["limit"]) for c in fake.calls] == [("1", "100")]
+    assert ids_in(text) == many_comments[:100]
     assert "Stopped at the safety cap" in text
 
 
-async def test_max_pages_limits_the_walk(session: Session, fake: FakeTrakt, many_comments: list[int]) -> None:
+async def test_max_pages_limits_the_walk(
+    session: Session, fake: FakeTrakt, many_comments: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalogue, "MAX_AUTO_ITEMS", 300)
     async with session() as client:
         text = text_of(
             await client.call_tool("fetch_show_comments", {"show_id": "severance", "limit": 0, "max_pages": 2})

@@ -36,7 +36,7 @@ def test_invalid_configuration_exits_2_naming_the_setting(capsys: pytest.Capture
 def test_call_runs_a_tool_offline_in_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["call", "--sandbox", "search_shows", "query=breaking", "limit=3"]) == 0
     out = capsys.readouterr().out
-    assert "Breaking Bad" in out and "trakt:1388" in out
+    assert "Breaking Bad (2008) `breaking-bad`" in out
 
 
 def test_call_reports_tool_errors_with_exit_1(capsys: pytest.CaptureFixture[str]) -> None:

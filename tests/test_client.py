@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.app import App
-from trakt_mcp.client import MAX_AUTO_ITEMS, endpoint
+from trakt_mcp.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, endpoint
 from trakt_mcp.errors import (
     InvalidArgument,
     MalformedResponse,
@@ -325,7 +325,7 @@ async def test_retry_after_as_an_http_date_is_honoured(app: App, fake: FakeTrakt
 
 async def test_a_limit_beyond_the_safety_cap_says_it_stopped_there(app: App, fake: FakeTrakt) -> None:
     page = await app.client.paginate("/test/numbers", limit=5000)
-    assert len(page.items) == MAX_AUTO_ITEMS and page.capped
+    assert len(page.items) == MAX_LIST_ITEMS and page.capped
     assert not (await app.client.paginate("/test/numbers", limit=250)).capped
 
 

@@ -56,8 +56,19 @@ def test_conformance_suite_passes_every_check_that_applies(tmp_path: Path) -> No
             pytest.fail(message)
         pytest.skip(message)
     port = free_port()
+    # --no-auth: the suite cannot send the owner's loopback token; it connects as any local client would.
     env = {**os.environ, "TRAKT_MCP_HOME": str(tmp_path / "home")}
-    command = [sys.executable, "-m", "trakt_mcp", "--sandbox", "--transport", "streamable-http", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "trakt_mcp",
+        "--sandbox",
+        "--transport",
+        "streamable-http",
+        "--no-auth",
+        "--port",
+        str(port),
+    ]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30

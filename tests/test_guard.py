@@ -114,8 +114,11 @@ async def test_confirm_asks_the_human_with_the_effect_sentence(h: Harness, mode:
         assert not result.is_error and h.ran == [("remove_item", {"id": 5, "note": ""})]
         assert decisions(h) == ["confirmed"]
     else:
-        assert result.is_error and "The user declined: Permanently remove item #5" in text_of(result)
+        said = "declined" if answer == "decline" else "dismissed the question without answering"
+        assert result.is_error and f"The user {said}: Permanently remove item #5" in text_of(result)
         assert h.ran == [] and decisions(h) == ["declined"]
+    [line] = h.audit_lines()
+    assert (line["channel"], line["answered_by"]) == ("host", "host")
 
 
 async def test_require_approval_is_a_synonym_of_confirm(tmp_path: Path) -> None:

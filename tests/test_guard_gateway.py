@@ -108,7 +108,7 @@ async def audited(settings: Settings, fake: FakeTrakt, document: dict[str, Any],
         listed = {tool.name for tool in (await client.list_tools()).tools}
         for tool, arguments, _, _ in CALLS:
             try:
-                text = text_of(await client.call_tool(tool, arguments))
+                text = text_of(await client.call_tool(tool, arguments)).replace(str(settings.home), "HOME")
             except MCPError as exc:  # an unknown (or hidden) tool is a JSON-RPC error
                 text = f"{exc.error.code} {exc.error.message}"
             texts.append(re.sub(r"[A-Z2-9]{4}-[A-Z2-9]{4}", "CODE", text))

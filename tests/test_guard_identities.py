@@ -67,7 +67,8 @@ async def test_an_identity_is_stricter_where_it_says_so_and_the_top_level_elsewh
             await client.call_tool("remove_item", {"id": 1})
         blocked = await client.call_tool("sign_in", {"note": "make me admin"})  # kid's own condition
         signed = await client.call_tool("sign_in", {"note": "hello"})
-    assert asked.is_error and "The user declined" in text_of(asked) and h.questions
+    # kid's own client is not trusted to answer (no trust_host): the owner is asked at the terminal instead
+    assert asked.is_error and "Needs the owner's approval" in text_of(asked) and h.questions == []
     assert denied.is_error and "read-only week" in text_of(denied)
     assert 'identities."kid".rules."sign_in".deny_if[0] (note matches "*admin*")' in text_of(blocked)
     assert not signed.is_error

@@ -233,12 +233,12 @@ async def test_a_modern_era_confirmation_is_single_use_and_bound_to_tool_and_arg
 def test_the_audit_log_rotates_at_its_size_and_keeps_whole_lines(tmp_path: Path) -> None:
     from guard.audit import AuditLog
 
-    log = AuditLog(tmp_path / "audit.jsonl", max_bytes=400, backups=2)
+    log = AuditLog(tmp_path / "audit.jsonl", max_bytes=400, backups=2, keep=0)
     for index in range(40):
         log.write({"tool": "fetch_item", "arguments": {"id": index}})
-    files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == ["audit.jsonl", "audit.jsonl.1", "audit.jsonl.2"]
-    for path in tmp_path.iterdir():
+    files = sorted(p.name for p in tmp_path.glob("audit.jsonl*"))
+    assert files == ["audit.jsonl", "audit.jsonl.1", "audit.jsonl.2", "audit.jsonl.lock"]
+    for path in tmp_path.glob("audit.jsonl*"):
         assert path.stat().st_size <= 400
         assert all(json.loads(line)["tool"] == "fetch_item" for line in path.read_text().splitlines())
     assert [entry["arguments"]["id"] for entry in log.tail(1)] == [39]

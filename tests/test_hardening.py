@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import resource
+import socket
+import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
 from tests.conftest import text_of
+from tests.test_http import serve
+from trakt_mcp.http_limits import ConnectionLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "hunter2-access-token-0123456789"
@@ -198,3 +206,159 @@ async def test_an_error_quotes_a_short_escaped_prefix_of_a_huge_value(tmp_path: 
         assert "\x1b" not in said and "\u202e" not in said
     assert invalid.is_error
     assert "limit:" in text_of(invalid) and "5,000,004 characters" in text_of(invalid)
+
+
+# --- 2: loopback HTTP needs the owner's token ------------------------------------------------------------------
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _low_file_limit() -> None:
+    """The common default of 1024 open files, so the server meets a flood as it would on a stock machine."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+
+
+@contextmanager
+def http_server(home: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`trakt-mcp --sandbox --transport streamable-http` on a free loopback port, with 1024 open files."""
+    port = free_port()
+    argv = [sys.executable, "-m", "trakt_mcp", "--sandbox", "--transport", "streamable-http", "--port", str(port)]
+    process = subprocess.Popen(
+        [*argv, *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(home),
+        cwd=ROOT,
+        preexec_fn=_low_file_limit,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            try:
+                httpx.get(f"{base}/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "the HTTP server did not start"
+                time.sleep(0.1)
+        yield base, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+def stderr_of(process: subprocess.Popen[str]) -> str:
+    assert process.stderr is not None
+    return process.stderr.read()
+
+
+def initialize(base: str, token: str | None = None, **client: Any) -> httpx.Response:
+    headers = {**MCP_HEADERS, **({"Authorization": f"Bearer {token}"} if token else {})}
+    with httpx.Client(transport=httpx.HTTPTransport(**client), timeout=5) as http:
+        return http.post(f"{base}/mcp", json=INITIALIZE, headers=headers)
+
+
+def test_loopback_http_needs_the_owners_token_unless_no_auth(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with http_server(home) as (base, process):
+        stranger = initialize(base)
+        guessed = initialize(base, "x" * 43)
+    first_start = stderr_of(process)
+    shown = re.search(r"^    ([A-Za-z0-9_-]{43})$", first_start, re.M)
+    assert shown, first_start
+    token = shown.group(1)
+    assert stranger.status_code == 401 and guessed.status_code == 401
+    assert stat.S_IMODE((home / "http-token").stat().st_mode) == 0o600
+
+    again = run_cli(home, "identity", "show-local")
+    assert again.returncode == 0 and token in again.stdout
+    with http_server(home) as (base, process):
+        owner = initialize(base, token)
+        still_refused = initialize(base)
+    assert owner.status_code == 200 and still_refused.status_code == 401
+    assert token not in stderr_of(process)  # shown once, on the first start only
+
+    with http_server(home, "--no-auth") as (base, process):
+        assert initialize(base).status_code == 200
+
+
+# --- 4: slowloris ----------------------------------------------------------------------------------------------
+
+
+def test_a_slowloris_flood_leaves_a_legitimate_client_answered_within_a_second(tmp_path: Path) -> None:
+    """1,100 connections from 127.0.0.1 whose headers never finish; the owner's client (from 127.0.0.2, another
+    loopback address) must still be answered, each time within one second."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    attackers: list[socket.socket] = []
+    home = tmp_path / "home"
+    with http_server(home, "--no-auth") as (base, _):
+        port = int(base.rsplit(":", 1)[1])
+        started = time.monotonic()
+        try:
+            for _ in range(1100):
+                if time.monotonic() - started > 25:
+                    break
+                attacker = socket.socket()
+                attacker.settimeout(1)
+                try:
+                    attacker.connect(("127.0.0.1", port))
+                    attacker.sendall(f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Slow: ".encode())
+                except OSError:
+                    pass  # refused or reset: the server shed it
+                attackers.append(attacker)
+            assert len(attackers) == 1100, f"only {len(attackers)} connections opened in 25 s"
+            waits = []
+            for _ in range(3):
+                began = time.monotonic()
+                answer = initialize(base, local_address="127.0.0.2")
+                waits.append(time.monotonic() - began)
+                assert answer.status_code == 200
+            assert max(waits) < 1.0, waits
+        finally:
+            for attacker in attackers:
+                attacker.close()
+
+
+def test_a_request_not_sent_in_time_is_cut_and_a_body_over_the_limit_refused(tmp_path: Path) -> None:
+    limits = ConnectionLimits(read_timeout=0.5, max_body_bytes=64 * 1024)
+    with serve(tmp_path, None, no_auth=True, limits=limits) as served, socket.socket() as slow:
+        slow.settimeout(5)
+        slow.connect(("127.0.0.1", served.port))
+        slow.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        began = time.monotonic()
+        try:
+            closed = slow.recv(1024) == b""
+        except ConnectionResetError:
+            closed = True
+        assert closed and time.monotonic() - began < 3
+
+        declared = httpx.post(served.url, content=b"x" * (65 * 1024), headers=MCP_HEADERS, timeout=10)
+        assert declared.status_code == 413
+
+        def chunks() -> Iterator[bytes]:
+            yield b'{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "'
+            for _ in range(100):
+                yield b"x" * 1024
+
+        streamed = httpx.post(served.url, content=chunks(), headers=MCP_HEADERS, timeout=10)
+        assert streamed.status_code != 200

@@ -32,7 +32,7 @@ from tests.conftest import text_of
 from trakt_mcp import cli
 from trakt_mcp.app import App
 from trakt_mcp.guarded import SharedWatcher, audit_path, build_catalog, load_engine, policy_in_force
-from trakt_mcp.http import HttpOptions, build_http_app
+from trakt_mcp.http import HttpOptions, build_http_app, uvicorn_config
 from trakt_mcp.server import build_server, create_app
 from trakt_mcp.settings import Settings
 
@@ -108,8 +108,9 @@ def serve(home: Path, policy: dict[str, Any] | None, host: str = "127.0.0.1", **
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    asgi = build_http_app(server, HttpOptions(host, port, **extra), policy_in_force(app))
-    runner = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", lifespan="on"))
+    options = HttpOptions(host, port, **extra)
+    asgi = build_http_app(server, options, policy_in_force(app))
+    runner = uvicorn.Server(uvicorn_config(asgi, options, lifespan="on"))
     thread = threading.Thread(target=runner.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -310,8 +311,20 @@ def test_a_reload_the_bearer_check_picks_up_is_still_announced_by_the_guard(tmp_
 # --- loopback without identities ------------------------------------------------------------------------------
 
 
-async def test_loopback_without_identities_serves_the_local_user_without_a_token(tmp_path: Path) -> None:
-    with serve(tmp_path, None) as served:
+async def test_loopback_without_identities_serves_the_local_user_with_the_owners_token(tmp_path: Path) -> None:
+    owner = secrets.token_urlsafe(32)
+    with serve(tmp_path, None, local_token=owner) as served:
+        assert post_initialize(served).status_code == 401
+        assert post_initialize(served, TOKENS["alice"]).status_code == 401
+        async with mcp_client(served.url, owner) as client:
+            result = await client.call_tool("fetch_trending_shows", {"limit": 1})
+        assert not result.is_error
+        assert httpx.get(f"{served.base}/health", timeout=10).json()["auth"] == "bearer"
+        assert [(entry["tool"], entry["identity"]) for entry in served.audit()] == [("fetch_trending_shows", None)]
+
+
+async def test_loopback_with_no_auth_serves_the_local_user_without_a_token(tmp_path: Path) -> None:
+    with serve(tmp_path, None, no_auth=True) as served:
         async with mcp_client(served.url) as client:
             result = await client.call_tool("fetch_trending_shows", {"limit": 1})
         assert not result.is_error

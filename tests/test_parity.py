@@ -1,6 +1,10 @@
 """Parity with the reference surface (../shared/reference/tools.json): prompts and agents written for the reference
 server keep working. For every reference tool this server serves: same name, parameters, types, defaults,
-required flags and enums. Plus the catalogue's resources and prompts."""
+required flags and enums. Plus the catalogue's resources and prompts.
+
+One rule differs on purpose (issue #15, portable schemas): the reference publishes optional arguments as
+`anyOf: [X, null]` with `default: null`; ours publish X and no default (not required, so it may be left out).
+Nullable-ness and a null default are therefore not compared."""
 
 from __future__ import annotations
 
@@ -27,11 +31,16 @@ def reference() -> dict[str, Any]:
 
 
 def types_of(schema: dict[str, Any]) -> set[str]:
-    """{"type": "integer"} -> {"integer"}; {"anyOf": [{"type": "integer"}, {"type": "null"}]} -> {"integer", "null"}."""
+    """{"type": "integer"} -> {"integer"}; {"anyOf": [{"type": "integer"}, {"type": "null"}]} -> {"integer"}."""
     if "anyOf" in schema:
         return set().union(*(types_of(option) for option in schema["anyOf"]))
     kind = schema.get("type")
-    return set(kind) if isinstance(kind, list) else {kind}
+    return (set(kind) if isinstance(kind, list) else {kind}) - {"null"}
+
+
+def default_of(schema: dict[str, Any]) -> Any:
+    """The default, with `default: null` read as no default (both mean "not given")."""
+    return schema.get("default")
 
 
 def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
@@ -46,7 +55,7 @@ def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
             continue
         if types_of(got) != types_of(expected):
             problems.append(f"{name}: type {types_of(got)} != {types_of(expected)}")
-        if ("default" in got, got.get("default")) != ("default" in expected, expected.get("default")):
+        if default_of(got) != default_of(expected):
             problems.append(f"{name}: default {got.get('default')!r} != {expected.get('default')!r}")
         if got.get("enum") != expected.get("enum"):
             problems.append(f"{name}: enum {got.get('enum')} != {expected.get('enum')}")

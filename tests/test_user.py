@@ -18,15 +18,21 @@ async def accept(context: Any, params: types.ElicitRequestParams) -> types.Elici
 
 #: tool, arguments, (method, path) the fake must see, query it must carry, texts the answer must show.
 READS: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
-    ("fetch_user_watched_shows", {}, "/sync/watched/shows", {}, ["Breaking Bad", "3 episode(s)"]),
+    (
+        "fetch_user_watched_shows",
+        {},
+        "/sync/watched/shows",
+        {},
+        ["Breaking Bad (2008) `breaking-bad`, 3 plays, 3 episodes"],
+    ),
     ("fetch_user_watched_movies", {}, "/sync/watched/movies", {}, ["The Dark Knight", "Inception", "(2)"]),
     ("fetch_user_watched_movies", {"limit": 1}, "/sync/watched/movies", {}, ["_1 of 2 shown._"]),
-    ("fetch_user_ratings", {}, "/sync/ratings/movies", {"page": "1", "limit": "100"}, ["The Dark Knight", "9/10"]),
+    ("fetch_user_ratings", {}, "/sync/ratings/movies", {}, ["The Dark Knight (2008) `the-dark-knight-2008`, 9/10"]),
     (
         "fetch_user_ratings",
         {"rating_type": "shows", "rating": 10, "page": 1},
         "/sync/ratings/shows/10",
-        {"page": "1"},
+        {"page": "1", "limit": "10"},
         ["Breaking Bad", "10/10"],
     ),
     (
@@ -36,7 +42,13 @@ READS: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         {},
         ["Dune: Part Two", 'note: "See it on a big screen"'],
     ),
-    ("fetch_history", {}, "/sync/history", {}, ["Inception", "S01E03", "history id 1005", "checkin"]),
+    (
+        "fetch_history",
+        {},
+        "/sync/history",
+        {"page": "1", "limit": "10"},
+        ["Inception (2010) `inception-2010`", "S01E03 ...And the Bag's in the River `1388103`", "(checkin)"],
+    ),
     (
         "fetch_history",
         {"history_type": "shows", "item_id": "breaking-bad", "start_at": "2024-04-02", "end_at": "2024-04-30T00:00Z"},
@@ -56,7 +68,7 @@ READS: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         {"show_id": "breaking-bad", "verbose": True, "last_activity": "watched"},
         "/shows/breaking-bad/progress/watched",
         {"last_activity": "watched", "hidden": "false", "specials": "false", "count_specials": "true"},
-        ["3/20 episodes", "Next to watch: S01E04 **Cancer Man**", "unwatched episodes: 4, 5, 6, 7"],
+        ["3/20 episodes", "Next to watch: S01E04 Cancer Man `1388104`", "unwatched episodes: 4, 5, 6, 7"],
     ),
     ("fetch_playback_progress", {}, "/sync/playback", {}, ["Spirited Away", "45% watched", "playback_id 3001"]),
     ("fetch_playback_progress", {"playback_type": "episodes"}, "/sync/playback/episodes", {}, ["Cancer Man"]),

@@ -150,7 +150,10 @@ async def test_writes_change_state_exactly_and_report_what_trakt_did(
 async def test_unhide_brings_a_recommendation_back(
     session: Session, fake: FakeTrakt, signed_in: Any, kind: str
 ) -> None:
-    item = {"movie": ("movie_id", "19371", 19371), "show": ("show_id", "game-of-thrones", 1390)}[kind]
+    item = {
+        "movie": ("movie_id", "19371", 19371, "spirited-away-2001"),
+        "show": ("show_id", "game-of-thrones", 1390, "game-of-thrones"),
+    }[kind]
     fake.state.hidden_recommendations.add((kind, item[2]))
     async with session() as client:
         before = text_of(await client.call_tool(f"fetch_{kind}_recommendations", {"limit": 50}))
@@ -160,8 +163,8 @@ async def test_unhide_brings_a_recommendation_back(
     assert f"Deleted: 1 {kind}" in text_of(result)
     assert "Trakt changed nothing" in text_of(again)
     assert fake.state.hidden_recommendations == set()
-    assert f"trakt:{item[2]} " not in before
-    assert f"trakt:{item[2]} " in after
+    assert f"`{item[3]}`" not in before
+    assert f"`{item[3]}`" in after
 
 
 async def test_the_sync_body_carries_ids_and_fields_as_trakt_wants(
@@ -247,11 +250,15 @@ async def test_invalid_items_change_nothing_and_send_nothing(
     assert repr(fake.state) == before
 
 
-async def test_removing_an_unknown_playback_says_so(session: Session, fake: FakeTrakt, signed_in: Any) -> None:
-    async with session(elicitation_callback=Asked()) as client:
+async def test_removing_an_unknown_playback_says_so_and_asks_nobody(
+    session: Session, fake: FakeTrakt, signed_in: Any
+) -> None:
+    asked = Asked()
+    async with session(elicitation_callback=asked) as client:
         result = await client.call_tool("remove_playback_item", {"playback_id": 999})
     assert result.is_error
-    assert "no paused playback 999; nothing was removed" in text_of(result)
+    assert "no paused playback 999; nothing to remove, so nobody was asked" in text_of(result)
+    assert asked.questions == []
     assert len(fake.state.playback) == 2
 
 

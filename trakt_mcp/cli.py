@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from pydantic import ValidationError
 
+from guard.home import HomeError
 from guard.policy import PolicyError
 from trakt_mcp import __version__
 from trakt_mcp.settings import Settings
@@ -83,6 +84,12 @@ def serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         default=default,
         metavar="HOST[:PORT]",
         help="also accept this Host header (repeatable; NAME:* for any port), e.g. behind a reverse proxy",
+    )
+    group.add_argument(
+        "--no-auth",
+        action="store_true",
+        default=default or False,
+        help="HTTP on loopback without the owner's bearer token: every account on this machine can use it",
     )
     group.add_argument(
         "--allowed-origin",
@@ -159,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runner: Runner = args.run
     try:
         return runner(args, settings)
-    except PolicyError as exc:
+    except (PolicyError, HomeError) as exc:
         print(f"trakt-mcp: the server cannot start: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -187,8 +194,9 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         from trakt_mcp.http import HttpOptions, serve_http
 
         extra_hosts, extra_origins = (tuple(getattr(args, k, None) or ()) for k in ("allowed_host", "allowed_origin"))
-        options = HttpOptions(settings.host, settings.port, extra_hosts, extra_origins)
-        return serve_http(server, options, policy_in_force(app))
+        no_auth = bool(getattr(args, "no_auth", False))
+        options = HttpOptions(settings.host, settings.port, extra_hosts, extra_origins, no_auth=no_auth)
+        return serve_http(server, options, policy_in_force(app), settings.home)
     server.run("stdio")
     return 0
 

@@ -1,5 +1,5 @@
 """`trakt-mcp identity add NAME`: a fresh bearer token for an HTTP caller, shown once, and the policy snippet that
-holds only its SHA-256 digest."""
+holds only its SHA-256 digest. `trakt-mcp identity show-local`: the owner's own token for HTTP on loopback."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from guard.policy import IDENTITY_NAME, token_digest
+from trakt_mcp.http_token import LocalTokenError, ensure_token, token_path
 from trakt_mcp.settings import Settings
 
 EXIT_USAGE = 2
@@ -27,6 +28,14 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
     )
     add.add_argument("name", help="the identity's name, as audit lines and `policy check --identity` show it")
     add.set_defaults(run=run_add)
+    local = actions.add_parser(
+        "show-local",
+        parents=[common],
+        help="print the owner's bearer token for HTTP on loopback (made on first use)",
+        description="HTTP on 127.0.0.1 needs this token too (unless served with --no-auth): other accounts on this "
+        "machine can reach loopback. It is kept readable by you only, in the state folder.",
+    )
+    local.set_defaults(run=run_show_local)
 
 
 def run_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -44,4 +53,16 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
     print(f"\n    {token}\n")
     print(f'Add this entry to the "identities" of your policy file ({settings.policy or "--policy"}):\n')
     print(json.dumps(snippet, indent=2))
+    return 0
+
+
+def run_show_local(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        token, _ = ensure_token(settings.home)
+    except LocalTokenError as exc:
+        print(f"trakt-mcp identity show-local: {exc}", file=sys.stderr)
+        return 1
+    print(f"Bearer token for HTTP on loopback (kept in {token_path(settings.home)}, readable by you only):")
+    print(f"\n    {token}\n")
+    print("Clients send it as `Authorization: Bearer <token>`.")
     return 0

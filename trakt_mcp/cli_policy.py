@@ -38,9 +38,11 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
     schema.set_defaults(run=lambda args, settings: _print_schema())
 
     approve = subcommands.add_parser(
-        "approve", parents=[common], help="approve, at this terminal, an action an agent asked for (one use)"
+        "approve",
+        parents=[common],
+        help="approve, at this terminal, an action an agent asked for (one use); without a code, list what waits",
     )
-    approve.add_argument("code", help="the code the agent passed on, e.g. ABCD-2345")
+    approve.add_argument("code", nargs="?", help="the code the agent passed on, e.g. ABCD-2345")
     approve.set_defaults(run=run_approve)
 
     audit = subcommands.add_parser("audit", parents=[common], help="show the latest guard decisions")
@@ -154,22 +156,77 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
     print(f"\nEffective: {decision.action}. Precedence: hide, then {order}, then default.")
     if view.identity:
         print("An identity can only be stricter than the top level: the stricter action wins, all limits apply.")
+    via = decision.confirm_via
     if arguments is not None:
         outcome = decision.judge(arguments)
         fired = f"fired {outcome.rule}: {outcome.condition}" if outcome.condition else f"decided by {outcome.rule}"
         reason = f" ({outcome.reason})" if outcome.reason else ""
         print(f"With --args: {outcome.action}, {fired}{reason}")
+        via = outcome.confirm_via if outcome.action == "confirm" else None
+        if outcome.action != "confirm":
+            return 0
+    if decision.may_ask:
+        _print_channels(engine, view, via)
+    return 0
+
+
+def _print_channels(engine: Engine, view: View, via: Sequence[str] | None) -> None:
+    """Who would be asked to confirm, here and now, for this caller."""
+    import os
+    import shutil
+
+    from guard.channels.base import DEFAULT_ORDER, plan
+    from guard.channels.desktop import find_dialog
+
+    identity = engine.policy.identities.get(view.identity) if view.identity else None
+    trusted = view.identity is None or (identity is not None and identity.trust_host)
+    found = find_dialog(sys.platform, os.environ, shutil.which)
+    usable = {"desktop": found if isinstance(found, str) else None, "terminal": None}
+    order = via or DEFAULT_ORDER
+    lines, chosen = plan(order, trusted, usable)
+    source = "confirm_via" if via else "the default order"
+    print(f"\nConfirmation channels ({source}), the first that can ask is used:")
+    for line in lines:
+        print(f"  {line}")
+    print(f"Would ask through: {chosen}")
+
+
+def _elsewhere(settings: Settings) -> str:
+    return (
+        f"(looked in the state folder {settings.home}; a server started with another TRAKT_MCP_HOME or --home keeps "
+        "its approvals there: pass the same --home)"
+    )
+
+
+def list_waiting(settings: Settings) -> int:
+    """`trakt-mcp approve` without a code: what waits for the owner, newest last."""
+    from trakt_mcp import guarded
+
+    waiting = [pending for pending in guarded.approvals(settings).waiting() if not pending.approved]
+    if not waiting:
+        print(f"Nothing waits for approval {_elsewhere(settings)}.")
+        return 0
+    now = time.time()
+    rows = [("CODE", "EXPIRES", "ASKED BY", "TOOL", "EFFECT")]
+    for pending in waiting:
+        who = f"identity {pending.identity}" if pending.identity else "local user"
+        action = pending.action if len(pending.action) <= 70 else pending.action[:69] + "…"
+        rows.append((pending.code, f"in {max(0, round(pending.expires - now))} s", who, pending.tool, action))
+    print(_table([tuple(printable(cell) for cell in row) for row in rows]))
+    print(f"\nApprove one with `{guarded.approve_command(settings)} CODE` (state folder {settings.home}).")
     return 0
 
 
 def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str], str] = input) -> int:
     from trakt_mcp import guarded
 
+    if args.code is None:
+        return list_waiting(settings)
     store = guarded.approvals(settings)
     try:
         pending = store.load(args.code)
     except ApprovalError as exc:
-        print(f"trakt-mcp approve: {exc}", file=sys.stderr)
+        print(f"trakt-mcp approve: {exc} {_elsewhere(settings)}", file=sys.stderr)
         return 1
     if not sys.stdin.isatty():
         print(

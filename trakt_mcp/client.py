@@ -39,8 +39,11 @@ from trakt_mcp.settings import Settings
 USER_AGENT = f"trakt-mcp/{__version__} (+https://github.com/trakt-mcp/trakt-mcp)"
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 MAX_PAGE_SIZE = 100
-#: `limit=0` means "everything"; this caps it so one call cannot walk a 50,000-item history.
-MAX_AUTO_ITEMS = 1000
+#: `limit=0` means "everything", capped at 100 items as the reference server caps it, so the same arguments name
+#: the same items on both.
+MAX_AUTO_ITEMS = 100
+#: The most items any walk gathers, whatever `limit` says, so one call cannot walk a 50,000-item list.
+MAX_LIST_ITEMS = 1000
 MAX_RETRY_AFTER = 30.0
 MAX_ATTEMPTS = 4
 PAGE_FETCH_CONCURRENCY = 4
@@ -366,9 +369,10 @@ class TraktClient:
         limit: int = 10,
         auth: bool = False,
         cap: int = MAX_AUTO_ITEMS,
+        ceiling: int = MAX_LIST_ITEMS,
     ) -> Page:
-        """`page` given: that page (`limit` items per page). `page` omitted: pages until `limit` items;
-        `limit=0`: everything, up to `cap` items. Later pages are fetched concurrently."""
+        """`page` given: that page (`limit` items per page). `page` omitted: pages until `limit` items, at most
+        `ceiling`; `limit=0`: everything, up to `cap` items. Later pages are fetched concurrently."""
         base = dict(params or {})
         if page is not None:
             if page < 1:
@@ -378,7 +382,7 @@ class TraktClient:
             return Page(items=_as_list(response.data), pagination=response.pagination)
         if limit < 0:
             raise InvalidArgument("limit", "0 (everything) or a positive integer", limit)
-        wanted = cap if limit == 0 else min(limit, cap)
+        wanted = min(cap, ceiling) if limit == 0 else min(limit, ceiling)
         size = min(wanted, MAX_PAGE_SIZE)
         first = await self.get(path, params={**base, "page": 1, "limit": size}, auth=auth)
         items = _as_list(first.data)
@@ -415,7 +419,7 @@ class TraktClient:
         return Page(
             items=items[:wanted],
             pagination=first.pagination,
-            capped=(limit == 0 or limit > cap) and available > cap,
+            capped=(limit == 0 or limit > ceiling) and available > wanted,
         )
 
 
@@ -451,6 +455,7 @@ def _query_value(value: Any) -> str:
 
 __all__ = [
     "MAX_AUTO_ITEMS",
+    "MAX_LIST_ITEMS",
     "Page",
     "Pagination",
     "TokenSource",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
@@ -17,19 +18,20 @@ from pydantic import PrivateAttr, ValidationError
 from guard import progress
 from guard.approvals import Approvals
 from guard.audit import AuditLog
-from guard.catalog import Catalog, InvalidArguments, ResourceInfo, ToolInfo
+from guard.catalog import Catalog, InvalidArguments, NotReady, ResourceInfo, ToolInfo
 from guard.engine import Engine, matches_any
-from guard.home import secret_key
+from guard.home import secret_key, secure_folder
 from guard.middleware import Guard
 from guard.policy import Identity, Layer, Policy, PolicyError, Rule, read_policy
 from guard.reload import PolicyWatcher
 from guard.store import Store, StoreError
 from guard.store.sqlite import SqliteStore
 from trakt_mcp.auth import DeviceFlow
-from trakt_mcp.errors import TraktError
+from trakt_mcp.errors import NotSignedIn, TraktError
 from trakt_mcp.http import request_identity
 from trakt_mcp.resources import RESOURCES, TEMPLATES
-from trakt_mcp.settings import Settings
+from trakt_mcp.settings import Settings, default_home
+from trakt_mcp.tokens import TokenStoreError
 from trakt_mcp.tools import tools_by_name
 from trakt_mcp.tools.spec import ToolSpec, explain_validation_error, published_schema
 
@@ -107,6 +109,14 @@ def _as_trakt_error() -> Iterator[None]:
         raise TraktError(f"Sign-in cannot continue: {exc}.") from None
 
 
+def approve_command(settings: Settings) -> str:
+    """What the owner types to approve: with --home when the server's state folder is not the one a plain shell
+    would use (TRAKT_MCP_HOME or --home set for the server), so the owner's terminal looks in the same place."""
+    if settings.home.resolve() == default_home().resolve():
+        return APPROVE_COMMAND
+    return f"{APPROVE_COMMAND} --home {shlex.quote(str(settings.home))}"
+
+
 def status_path(settings: Settings) -> Path:
     return settings.home / "guard-status.json"
 
@@ -128,6 +138,27 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
         except ValidationError as exc:
             raise InvalidArguments(f"Invalid arguments, nothing was sent: {explain_validation_error(exc)}") from None
 
+    async def ready(name: str, arguments: dict[str, Any]) -> NotReady | None:
+        """Whether the call could act now: a write needs the Trakt account, and the tool may know more."""
+        spec = specs[name]
+        if app is None:
+            return None
+        if spec.risk in ("write", "destructive") and spec.group != "auth":
+            try:
+                signed_in = app.auth.token() is not None
+            except TokenStoreError as exc:
+                return NotReady(f"{exc} {name} did not run and nobody was asked to approve it.")
+            if not signed_in:
+                detail = f"{name} did not run and nobody was asked to approve it."
+                return NotReady(str(NotSignedIn(detail, sandbox=app.settings.sandbox)))
+        if spec.ready is None:
+            return None
+        try:
+            unready = await spec.ready(app, spec.parse(arguments))
+        except (TraktError, ValidationError):
+            return None  # cannot tell now: the call itself will say
+        return NotReady(unready.message, unready.error) if unready else None
+
     return Catalog.build(
         (
             ToolInfo(spec.name, spec.group, spec.risk, spec.title, published_schema(spec.args))
@@ -137,6 +168,7 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
         describe=describe,
         templates=(ResourceInfo(t.uri, t.tool, t.arguments) for t in TEMPLATES if t.tool in specs),
         normalize=normalize,
+        ready=ready,
     )
 
 
@@ -270,6 +302,7 @@ def policy_in_force(app: App) -> Callable[[], Policy]:
 def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Guard:
     """Add the guard to the server (raises PolicyError when the policy is invalid: never start unguarded)."""
     settings = app.settings
+    secure_folder(settings.home)  # refuse a state folder others own or can write to (HomeError names the fix)
     catalog = build_catalog(app, tools)
     watcher = SharedWatcher(lambda: load_engine(settings, catalog), settings.policy, status_file=status_path(settings))
     store = app.store if app.store is not None else open_store(settings)
@@ -277,9 +310,11 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
         watcher,
         audit=AuditLog(audit_path(settings)),
         approvals=approvals(settings, store),
-        approve_command=APPROVE_COMMAND,
+        approve_command=approve_command(settings),
         identify=request_identity,
         store=store,
+        home=str(settings.home),
+        server_name="trakt-mcp",
     )
     server.middleware.append(guard)
     app.guard = guard

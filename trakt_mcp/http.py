@@ -1,5 +1,7 @@
 """Serving MCP over streamable HTTP, safely: loopback unless told otherwise, Host/Origin checked against an
-allow-list (the SDK's DNS-rebinding protection), bearer tokens of the policy's identities, and a health endpoint.
+allow-list (the SDK's DNS-rebinding protection), bearer tokens of the policy's identities, the owner's own token on
+loopback (`http_token`; other accounts on the machine reach 127.0.0.1 too), limits on what strangers may hold
+(`http_limits`), and a health endpoint.
 
 Tokens are checked against the policy in force on every request, so a hot reload adds or revokes identities at
 once. The identity a token names is attached to the request (`scope["user"]`, the SDK's `AuthenticatedUser`), which
@@ -8,11 +10,13 @@ also binds each MCP session to the identity that opened it; `request_identity` r
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import logging
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, BearerAuthBackend, RequireAuthMiddleware
@@ -28,6 +32,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from guard.policy import Policy, identity_for_token
 from trakt_mcp import __version__
+from trakt_mcp.http_limits import BodyLimit, ConnectionLimits
+from trakt_mcp.http_token import LocalTokenError, ensure_token, token_path
 from trakt_mcp.settings import is_loopback
 
 log = logging.getLogger("trakt_mcp.http")
@@ -38,6 +44,8 @@ OPEN_PATHS = frozenset({HEALTH_PATH})
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 #: Stands in for the token in the request's AccessToken: the secret itself is never kept past the check.
 REDACTED = "[redacted]"
+#: The AccessToken client_id of the owner's loopback token: not a valid identity name, so it names none.
+LOCAL_USER = "(local user)"
 
 PolicySource = Callable[[], Policy]
 
@@ -50,6 +58,11 @@ class HttpOptions:
     port: int = 8000
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    #: The owner chose to serve loopback without any token (`--no-auth`): every local account gets in.
+    no_auth: bool = False
+    #: The owner's loopback token (`http_token`): it stands for the local user, as stdio does.
+    local_token: str | None = None
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
 
     @property
     def loopback(self) -> bool:
@@ -96,6 +109,8 @@ def _unique(values: Iterable[str]) -> list[str]:
 
 def refusal(options: HttpOptions, policy: Policy) -> str | None:
     """Why the server must not start with these options, or None."""
+    if options.no_auth and not options.loopback:
+        return f"refusing --no-auth on {options.host}: it is not a loopback address. Use identities instead."
     if options.loopback or policy.identities:
         return None
     return (
@@ -106,18 +121,23 @@ def refusal(options: HttpOptions, policy: Policy) -> str | None:
 
 
 def tokens_required(options: HttpOptions, policy: Policy) -> bool:
-    """Beyond loopback a token is always required (fail closed, even if a reload removed every identity)."""
-    return bool(policy.identities) or not options.loopback
+    """A token is always required, unless the owner said `--no-auth` on loopback and the policy names no
+    identities (fail closed: beyond loopback even if a reload removed every identity)."""
+    return bool(policy.identities) or not options.loopback or not options.no_auth
 
 
 class PolicyTokens:
-    """A TokenVerifier whose tokens are the current policy's identities (compared by digest, in constant time)."""
+    """A TokenVerifier whose tokens are the current policy's identities (compared by digest, in constant time),
+    and on loopback the owner's own token, which stands for the local user."""
 
-    def __init__(self, current_policy: PolicySource) -> None:
+    def __init__(self, current_policy: PolicySource, local_token: str | None = None) -> None:
         self._current_policy = current_policy
+        self._local = local_token.encode() if local_token else None
 
     async def verify_token(self, token: str) -> AccessToken | None:
         name = identity_for_token(self._current_policy(), token)
+        if name is None and self._local is not None and hmac.compare_digest(token.encode(), self._local):
+            name = LOCAL_USER
         return None if name is None else AccessToken(token=REDACTED, client_id=name, scopes=[])
 
 
@@ -138,11 +158,12 @@ class RequireIdentity:
 
 
 def request_identity(ctx: ServerRequestContext[Any, Any]) -> str | None:
-    """The identity the bearer check attached to the HTTP request behind this MCP request; None over stdio and
-    on loopback without identities (the local user)."""
+    """The identity the bearer check attached to the HTTP request behind this MCP request; None (the local user)
+    over stdio, with the owner's loopback token, and with `--no-auth`."""
     scope = getattr(ctx.request, "scope", None)
     user = scope.get("user") if isinstance(scope, dict) else None
-    return user.access_token.client_id if isinstance(user, AuthenticatedUser) else None
+    name = user.access_token.client_id if isinstance(user, AuthenticatedUser) else None
+    return None if name == LOCAL_USER else name
 
 
 def build_http_app(server: MCPServer, options: HttpOptions, current_policy: PolicySource) -> Starlette:
@@ -157,22 +178,55 @@ def build_http_app(server: MCPServer, options: HttpOptions, current_policy: Poli
         streamable_http_path=MCP_PATH, transport_security=transport_security(options), host=options.host
     )
     app.add_middleware(RequireIdentity, required=lambda: tokens_required(options, current_policy()))
-    app.add_middleware(AuthenticationMiddleware, backend=BearerAuthBackend(PolicyTokens(current_policy)))
+    tokens = PolicyTokens(current_policy, options.local_token if options.loopback else None)
+    app.add_middleware(AuthenticationMiddleware, backend=BearerAuthBackend(tokens))
+    app.add_middleware(BodyLimit, max_bytes=options.limits.max_body_bytes)
     return app
 
 
-def serve_http(server: MCPServer, options: HttpOptions, current_policy: PolicySource) -> int:
+def uvicorn_config(app: ASGIApp, options: HttpOptions, **extra: Any) -> Any:
+    """uvicorn's configuration with the connection limits (`http_limits`) for these options."""
+    import uvicorn
+
+    limits = options.limits.fitted().uvicorn_options()
+    return uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", **limits, **extra)
+
+
+def with_local_token(options: HttpOptions, home: Path) -> HttpOptions:
+    """On loopback (unless --no-auth): the owner's token, made and shown once on first start (to stderr: stdout
+    may be a pipe to a log). Raises LocalTokenError when the stored token cannot be trusted."""
+    if not options.loopback or options.no_auth:
+        return options
+    token, created = ensure_token(home)
+    if created:
+        print(
+            "trakt-mcp: HTTP clients must send this bearer token, even on 127.0.0.1 (other accounts on this machine "
+            f"can reach it too). Shown only now; `trakt-mcp identity show-local` shows it again:\n\n    {token}\n\n"
+            "Clients send `Authorization: Bearer <token>`. To serve without a token, start with --no-auth.",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"trakt-mcp: HTTP clients need the bearer token in {token_path(home)} (`trakt-mcp identity show-local`)",
+            file=sys.stderr,
+        )
+    return replace(options, local_token=token)
+
+
+def serve_http(server: MCPServer, options: HttpOptions, current_policy: PolicySource, home: Path) -> int:
     """Run until interrupted; exit code 2 when the options are refused (nothing is bound then)."""
     import uvicorn
 
     problem = refusal(options, current_policy())
+    if problem is None:
+        try:
+            options = with_local_token(options, home)
+        except LocalTokenError as exc:
+            problem = str(exc)
     if problem is not None:
         print(f"trakt-mcp: {problem}", file=sys.stderr)
         return 2
     if not options.loopback and not options.allowed_hosts:
         log.warning("listening on %s: add --allowed-host for each name clients use to reach it", options.host)
-    config = uvicorn.Config(
-        build_http_app(server, options, current_policy), host=options.host, port=options.port, log_level="warning"
-    )
-    uvicorn.Server(config).run()
+    uvicorn.Server(uvicorn_config(build_http_app(server, options, current_policy), options)).run()
     return 0

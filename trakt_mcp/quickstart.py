@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guard import jsonlimits
+from guard.home import read_private, read_regular_file, secure_folder, write_private
 from trakt_mcp import __version__
 from trakt_mcp.settings import Settings
 
@@ -64,10 +65,14 @@ def snapshot_key(settings: Settings) -> str:
     digest.update(f"{settings.restriction_flags()}\n".encode())
     if settings.policy is not None:
         try:
-            digest.update(settings.policy.read_bytes())
-        except OSError:
+            digest.update(read_regular_file(settings.policy).encode())
+        except (OSError, ValueError):  # unreadable, not text, or a FIFO (never waited on): no snapshot
             return ""
     return digest.hexdigest()[:32]
+
+
+#: A snapshot larger than this is not one we wrote (ours is about 100 kB).
+SNAPSHOT_LIMIT = 16_000_000
 
 
 @dataclass
@@ -80,19 +85,18 @@ class Snapshot:
     @classmethod
     def load(cls, path: Path) -> Snapshot | None:
         try:
-            data = jsonlimits.loads(path.read_text(encoding="utf-8"))
+            data = jsonlimits.loads(read_private(path, SNAPSHOT_LIMIT), max_bytes=SNAPSHOT_LIMIT)
             return cls(initialize=dict(data["initialize"]), tools_list=data.get("tools_list"))
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Private (0600 in a 0700 folder) and replaced atomically, never written through a planted symlink."""
+        secure_folder(path.parent)
         for stale in path.parent.glob(f"{SNAPSHOT_PREFIX}*.json"):
             if stale != path:
                 stale.unlink(missing_ok=True)
-        partial = path.with_suffix(".tmp")
-        partial.write_text(json.dumps({"initialize": self.initialize, "tools_list": self.tools_list}))
-        os.replace(partial, path)
+        write_private(path, json.dumps({"initialize": self.initialize, "tools_list": self.tools_list}).encode())
 
 
 class Wire:

@@ -266,8 +266,13 @@ class FakeTrakt:
         return matched.handler(fake_request)
 
 
-def paginated(request: FakeRequest, items: list[Any], default_limit: int = 10) -> Reply:
-    """Slice `items` as Trakt does (`page`, `limit` capped at 100) and add the X-Pagination-* headers."""
+def paginated(request: FakeRequest, items: list[Any], default_limit: int = 10, *, optional: bool = False) -> Reply:
+    """Slice `items` as Trakt does (`page`, `limit` capped at 100) and add the X-Pagination-* headers.
+
+    `optional`: Trakt's "pagination optional" endpoints (sync ratings, sync watchlist) answer every item, with no
+    pagination headers, when neither `page` nor `limit` is sent."""
+    if optional and "page" not in request.query and "limit" not in request.query:
+        return Reply(items)
     page = max(request.int_query("page", 1), 1)
     limit = min(max(request.int_query("limit", default_limit), 1), 100)
     page_count = max((len(items) + limit - 1) // limit, 1)

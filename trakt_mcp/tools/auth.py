@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from trakt_mcp.auth import AuthManager, DeviceFlow
 from trakt_mcp.errors import TraktError
 from trakt_mcp.settings import SANDBOX_VERIFICATION_URL
-from trakt_mcp.tokens import TokenStoreError
-from trakt_mcp.tools.spec import Handler, NoArgs, ToolSpec
+from trakt_mcp.tokens import TokenStoreError, UnreadableToken
+from trakt_mcp.tools.spec import Handler, NoArgs, ToolSpec, Unready
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App
@@ -122,6 +122,21 @@ async def clear_auth_effect(app: App, args: NoArgs) -> str:
     return "Log out of Trakt and revoke this server's token"
 
 
+async def clear_auth_ready(app: App, args: NoArgs) -> Unready | None:
+    """With no token and no sign-in in progress there is nothing to clear: say so, ask nobody."""
+    if app.auth.pending is not None:
+        return None
+    try:
+        token = app.auth.token()
+    except UnreadableToken:
+        return None  # something is stored: clearing it is what the user may want
+    except TokenStoreError as exc:
+        return Unready(f"{exc} Nothing was cleared and nobody was asked to approve it.")
+    if token is None:
+        return Unready("Nothing to clear: not signed in and no sign-in in progress. Nobody was asked.", error=False)
+    return None
+
+
 def _auth_tool(
     name: str, title: str, description: str, run: Handler[NoArgs], endpoint: str, **extra: Any
 ) -> ToolSpec[Any]:
@@ -163,5 +178,6 @@ TOOLS: list[ToolSpec[Any]] = [
         risk="destructive",
         effect=clear_auth_effect,
         idempotent=True,
+        ready=clear_auth_ready,
     ),
 ]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, create_model
 
-from trakt_mcp.client import MAX_AUTO_ITEMS, MAX_PAGE_SIZE, Page, endpoint
+from trakt_mcp.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, MAX_PAGE_SIZE, Page, endpoint
 from trakt_mcp.errors import TraktError
 from trakt_mcp.tools import format as fmt
 from trakt_mcp.tools.params import (
@@ -119,11 +119,13 @@ def heading(title: str, a: Values) -> str:
 
 @dataclass(frozen=True)
 class Rows:
-    """A list answer, one bullet per row. `paged`: the tool takes limit/page (and max_pages) and paginates."""
+    """A list answer, one bullet per row. `paged`: the tool takes limit/page (and max_pages) and paginates.
+    `full`: the lines print facts only Trakt's extended=full carries, so the tool asks for it."""
 
     line: Callable[[Any, Values], str]
     paged: bool = False
     empty: str = "Nothing found."
+    full: bool = False
 
     async def read(self, app: App, title: str, path: str, params: Values, a: Values) -> str:
         note = ""
@@ -133,6 +135,20 @@ class Rows:
             response = await app.client.get(path, params=params)
             page = Page(items=response.data or [], pagination=response.pagination)
         return fmt.bullet_list(heading(title, a), page.items, lambda row: self.line(row, a), page, self.empty) + note
+
+
+def listed(line: fmt.Line, paged: bool = True) -> Rows:
+    """Rows of titles, each line as `line` declares; extended=full exactly when the line shows facts."""
+    return Rows(lambda row, _: line(row), paged=paged, full=line.full)
+
+
+@dataclass(frozen=True)
+class Translations:
+    """The translations table: overviews only for one language asked for (see fmt.translations)."""
+
+    async def read(self, app: App, title: str, path: str, params: Values, a: Values) -> str:
+        rows = (await app.client.get(path, params=params)).data or []
+        return f"## {heading(title, a)}\n" + (fmt.translations(rows, a["language"]) if rows else "No translations.")
 
 
 @dataclass(frozen=True)
@@ -152,13 +168,14 @@ class One:
 async def fetch_pages(app: App, path: str, params: Values, a: Values) -> tuple[Page, str]:
     """`page` given: that page. Omitted: up to `limit` items (0 = all, capped), and at most `max_pages` pages.
     Returns the page and a note when `max_pages` (not the safety cap) cut the walk short."""
-    limit, cap = a["limit"], MAX_AUTO_ITEMS
+    limit, cap, ceiling = a["limit"], MAX_AUTO_ITEMS, MAX_LIST_ITEMS
     page_cap = a["max_pages"] * min(limit or MAX_PAGE_SIZE, MAX_PAGE_SIZE) if "max_pages" in a else None
     if page_cap is not None and a["page"] is None:
-        cap = min(cap, page_cap)
-    page = await app.client.paginate(path, params=params, page=a["page"], limit=limit, cap=cap)
+        cap, ceiling = min(cap, page_cap), min(ceiling, page_cap)
+    page = await app.client.paginate(path, params=params, page=a["page"], limit=limit, cap=cap, ceiling=ceiling)
     facts = page.pagination
-    if cap != page_cap or facts is None or len(page.items) >= min(limit or facts.item_count, facts.item_count):
+    stopped_by_pages = page_cap == (cap if limit == 0 else ceiling)
+    if not stopped_by_pages or facts is None or len(page.items) >= min(limit or facts.item_count, facts.item_count):
         return page, ""
     note = f"\n_Stopped after max_pages={a['max_pages']}: raise it or ask for a page to see more._"
     return replace(page, capped=False), note
@@ -169,10 +186,6 @@ def credit_sections(data: Any, _: Values) -> str:
     return "\n".join(part.replace("## ", "### ", 1) for part in parts)
 
 
-def media(row: Any, _: Values) -> str:
-    return fmt.media_row(row)
-
-
 def comment(row: Any, a: Values) -> str:
     return fmt.comment(row, a["show_spoilers"])
 
@@ -181,7 +194,6 @@ def plain(render: Callable[[Any], str]) -> Callable[[Any, Values], str]:
     return lambda item, _: render(item)
 
 
-MEDIA = Rows(media, paged=True)
 COMMENTS = Rows(comment, paged=True, empty="No comments yet.")
 
 
@@ -195,15 +207,16 @@ class Row:
     group: Group
     path: str
     args: str
-    view: Rows | One
+    view: Rows | One | Translations
     query: Query | None = None
 
     def spec(self) -> ToolSpec[Any]:
         row = self
+        query = self.query or (full if isinstance(self.view, Rows) and self.view.full else None)
 
         async def run(app: App, args: ToolArgs) -> str:
             a = args.model_dump()
-            params = row.query(a) if row.query else {}
+            params = query(a) if query else {}
             return await row.view.read(app, row.title, build_path(row.path, a), params, a)
 
         return ToolSpec(
@@ -223,20 +236,21 @@ class Row:
 
 # -- charts: 6 lists x shows and movies -------------------------------------------------------------------------
 
-CHARTS: dict[str, tuple[str, str]] = {
-    "trending": ("limit page", "{Kind} being watched right now, most watchers first."),
-    "popular": ("limit page", "The most popular {kind} on Trakt."),
-    "anticipated": ("limit page", "Upcoming {kind} on the most lists."),
-    "favorited": ("limit period page", "{Kind} most favorited in a period."),
-    "played": ("limit period page", "{Kind} with the most plays in a period."),
-    "watched": ("limit period page", "{Kind} with the most unique watchers in a period."),
+#: chart -> (arguments, description, the counter it ranks by: the one number its lines show).
+CHARTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "trending": ("limit page", "{Kind} being watched right now, most watchers first.", ("watchers",)),
+    "popular": ("limit page", "The most popular {kind} on Trakt.", ()),
+    "anticipated": ("limit page", "Upcoming {kind} on the most lists.", ("list_count",)),
+    "favorited": ("limit period page", "{Kind} most favorited in a period.", ("user_count",)),
+    "played": ("limit period page", "{Kind} with the most plays in a period.", ("play_count",)),
+    "watched": ("limit period page", "{Kind} with the most unique watchers in a period.", ("watcher_count",)),
 }
 
 CHART_ROWS = [
     Row(f"fetch_{chart}_{kind}", f"{chart.title()} {kind}", what.format(kind=kind, Kind=kind.title()), kind,
-        f"{kind}/{chart}" + ("/{period}" if "period" in args else ""), args, MEDIA, full)
+        f"{kind}/{chart}" + ("/{period}" if "period" in args else ""), args, listed(fmt.Line(counters)))
     for kind in ("shows", "movies")
-    for chart, (args, what) in CHARTS.items()
+    for chart, (args, what, counters) in CHARTS.items()
 ]
 
 # -- aspects of a show, movie, season, episode or person: level x aspect ------------------------------------------
@@ -258,7 +272,7 @@ class Aspect:
     description: str
     path: str
     args: str
-    view: Rows | One
+    view: Rows | One | Translations
     levels: tuple[str, ...]
     group: Group | None = None
 
@@ -275,8 +289,7 @@ ASPECTS: dict[str, Aspect] = {
     "watching": Aspect("watching", "Trakt users watching {what} right now.", "watching", "",
                        Rows(plain(fmt.user), empty="Nobody is watching right now."), ("season", "episode")),
     "translations": Aspect("translations", "Title and overview of {what} in other languages.",
-                           "translations/{language?}", "language",
-                           Rows(plain(fmt.translation), empty="No translations."), ("season", "episode")),
+                           "translations/{language?}", "language", Translations(), ("season", "episode")),
     "lists": Aspect("lists", "Public Trakt lists featuring {what}.", "lists/{list_type}/{sort}",
                     "list_type list_sort", Rows(plain(fmt.trakt_list), empty="On no lists."),
                     ("season", "episode", "person")),
@@ -296,6 +309,7 @@ ASPECT_ROWS = [
 # -- the rest, one row each ------------------------------------------------------------------------------------
 
 SUMMARY = One(plain(fmt.summary))
+TITLES = listed(fmt.Line())
 CREDITS = One(credit_sections)
 EXTENDED = when("extended", "full")
 EPISODE = "shows/{show_id}/seasons/{season}/episodes/{episode}"
@@ -314,15 +328,15 @@ OTHER_ROWS = [
     Row("fetch_episode_people", "Episode cast", "Cast and crew of an episode.", "episodes", f"{EPISODE}/people",
         "show_id season episode", CREDITS, lambda _: {"extended": "guest_stars"}),
     Row("fetch_related_shows", "Related shows", "Shows similar to a show, for 'more like this'.", "shows",
-        "shows/{show_id}/related", "show_id limit page", MEDIA, full),
+        "shows/{show_id}/related", "show_id limit page", TITLES),
     Row("fetch_related_movies", "Related movies", "Movies similar to a movie, for 'more like this'.", "movies",
-        "movies/{movie_id}/related", "movie_id limit page", MEDIA, full),
+        "movies/{movie_id}/related", "movie_id limit page", TITLES),
     Row("fetch_show_seasons", "Show seasons", "Seasons of a show with episode counts and ratings.", "shows",
-        "shows/{show_id}/seasons", "show_id", Rows(media), full),
+        "shows/{show_id}/seasons", "show_id", listed(fmt.Line(facts=("episode_count", "rating")), paged=False)),
     Row("fetch_season_info", "Season details", "Details of one season: title, episodes, rating.", "seasons",
         "shows/{show_id}/seasons/{season}/info", "show_id season", SUMMARY, full),
     Row("fetch_season_episodes", "Season episodes", "Episodes of one season with ratings and runtimes.", "seasons",
-        "shows/{show_id}/seasons/{season}", "show_id season", Rows(media), full),
+        "shows/{show_id}/seasons/{season}", "show_id season", listed(fmt.Line(facts=("rating", "runtime")), False)),
     Row("fetch_episode_summary", "Episode details", "Details of one episode: title, air date, rating.", "episodes",
         EPISODE, "show_id season episode", SUMMARY, full),
     Row("fetch_person_movies", "Person's movies", "Movies a person played in or worked on.", "people",
@@ -330,11 +344,11 @@ OTHER_ROWS = [
     Row("fetch_person_shows", "Person's shows", "Shows a person played in or worked on.", "people",
         "people/{person_id}/shows", "person_id", CREDITS),
     Row("fetch_boxoffice_movies", "Box office", "Top 10 movies at last weekend's US box office.", "movies",
-        "movies/boxoffice", "", Rows(media), full),
+        "movies/boxoffice", "", listed(fmt.Line(("revenue",)), paged=False)),
     Row("search_shows", "Search shows", "Find shows by title to get their Trakt IDs.", "search",
-        "search/show", "query search_limit page", MEDIA, search),
+        "search/show", "query search_limit page", TITLES, search),
     Row("search_movies", "Search movies", "Find movies by title to get their Trakt IDs.", "search",
-        "search/movie", "query search_limit page", MEDIA, search),
+        "search/movie", "query search_limit page", TITLES, search),
     Row("fetch_comment", "Comment", "One comment by ID; spoilers hidden unless show_spoilers.", "comments",
         "comments/{comment_id}", "comment_id show_spoilers", One(comment)),
     Row("fetch_comment_replies", "Comment replies", "Replies to a comment; spoilers hidden unless show_spoilers.",

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from trakt_mcp.tools.format import fact, ids, media_line, title
+from trakt_mcp.tools.format import fact, media_line, ref, title
 
 KINDS = ("episode", "season", "movie", "show")
 
 
 def about(row: dict[str, Any]) -> str:
-    """'**Inception** (2010) — trakt:16662'; episodes: '**Breaking Bad** (2008) S01E01 **Pilot** — trakt:1388101'."""
+    """'Inception (2010) `inception-2010`'; episodes: 'Breaking Bad (2008) S01E01 Pilot `1388101`'."""
     kind = row.get("type") if row.get("type") in KINDS else next((k for k in KINDS if k in row), None)
     if kind is None:
         return "(unknown item)"
@@ -20,7 +20,7 @@ def about(row: dict[str, Any]) -> str:
     if show is None:
         return media_line(item)
     name = f"{title(show)} season {item.get('number', '?')}" if kind == "season" else f"{title(show)} {title(item)}"
-    return " — ".join(part for part in (name, ids(item)) if part)
+    return " ".join(part for part in (name, ref(item)) if part)
 
 
 def when(value: Any) -> str:
@@ -30,9 +30,9 @@ def when(value: Any) -> str:
 
 
 def line(row: dict[str, Any], *extra: str) -> str:
-    return " — ".join(part for part in (about(row), *extra) if part)
+    return ", ".join(part for part in (about(row), *extra) if part)
 
 
 def plain(row: dict[str, Any]) -> str:
-    """'Spirited Away (2001)' or 'Breaking Bad (2008) S01E04 “Cancer Man”': a row's subject in plain words."""
-    return about(row).split(" — ")[0].replace("**", "")
+    """'Spirited Away (2001)' or 'Breaking Bad (2008) S01E04 Cancer Man': a row's subject in plain words."""
+    return about(row).rsplit(" `", 1)[0]

@@ -1,15 +1,31 @@
-"""Markdown for a model to read: one line per title with year and the IDs a follow-up call needs."""
+"""Markdown for a model to read, as small as it can be while keeping what the next call needs.
+
+A list line is the title, its year and one ID (the slug, or the Trakt ID when there is no slug: what every
+`*_id` argument takes), then only what the tool is about: the chart's own counter, the facts its description
+promises. What a line shows beyond that is declared per tool as a `Line`, and a `Line` with facts is what asks
+Trakt for `extended=full`, so no tool pays for detail it does not print. Summaries (asked for one item's details)
+show everything, with its Trakt ID and slug.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from trakt_mcp.client import Page
 
 
+def ref(item: dict[str, Any]) -> str:
+    """The one ID a follow-up call needs, in backticks: `breaking-bad`, or `1388101` for what has no slug."""
+    known = item.get("ids") or {}
+    value = known.get("slug") or known.get("trakt")
+    return f"`{value}`" if value else ""
+
+
 def ids(item: dict[str, Any]) -> str:
+    """Every ID an agent may name the item by ('trakt:1388 slug:breaking-bad'), for summaries."""
     known = item.get("ids") or {}
     parts = []
     if "trakt" in known:
@@ -20,19 +36,19 @@ def ids(item: dict[str, Any]) -> str:
 
 
 def title(item: dict[str, Any]) -> str:
-    """'**Breaking Bad** (2008)'; episodes read 'S01E02 **Cat's in the Bag...**'."""
+    """'Breaking Bad (2008)'; episodes read 'S01E02 Cat's in the Bag...'."""
     year = item.get("year")
     name = item.get("title") or item.get("name") or item.get("username") or "(untitled)"
-    text = f"**{name}** ({year})" if year else f"**{name}**"
+    text = f"{name} ({year})" if year else str(name)
     if "season" in item and "number" in item:
         return f"S{item['season']:02d}E{item['number']:02d} {text}"
     return text
 
 
 def media_line(item: dict[str, Any], *extra: str) -> str:
-    """'**Breaking Bad** (2008) — trakt:1388 slug:breaking-bad — 412 watching'."""
-    pieces = [title(item), ids(item), stats(item), *extra]
-    return " — ".join(p for p in pieces if p)
+    """'Breaking Bad (2008) `breaking-bad`, 412 watching'."""
+    head = " ".join(part for part in (title(item), ref(item)) if part)
+    return ", ".join(part for part in (head, *extra) if part)
 
 
 def bullet_list(
@@ -43,14 +59,15 @@ def bullet_list(
         return f"## {heading}\n{empty or 'Nothing found.'}"
     text = f"## {heading}\n" + "\n".join(lines)
     footer = page_footer(page, len(lines)) if page else ""
-    return f"{text}\n\n{footer}" if footer else text
+    return f"{text}\n{footer}" if footer else text
 
 
 def page_footer(page: Page, shown: int) -> str:
+    """'_Page 1 of 2, 12 items._' when there is more than this page holds."""
     facts = page.pagination
-    if facts is None:
+    if facts is None or (facts.page_count <= 1 and shown >= facts.item_count):
         return ""
-    text = f"_Page {facts.page} of {facts.page_count}; {facts.item_count} items in all; {shown} shown._"
+    text = f"_Page {facts.page} of {facts.page_count}, {facts.item_count} items._"
     if page.capped:
         text += " _Stopped at the safety cap: ask for specific pages to see more._"
     return text
@@ -67,6 +84,14 @@ COUNTERS = {
     "episode_count": "episodes",
 }
 SUBJECTS = ("show", "movie", "episode", "season", "person")
+#: Facts of an item a list line may show (they need extended=full), and how each reads.
+LINE_FACTS: dict[str, Callable[[Any], str]] = {
+    "rating": lambda value: f"★{float(value):.1f}",
+    "votes": lambda value: f"{value:,} votes",
+    "runtime": lambda value: f"{value} min",
+    "episode_count": lambda value: f"{value} episodes",
+    "first_aired": lambda value: f"aired {fact(value)}",
+}
 #: Facts a summary lists after the title line, in this order.
 FACTS = {
     "status": "Status",
@@ -104,18 +129,34 @@ def fact(value: Any) -> str:
     return text[:10] if _TIMESTAMP.fullmatch(text) else text
 
 
-def media_row(row: dict[str, Any]) -> str:
-    """One list row: title, IDs, rating, and whatever counters Trakt sent with it."""
-    counters = [f"{fact(row[key])} {label}" for key, label in COUNTERS.items() if row.get(key)]
-    if row.get("revenue"):
-        counters.append(f"${row['revenue']:,} box office")
-    return media_line(subject(row), *counters)
+@dataclass(frozen=True)
+class Line:
+    """What one list line of a tool shows besides title, year and one ID: the row's `counters` (keys of
+    COUNTERS, or "revenue") and the item's `facts` (keys of LINE_FACTS). Declared once per tool."""
+
+    counters: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()
+
+    @property
+    def full(self) -> bool:
+        """Whether the line needs Trakt's extended=full (only its facts do)."""
+        return bool(self.facts)
+
+    def __call__(self, row: dict[str, Any]) -> str:
+        item = subject(row)
+        extra = [LINE_FACTS[key](item[key]) for key in self.facts if item.get(key) is not None]
+        for key in self.counters:
+            if row.get(key) is None:
+                continue
+            extra.append(f"${row[key]:,} box office" if key == "revenue" else f"{fact(row[key])} {COUNTERS[key]}")
+        return media_line(item, *extra)
 
 
 def summary(item: dict[str, Any]) -> str:
     facts = " · ".join(f"{label}: {fact(item[key])}" for key, label in FACTS.items() if item.get(key))
     prose = [f"_{item['tagline']}_" if item.get("tagline") else "", item.get("overview") or item.get("biography")]
-    return "\n".join(str(part) for part in (media_line(item), facts, *prose) if part)
+    head = " — ".join(part for part in (f"**{title(item)}**", ids(item), stats(item)) if part)
+    return "\n".join(str(part) for part in (head, facts, *prose) if part)
 
 
 def ratings(data: dict[str, Any]) -> str:
@@ -171,7 +212,8 @@ def credits(data: dict[str, Any]) -> list[tuple[str, list[Any]]]:
 
 def comment(item: dict[str, Any], show_spoilers: bool) -> str:
     user = (item.get("user") or {}).get("username", "someone")
-    meta = [fact(item.get("created_at") or ""), f"{item.get('likes', 0)} likes", f"{item.get('replies', 0)} replies"]
+    counts = [f"{item[key]} {key}" for key in ("likes", "replies") if item.get(key)]
+    meta = [fact(item.get("created_at") or ""), *counts]
     if (item.get("user_stats") or {}).get("rating"):
         meta.append(f"rated {item['user_stats']['rating']}/10")
     head = f"#{item['id']} by {user} ({', '.join(m for m in meta if m)})"
@@ -205,6 +247,18 @@ def user(item: dict[str, Any]) -> str:
     return f"**{item.get('username', '?')}**{name}" + (" — VIP" if item.get("vip") else "")
 
 
-def translation(item: dict[str, Any]) -> str:
-    where = "-".join(p for p in (item.get("language"), item.get("country")) if p)
-    return " — ".join(str(p) for p in (f"**{where}**", item.get("title"), item.get("overview")) if p)
+def translations(rows: list[dict[str, Any]], language: str) -> str:
+    """A table of language, title and tagline (the tagline column only when Trakt sent any); each overview follows
+    only when one language was asked for (language != "all"), since all of them are most of the bytes."""
+    columns = ["title", "tagline"] if any(row.get("tagline") for row in rows) else ["title"]
+    lines = [f"| language | {' | '.join(columns)} |", "|---" * (len(columns) + 1) + "|"]
+    for row in rows:
+        cells = [str(row.get(column) or "").replace("|", "/") for column in columns]
+        lines.append(f"| {_where(row)} | {' | '.join(cells)} |")
+    if language != "all":
+        lines += [f"{_where(row)}: {row['overview']}" for row in rows if row.get("overview")]
+    return "\n".join(lines)
+
+
+def _where(row: dict[str, Any]) -> str:
+    return "-".join(str(part) for part in (row.get("language"), row.get("country")) if part)

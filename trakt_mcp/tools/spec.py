@@ -60,12 +60,25 @@ Handler = Callable[["App", A], Awaitable[str]]
 
 
 @dataclass(frozen=True)
+class Unready:
+    """Why a call cannot do anything now (no such target, nothing to clear). The guard says so instead of asking
+    anyone to confirm it; `error` False when it is a plain answer rather than a failure."""
+
+    message: str
+    error: bool = True
+
+
+Ready = Callable[["App", A], Awaitable[Unready | None]]
+
+
+@dataclass(frozen=True)
 class ToolSpec(Generic[A]):
     """One tool, declared once.
 
     `endpoints` lists what the tool may call at Trakt ("GET /shows/{id}"), for documentation and for the tests
     that check no tool strays. `effect`, for write tools, says in one human sentence what a call will change;
-    the guard shows it when it asks a person to confirm.
+    the guard shows it when it asks a person to confirm; `ready` says when a call could not act at all (nothing
+    to remove), so nobody is asked to approve it.
     """
 
     name: str
@@ -78,6 +91,8 @@ class ToolSpec(Generic[A]):
     endpoints: tuple[str, ...] = ()
     effect: Handler[A] | None = None
     idempotent: bool | None = None
+    #: For tools a policy may confirm: can this call act at all now? Checked before anyone is asked.
+    ready: Ready[A] | None = None
 
     @property
     def annotations(self) -> ToolAnnotations:
@@ -160,10 +175,11 @@ class _SpecTool(Tool):
 class _CompactSchema(GenerateJsonSchema):
     """JSON Schema as small as it can be while saying the same: every token here is context the agent pays for.
 
-    Auto-generated titles (they repeat the field names) are dropped, and `anyOf: [{type: X, ...}, {type: null}]`
-    becomes `{type: [X, "null"], ...}`. Inside list items (`$defs`) a `default: null` is left out: an absent field
-    already means "not given". `additionalProperties: false` is not published: unknown arguments are still
-    refused, by the model, with an error naming them.
+    Auto-generated titles (they repeat the field names) are dropped. The schema is portable to single-type
+    dialects (Gemini function declarations, OpenAPI 3.0 tooling): `anyOf: [{type: X, ...}, {type: null}]` becomes
+    `{type: X, ...}` and `default: null` is left out, so an optional argument without a default is simply not
+    required; the model still accepts an explicit null. `additionalProperties: false` is not published: unknown
+    arguments are still refused, by the model, with an error naming them.
     """
 
     def field_title_should_be_set(self, schema: Any) -> bool:
@@ -171,29 +187,27 @@ class _CompactSchema(GenerateJsonSchema):
 
     def generate(self, schema: CoreSchema, mode: JsonSchemaMode = "validation") -> JsonSchemaValue:
         result: JsonSchemaValue = _compact(super().generate(schema, mode))
-        result.pop("title", None)
-        result.pop("additionalProperties", None)
-        for definition in result.get("$defs", {}).values():
-            definition.pop("title", None)
-            definition.pop("additionalProperties", None)
-            for field in definition.get("properties", {}).values():
+        for shape in (result, *result.get("$defs", {}).values()):
+            shape.pop("title", None)
+            shape.pop("additionalProperties", None)
+            for field in shape.get("properties", {}).values():
                 if field.get("default", ...) is None:
                     del field["default"]
         return result
 
 
 def _compact(node: Any) -> Any:
+    """Drop the `null` branch of every `anyOf`; a single remaining branch replaces the `anyOf` itself."""
     if isinstance(node, list):
         return [_compact(item) for item in node]
     if not isinstance(node, dict):
         return node
     node = {key: _compact(value) for key, value in node.items()}
     options = node.get("anyOf")
-    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
-        other = next(option for option in options if option != {"type": "null"})
-        if isinstance(other.get("type"), str) and not {"anyOf", "enum", "const"} & other.keys():
-            del node["anyOf"]
-            node = {**other, **node, "type": [other["type"], "null"]}
+    if isinstance(options, list) and {"type": "null"} in options:
+        kept = [option for option in options if option != {"type": "null"}]
+        del node["anyOf"]
+        node = {**kept[0], **node} if len(kept) == 1 else {**node, "anyOf": kept}
     return node
 
 

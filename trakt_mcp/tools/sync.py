@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from trakt_mcp.client import endpoint
+from trakt_mcp.client import Page, endpoint
 from trakt_mcp.errors import NotFound, TraktError
 from trakt_mcp.tools.entries import line, plain, when
-from trakt_mcp.tools.format import bullet_list
+from trakt_mcp.tools.format import bullet_list, fact
 from trakt_mcp.tools.params import TraktId
-from trakt_mcp.tools.spec import Risk, ToolArgs, ToolSpec
+from trakt_mcp.tools.spec import Risk, ToolArgs, ToolSpec, Unready
 from trakt_mcp.tools.writes import (
     SINGULAR,
     Batch,
@@ -32,8 +32,8 @@ from trakt_mcp.tools.writes import (
 if TYPE_CHECKING:
     from trakt_mcp.app import App
 
-#: Items per page when the caller names no page (the first page, with a footer giving the total).
-PAGE_SIZE = 100
+#: Items per page when the caller names a page, as in the reference server: page=2 is items 11-20.
+PAGE_SIZE = 10
 
 ListPage = Annotated[int, Field(ge=1)] | None
 IsoTime = Annotated[str, AfterValidator(iso_text)]
@@ -87,26 +87,36 @@ class PlaybackItemArgs(ToolArgs):
     playback_id: Annotated[int, AfterValidator(_positive)]
 
 
-async def _page(app: App, segments: list[str | int], page: int | None, **params: Any) -> Any:
-    return await app.client.paginate(endpoint(*segments), params=params, page=page, limit=PAGE_SIZE, auth=True)
+async def _page(app: App, segments: list[str | int], page: int | None, *, whole: bool, **params: Any) -> Page:
+    """`page` given: that page of PAGE_SIZE items. No page: what Trakt answers when asked for none, which is every
+    item on its "pagination optional" lists (`whole`: ratings, watchlist) and the first page elsewhere (history).
+    Either way the same items as the reference server for the same arguments."""
+    if page is None and not whole:
+        page = 1
+    if page is not None:
+        params |= {"page": page, "limit": PAGE_SIZE}
+    response = await app.client.get(endpoint(*segments), params=params, auth=True)
+    items = response.data if isinstance(response.data, list) else []
+    return Page(items=items, pagination=response.pagination)
 
 
 async def fetch_ratings(app: App, args: RatingsArgs) -> str:
     path: list[str | int] = ["sync", "ratings", args.rating_type]
     if args.rating is not None:
         path.append(args.rating)
-    page = await _page(app, path, args.page)
+    page = await _page(app, path, args.page, whole=True)
     heading = f"Your {SINGULAR[args.rating_type]} ratings" + (f" of {args.rating}/10" if args.rating else "")
-    render = lambda row: line(row, f"rated {row.get('rating')}/10", f"on {when(row.get('rated_at'))}")  # noqa: E731
+    render = lambda row: line(row, f"{row.get('rating')}/10 on {fact(row.get('rated_at'))}")  # noqa: E731
     return bullet_list(heading, page.items, render, page, "No ratings yet.")
 
 
 async def fetch_watchlist(app: App, args: WatchlistArgs) -> str:
-    page = await _page(app, ["sync", "watchlist", args.watchlist_type, args.sort_by, args.sort_how], args.page)
+    segments: list[str | int] = ["sync", "watchlist", args.watchlist_type, args.sort_by, args.sort_how]
+    page = await _page(app, segments, args.page, whole=True)
 
     def render(row: dict[str, Any]) -> str:
         note = f'note: "{row["notes"]}"' if row.get("notes") else ""
-        return f"#{row.get('rank', '?')} " + line(row, f"added {when(row.get('listed_at'))}", note)
+        return f"#{row.get('rank', '?')} " + line(row, f"added {fact(row.get('listed_at'))}", note)
 
     return bullet_list("Your watchlist", page.items, render, page, "Your watchlist is empty.")
 
@@ -128,11 +138,11 @@ async def fetch_history(app: App, args: HistoryArgs) -> str:
         path.append(args.history_type)
         if args.item_id:
             path.append(await _trakt_id(app, args.history_type, args.item_id))
-    page = await _page(app, path, args.page, start_at=args.start_at, end_at=args.end_at)
+    page = await _page(app, path, args.page, whole=False, start_at=args.start_at, end_at=args.end_at)
 
     def render(row: dict[str, Any]) -> str:
-        action = "" if row.get("action") in (None, "watch") else str(row["action"])
-        return line(row, f"watched {when(row.get('watched_at'))}", action, f"history id {row.get('id')}")
+        action = "" if row.get("action") in (None, "watch") else f"({row['action']})"
+        return line(row, f"{when(row.get('watched_at'))} {action}".strip())
 
     return bullet_list("Your watch history", page.items, render, page, "No plays in this range.")
 
@@ -173,6 +183,20 @@ async def playback_effect(app: App, args: PlaybackItemArgs) -> str:
         return f"Remove paused playback {args.playback_id} from your Trakt playback progress"
     progress = f"{float(row.get('progress') or 0):.0f}%"
     return f"Remove the paused playback of {plain(row)} at {progress} (playback_id {args.playback_id})"
+
+
+async def playback_ready(app: App, args: PlaybackItemArgs) -> Unready | None:
+    """A playback_id Trakt does not list cannot be removed: say so before anyone is asked to approve it."""
+    try:
+        rows = await _playbacks(app, None)
+    except TraktError:
+        return None  # cannot tell now: the removal itself will say
+    if any(isinstance(row, dict) and row.get("id") == args.playback_id for row in rows):
+        return None
+    return Unready(
+        f"Trakt has no paused playback {args.playback_id}; nothing to remove, so nobody was asked to approve it. "
+        "fetch_playback_progress lists them."
+    )
 
 
 # -- batch writes -------------------------------------------------------------------------------------------------
@@ -342,7 +366,7 @@ TOOLS: list[ToolSpec[Any]] = [
     _read(
         "fetch_user_ratings",
         "Your ratings",
-        "Your ratings of one media type, optionally of one score.",
+        "Your ratings of one type, optionally of one score: all, or 10 per page.",
         RatingsArgs,
         fetch_ratings,
         "GET /sync/ratings/{type}/{rating}",
@@ -350,7 +374,7 @@ TOOLS: list[ToolSpec[Any]] = [
     _read(
         "fetch_user_watchlist",
         "Your watchlist",
-        "Your watchlist, sorted as asked.",
+        "Your watchlist, sorted as asked: all, or 10 per page.",
         WatchlistArgs,
         fetch_watchlist,
         "GET /sync/watchlist/{type}/{sort_by}/{sort_how}",
@@ -358,7 +382,7 @@ TOOLS: list[ToolSpec[Any]] = [
     _read(
         "fetch_history",
         "Your watch history",
-        "Your watch history; filter by type, item and time range.",
+        "Your watch history, newest first, 10 per page; filter by type, item, time.",
         HistoryArgs,
         fetch_history,
         "GET /sync/history/{type}/{id}",
@@ -384,6 +408,7 @@ TOOLS: list[ToolSpec[Any]] = [
         endpoints=("DELETE /sync/playback/{id}", "GET /sync/playback"),
         effect=playback_effect,
         idempotent=True,
+        ready=playback_ready,
     ),
     *(write.spec() for write in WRITES),
 ]

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from trakt_mcp.client import endpoint
 from trakt_mcp.tools.entries import when
-from trakt_mcp.tools.format import bullet_list, media_line
+from trakt_mcp.tools.format import bullet_list, fact, media_line
 from trakt_mcp.tools.params import Limit, TraktId
 from trakt_mcp.tools.spec import ToolArgs, ToolSpec
 
@@ -39,9 +39,9 @@ def _watched(kind: Literal["shows", "movies"]) -> Any:
         shown = rows[: args.limit] if args.limit else rows
 
         def render(row: dict[str, Any]) -> str:
-            extra = [f"{row.get('plays', 0)} play(s)", f"last watched {when(row.get('last_watched_at'))}"]
+            extra = [f"{row.get('plays', 0)} plays", f"last {fact(row.get('last_watched_at'))}"]
             if kind == "shows":
-                extra.insert(1, f"{_episodes_watched(row)} episode(s)")
+                extra.insert(1, f"{_episodes_watched(row)} episodes")
             return media_line(row[kind[:-1]], *extra)
 
         text = bullet_list(f"Your watched {kind} ({len(rows)})", shown, render, empty=f"No watched {kind} yet.")

@@ -98,7 +98,8 @@ def ranked(request: FakeRequest, kind: str, score: Callable[[dict[str, Any]], fl
 
 
 def period_of(request: FakeRequest) -> int:
-    period = request.params["period"]
+    """The chart's period: the path's `:period`, which Trakt treats as optional (weekly when left out)."""
+    period = request.params.get("period", "weekly")
     if period not in PERIODS:
         raise Missing(f"unknown period {period!r}")
     return PERIOD_SCALE[period]
@@ -117,6 +118,7 @@ def register_charts(kind: str) -> None:
     def anticipated(request: FakeRequest) -> Reply:
         return ranked(request, kind, lambda i: i["year"], list_count=lambda i: i["year"] * 3 + i["ids"]["trakt"] % 50)
 
+    @get(f"/{kind}/favorited")
     @get(f"/{kind}/favorited/{{period}}")
     def favorited(request: FakeRequest) -> Reply:
         scale = period_of(request)
@@ -129,6 +131,7 @@ def register_charts(kind: str) -> None:
 def register_usage(kind: str, chart: str, score: Callable[[dict[str, Any]], int], base: Count) -> None:
     """/played/:period and /watched/:period: watcher, play and collector counts for the period."""
 
+    @get(f"/{kind}/{chart}")
     @get(f"/{kind}/{chart}/{{period}}")
     def usage(request: FakeRequest) -> Reply:
         scale = period_of(request)

@@ -183,7 +183,7 @@ def _ratings(request: FakeRequest, wanted: int | None) -> Reply:
         if k == kind and (wanted is None or r.rating == wanted)
     ]
     rows.sort(key=lambda row: str(row["rated_at"]), reverse=True)
-    return paginated(request, rows)
+    return paginated(request, rows, optional=True)
 
 
 @route("GET", "/sync/ratings/{type}", auth=True)
@@ -247,7 +247,7 @@ def watchlist(request: FakeRequest) -> Reply:
     rows.sort(key=WATCHLIST_SORTS.get(request.params["sort_by"], WATCHLIST_SORTS["rank"]))
     if request.params["sort_how"] == "desc":
         rows.reverse()
-    reply = paginated(request, rows)
+    reply = paginated(request, rows, optional=True)
     reply.headers.update({"X-Sort-By": request.params["sort_by"], "X-Sort-How": request.params["sort_how"]})
     return reply
 

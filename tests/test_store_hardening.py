@@ -1,0 +1,199 @@
+"""The state folder and the audit trail against a hostile agent and a careless disk, through real `trakt-mcp`
+processes (#17 items 3 and 7, and #12's failure modes): each test reproduces a finding that held before."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from guard.audit import AuditLog
+from tests.test_store_processes import CODE, audit_lines, limited_policy, raw_server, trakt_mcp
+
+CONFIRM = {"version": "1", "default": "allow", "rules": {"search_shows": {"action": "confirm"}}}
+SEARCH = ("call", "--sandbox", "search_shows", "query=breaking", "limit=1")
+
+
+def test_a_flood_of_unknown_tools_cannot_flush_the_audit_trail(tmp_path: Path) -> None:
+    home, policy = tmp_path / "home", limited_policy(tmp_path / "p.json", 1000)
+    name = "no_such_tool\x1b[2J\u202e" + "x" * 5000
+    with raw_server(home, policy) as server:
+        server.call("search_shows", {"query": "breaking", "limit": 1})
+        assert not server.read()["result"].get("isError")
+        for _ in range(500):
+            server.call(name, {})
+        answers = [server.read() for _ in range(500)]
+    assert all(answer["result"]["isError"] for answer in answers)
+    lines = audit_lines(home)
+    assert lines[0]["tool"] == "search_shows" and lines[0]["decision"] == "allowed"  # the real call is still there
+    unknown = [line for line in lines if line.get("unknown_tool")]
+    assert len(unknown) == 120  # the meta-limit: past it, refused calls are counted, not written one by one
+    assert all(len(line["tool"]) < 100 and "\\x1b[2J" in line["tool"] for line in unknown)
+    assert all(line["tool"].endswith("(5,017 characters)") for line in unknown)
+    assert "\x1b" not in (home / "audit.jsonl").read_text(encoding="ascii")
+    # The next process of the same caller writes the burst as one line with its count.
+    assert trakt_mcp(home, *SEARCH, "--policy", str(policy)).returncode == 0
+    (burst,) = [line for line in audit_lines(home) if line["decision"] == "suppressed"]
+    assert burst["count"] == 380 and "refused calls" in burst["reason"]
+
+
+def test_a_flood_cannot_rotate_recent_history_away(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl", max_bytes=400, backups=2)
+    log.write({"tool": "clear_auth", "decision": "confirmed"})
+    for index in range(300):
+        log.write({"tool": "nope", "arguments": {"id": index}})
+    kept = "".join(path.read_text() for path in tmp_path.glob("audit.jsonl*"))
+    assert '"clear_auth"' in kept and kept.count("\n") == 301
+    old = time.time() - 8 * 86_400  # older than the floor: now rotation may drop them
+    for path in tmp_path.glob("audit.jsonl.*[0-9]"):
+        os.utime(path, (old, old))
+    log.write({"tool": "fetch_item"})
+    log.write({"tool": "fetch_item", "arguments": {"note": "x" * 300}})
+    assert len(list(tmp_path.glob("audit.jsonl.*[0-9]"))) <= 3
+
+
+def test_a_planted_audit_symlink_is_not_followed(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    target = tmp_path / "victim.txt"
+    target.write_text("precious\n")
+    (home / "audit.jsonl").symlink_to(target)
+    done = trakt_mcp(home, *SEARCH)
+    assert done.returncode == 0 and "Breaking Bad" in done.stdout
+    assert target.read_text() == "precious\n"
+    assert "symbolic link" in done.stderr and f"rm {home / 'audit.jsonl'}" in done.stderr
+
+
+def listed_once(home: Path, policy: Path) -> None:
+    """One stdio session that lists the tools: the server writes its quick-start snapshot and status file."""
+    with raw_server(home, policy) as server:
+        server.send("tools/list", {})
+        assert "tools" in server.read()["result"]
+
+
+def test_symlinks_at_temporary_and_status_file_names_are_never_written_through(tmp_path: Path) -> None:
+    home, policy = tmp_path / "home", limited_policy(tmp_path / "p.json", 5)
+    listed_once(home, policy)
+    (snapshot,) = (home / "cache").glob("*.json")
+    snapshot.unlink()
+    victims = []
+    for planted in (home / "guard-status.json", snapshot.with_suffix(".tmp")):
+        victim = tmp_path / f"victim-{planted.name}"
+        victim.write_text("precious")
+        planted.unlink(missing_ok=True)
+        planted.symlink_to(victim)
+        victims.append(victim)
+    listed_once(home, policy)
+    assert all(victim.read_text() == "precious" for victim in victims)
+    assert snapshot.is_file() and not snapshot.is_symlink()
+    assert not (home / "guard-status.json").is_symlink()
+
+
+async def test_a_hand_written_approval_is_refused(tmp_path: Path) -> None:
+    home, policy = tmp_path / "home", tmp_path / "p.json"
+    policy.write_text(
+        json.dumps({"version": "1", "default": "allow", "rules": {"search_shows": {"action": "confirm"}}})
+    )
+    with raw_server(home, policy) as server:
+        server.call("search_shows", {"query": "breaking", "limit": 1})
+        first = server.read()
+    code = CODE.search(json.dumps(first))
+    assert code
+    with sqlite3.connect(home / "state.db") as db:  # "approved: true", written by hand
+        db.execute("UPDATE records SET value = json_set(value, '$.approved', json('true')) WHERE kind = 'approval'")
+    with raw_server(home, policy) as server:
+        server.call("search_shows", {"query": "breaking", "limit": 1})
+        second = server.read()
+    assert second["result"]["isError"] and "Nothing ran" in json.dumps(second)
+    assert [line["decision"] for line in audit_lines(home)] == ["approval_pending", "approval_pending"]
+
+
+def test_a_state_folder_others_can_write_to_is_refused_with_the_fix(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chmod(home, 0o777)
+    refused = trakt_mcp(home, *SEARCH)
+    assert refused.returncode == 2 and "Breaking Bad" not in refused.stdout
+    assert f"chmod 700 {home}" in refused.stderr
+    os.chmod(home, 0o755)  # merely readable (an older install): made private, and it runs
+    assert trakt_mcp(home, *SEARCH).returncode == 0
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder to another user needs root")
+def test_a_state_folder_owned_by_another_user_is_refused(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    os.chown(home, 65534, 65534)
+    refused = trakt_mcp(home, *SEARCH)
+    assert refused.returncode == 2 and "belongs to another user" in refused.stderr and "chown" in refused.stderr
+
+
+def test_every_file_the_server_creates_is_private(tmp_path: Path) -> None:
+    home, policy = tmp_path / "home", tmp_path / "p.json"
+    policy.write_text(
+        json.dumps({"version": "1", "default": "allow", "rules": {"search_shows": {"action": "confirm"}}})
+    )
+    with raw_server(home, policy) as server:  # a snapshot, the status file, the store, the key, the audit
+        server.send("tools/list", {})
+        server.read()
+        server.call("search_shows", {"query": "breaking", "limit": 1})
+        server.read()
+    assert trakt_mcp(home, "call", "--sandbox", "start_device_auth").returncode == 0
+    found = {path.relative_to(home).as_posix(): stat.S_IMODE(path.lstat().st_mode) for path in home.rglob("*")}
+    assert {"state.db", "guard.key", "audit.jsonl", "guard-status.json"} <= set(found)
+    assert any(name.startswith("cache/") for name in found)
+    for name, mode in found.items():
+        assert mode == (0o700 if (home / name).is_dir() else 0o600), name
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+def test_a_fifo_at_the_policy_path_freezes_nothing(tmp_path: Path) -> None:
+    home, policy = tmp_path / "home", limited_policy(tmp_path / "p.json", 100)
+    with raw_server(home, policy) as server:
+        policy.unlink()
+        os.mkfifo(policy)
+        time.sleep(1.2)  # past the reload interval: the next request looks at the file
+        started = time.monotonic()
+        server.send("ping", {})
+        assert "result" in server.read(timeout=5)
+        server.call("search_shows", {"query": "breaking", "limit": 1})
+        assert not server.read(timeout=5)["result"].get("isError")
+        assert time.monotonic() - started < 5
+    status = json.loads((home / "guard-status.json").read_text())
+    assert "not a regular file" in status["error"]
+    refused = trakt_mcp(home, *SEARCH, "--policy", str(policy))
+    assert refused.returncode == 2 and "not a regular file" in refused.stderr
+
+
+def test_a_corrupt_state_file_blocks_limited_calls_and_names_the_fix(tmp_path: Path) -> None:
+    home, policy = tmp_path / "home", limited_policy(tmp_path / "p.json", 5)
+    home.mkdir(mode=0o700)
+    (home / "state.db").write_bytes(b"this is not a database" * 100)
+    os.chmod(home / "state.db", 0o600)
+    blocked = trakt_mcp(home, *SEARCH, "--policy", str(policy))
+    assert blocked.returncode == 1 and "Breaking Bad" not in blocked.stdout
+    assert f"{home / 'state.db'} is corrupt" in blocked.stdout and "mv " in blocked.stdout
+    status = trakt_mcp(home, "status", "--sandbox")
+    assert "UNUSABLE" in status.stdout and "is corrupt" in status.stdout
+
+
+def test_a_state_file_locked_too_long_blocks_limited_calls_and_names_the_fix(tmp_path: Path) -> None:
+    home, policy = tmp_path / "home", limited_policy(tmp_path / "p.json", 5)
+    assert trakt_mcp(home, *SEARCH, "--policy", str(policy)).returncode == 0
+    holder = sqlite3.connect(home / "state.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        blocked = trakt_mcp(home, *SEARCH, "--policy", str(policy))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert blocked.returncode == 1 and "Breaking Bad" not in blocked.stdout
+    assert "stayed locked by another process" in blocked.stdout and str(home / "state.db") in blocked.stdout
+    status = trakt_mcp(home, "status", "--sandbox")
+    assert f"{home / 'state.db'}: ok (1 calls in rate-limit windows" in status.stdout
