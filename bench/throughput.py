@@ -1,6 +1,7 @@
 """Throughput: N concurrent tool calls through one MCP client session, against the fake Trakt served over
-real loopback HTTP (a socket, not a mock transport). Calls per second and p50/p95 latency, with and without
-the guard.
+real loopback HTTP (a socket, not a mock transport). Calls per second and p50/p95 latency: without the guard, and
+with it under a rate-limited policy (two windows per call) keeping its state in memory or in the shared SQLite
+store (the default).
 
     python bench/throughput.py [--calls 400] [--concurrency 50] [--rounds 3]
 """
@@ -8,6 +9,7 @@ the guard.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import statistics
 import tempfile
@@ -17,6 +19,8 @@ from pathlib import Path
 import anyio
 from mcp import Client
 
+from guard.ratelimit import RateLimiter
+from guard.store.memory import MemoryStore
 from trakt_mcp.logs import configure_logging
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.http import serve_on_loopback
@@ -29,14 +33,35 @@ CALLS = [
 ]
 
 
-async def run(base_url: str, home: Path, calls: int, concurrency: int, guarded: bool) -> tuple[float, list[float]]:
+#: Every call is counted in two windows (an hourly quota for all tools, a per-tool minute limit).
+LIMITS = {
+    "version": "1",
+    "default": "allow",
+    "all_tools": {"limits": [{"window": "hour", "max": 1_000_000}]},
+    "tools": {name: {"limits": [{"window": "minute", "max": 1_000_000}]} for name, _ in CALLS},
+}
+MODES = ("without guard", "guard, in-memory store", "guard, SQLite store")
+
+
+async def run(base_url: str, home: Path, calls: int, concurrency: int, mode: str) -> tuple[float, list[float]]:
+    policy = home / "limits.json"
+    policy.write_text(json.dumps(LIMITS))
     settings = Settings.model_validate(
-        {"client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET, "api_url": base_url, "home": home}
+        {
+            "client_id": SANDBOX_CLIENT_ID,
+            "client_secret": SANDBOX_CLIENT_SECRET,
+            "api_url": base_url,
+            "home": home,
+            "policy": policy,
+        }
     )
     app = create_app(settings)
     server = build_server(app)
-    if not guarded:
+    assert app.guard is not None
+    if mode == "without guard":
         server.middleware.remove(app.guard)
+    elif mode == "guard, in-memory store":
+        app.guard.limiter = RateLimiter(time.time, MemoryStore())
     latencies: list[float] = []
     gate = anyio.Semaphore(concurrency)
     async with Client(server, mode="legacy") as client:
@@ -82,14 +107,14 @@ def main() -> None:
     fake = FakeTrakt()
     with serve_on_loopback(fake) as base_url, tempfile.TemporaryDirectory() as home:
         print(f"fake Trakt on {base_url}; {args.calls} calls, {args.concurrency} in flight")
-        anyio.run(run, base_url, Path(home), 20, 5, True)  # warm-up
-        rounds: dict[bool, list[tuple[float, list[float]]]] = {False: [], True: []}
-        for _ in range(args.rounds):  # alternate, so that drift on a shared machine hits both alike
-            for guarded in (False, True):
-                rounds[guarded].append(anyio.run(run, base_url, Path(home), args.calls, args.concurrency, guarded))
-        bare = report("without guard", rounds[False])
-        guarded = report("with guard", rounds[True])
-        print(f"guarded/unguarded throughput: {guarded / bare:.2f}")
+        anyio.run(run, base_url, Path(home), 20, 5, MODES[2])  # warm-up
+        rounds: dict[str, list[tuple[float, list[float]]]] = {mode: [] for mode in MODES}
+        for _ in range(args.rounds):  # alternate, so that drift on a shared machine hits all alike
+            for mode in MODES:
+                rounds[mode].append(anyio.run(run, base_url, Path(home), args.calls, args.concurrency, mode))
+        bare, memory, sqlite = (report(mode, rounds[mode]) for mode in MODES)
+        print(f"guarded (SQLite store) / unguarded throughput: {sqlite / bare:.2f}")
+        print(f"SQLite store / in-memory store throughput:     {sqlite / memory:.2f}   target >= 0.90")
 
 
 if __name__ == "__main__":

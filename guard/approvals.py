@@ -200,12 +200,14 @@ class Questions:
         self.store.put(QUESTION, nonce, record, now + self.ttl, now, cap=MAX_PENDING, evict=True)
         return nonce
 
-    def answer(self, nonce: str) -> tuple[str, str] | None:
-        """(tool, digest) the question was asked for, taken exactly once; None when unknown, used or expired."""
-        record = self.store.pop(QUESTION, nonce, self.clock())
-        if record is None or not isinstance(record.get("tool"), str) or not isinstance(record.get("digest"), str):
-            return None
-        return record["tool"], record["digest"]
+    def answer(self, nonce: str, tool: str, digest: str) -> bool:
+        """True, exactly once, when `nonce` is a pending question asked for this very call (`digest` binds the
+        arguments and the caller). A retry for another call or caller is refused and leaves the question
+        unanswered: someone replaying another identity's request state cannot burn that identity's question."""
+        now = self.clock()
+        if self.store.get(QUESTION, nonce, now) != {"tool": tool, "digest": digest}:
+            return False
+        return self.store.pop(QUESTION, nonce, now) == {"tool": tool, "digest": digest}
 
     def waiting(self) -> int:
         return len(self.store.items(QUESTION, self.clock()))

@@ -20,13 +20,14 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from guard.home import open_private, secure_folder
+from guard.home import open_private, open_private_stat, secure_folder
 from guard.store import Store, Window
 
 try:
@@ -42,6 +43,7 @@ DECISIONS = (
     "confirmed",
     "declined",
     "approval_pending",
+    "not_ready",
     "rate_limited",
     "suppressed",
 )
@@ -95,29 +97,42 @@ class AuditLog:
         self._lock_path = self.path.with_name(self.path.name + ".lock")
         self._born: float | None = None
         self._born_inode = -1
+        self._lock_fd: int | None = None
+        self._folder_checked = False
 
     @contextlib.contextmanager
     def _file_lock(self, exclusive: bool) -> Iterator[None]:
+        """The lock every process appending to or rotating this log shares (its descriptor is kept open)."""
         if fcntl is None:
             yield
             return
-        fd = open_private(self._lock_path, os.O_RDWR | os.O_CREAT)
+        if self._lock_fd is None:
+            self._lock_fd = open_private(self._lock_path, os.O_RDWR | os.O_CREAT)
+            weakref.finalize(self, os.close, self._lock_fd)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             yield
         finally:
-            os.close(fd)  # releases the lock
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _open(self) -> tuple[int, os.stat_result]:
+        try:
+            return open_private_stat(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        except FileNotFoundError:  # the folder went away: make it again, private
+            secure_folder(self.path.parent)
+            return open_private_stat(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 
     def write(self, entry: Mapping[str, Any]) -> None:
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry}
         line = (json.dumps(record, ensure_ascii=True, default=str) + "\n").encode("ascii")
         with self._lock:
-            secure_folder(self.path.parent)
+            if not self._folder_checked:
+                secure_folder(self.path.parent)
+                self._folder_checked = True
             for first_try in (True, False):
                 with self._file_lock(exclusive=False):
-                    fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+                    fd, info = self._open()
                     try:
-                        info = os.fstat(fd)
                         full = info.st_size > 0 and (
                             info.st_size + len(line) > self.max_bytes or self._too_old(info.st_ino)
                         )

@@ -71,6 +71,11 @@ def secure_folder(folder: Path) -> Path:
 def open_private(path: Path, flags: int) -> int:
     """os.open for a file in the state folder: never through a symlink, created 0600; a file that is not ours or
     is open to others is refused."""
+    return open_private_stat(path, flags)[0]
+
+
+def open_private_stat(path: Path, flags: int) -> tuple[int, os.stat_result]:
+    """`open_private`, with the file's status as it was opened."""
     try:
         fd = os.open(path, flags | NOFOLLOW | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
     except OSError:
@@ -91,7 +96,7 @@ def open_private(path: Path, flags: int) -> int:
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return fd, info
 
 
 def write_private(path: Path, data: bytes) -> None:

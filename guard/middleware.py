@@ -15,7 +15,6 @@ policy does not declare gets nothing. The client's self-reported name is only re
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import time
@@ -29,12 +28,12 @@ from mcp import types
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from guard import progress
+from guard import exact_ids, progress
 from guard.approvals import Approvals, Questions
 from guard.audit import AuditLog, RefusalThrottle, summarize
 from guard.catalog import Catalog, InvalidArguments
 from guard.channels import Answer, Asking, Channel, Question, Refusal, Result, Unasked, Waiting, settle
-from guard.channels.base import progress_token, reporter
+from guard.channels.base import bounded_effect, progress_token, reporter, trusts_host
 from guard.channels.desktop import DesktopChannel
 from guard.channels.host import HostChannel
 from guard.channels.terminal import TerminalChannel
@@ -154,6 +153,7 @@ class Guard:
         home: str | None = None,
         server_name: str = "MCP server",
     ) -> None:
+        exact_ids.install()  # an answer to the guard's question must carry the question's exact id
         self.watcher = watcher
         self.identify = identify
         self.audit = audit
@@ -406,29 +406,13 @@ class Guard:
             question,
             ctx,
             subject.params,
-            trusted_host=self._trusts_host(view),
+            trusted_host=trusts_host(view.engine.policy, view.identity),
             can_wait=progress_token(ctx) is not None,
             home=self.home,
-            describe=lambda: self._describe(catalog, tool, arguments),
+            describe=lambda: bounded_effect(catalog, tool, arguments, DESCRIBE_TIMEOUT),
             report=reporter(ctx),
         )
         return self._verdict(outcome, subject, await settle(self.channels, outcome.confirm_via, asking))
-
-    @staticmethod
-    def _trusts_host(view: View) -> bool:
-        """The local user's own client may answer; a named identity's only when the policy says trust_host."""
-        if view.identity is None:
-            return True
-        identity = view.engine.policy.identities.get(view.identity)
-        return identity is not None and identity.trust_host
-
-    @staticmethod
-    async def _describe(catalog: Catalog, tool: str, arguments: dict[str, Any]) -> str:
-        """The effect sentence, its look-ups bounded in time (then a plainer sentence: the tool and arguments)."""
-        with anyio.move_on_after(DESCRIBE_TIMEOUT):
-            return await catalog.describe(tool, arguments)
-        log.warning("the effect sentence for %s took over %g s; asking with a plainer one", tool, DESCRIBE_TIMEOUT)
-        return f"Run {tool} with {json.dumps(summarize(arguments), ensure_ascii=False, sort_keys=True)}"
 
     @staticmethod
     def _verdict(outcome: Outcome, subject: _Subject, result: Result | Unasked) -> _Verdict:

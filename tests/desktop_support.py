@@ -12,7 +12,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
@@ -77,9 +76,3 @@ def press(display: str, window: str, *keys: str) -> None:
     """Give the window the keyboard (there is no window manager) and press keys, as the owner would."""
     done = xdotool(display, "windowfocus", "--sync", window, "key", "--delay", "50", *keys)
     assert done.returncode == 0, done.stderr
-
-
-def screenshot(display: str, path: Path) -> None:
-    """The whole screen as PNG (ImageMagick's `import`), for docs/."""
-    env = {**os.environ, "DISPLAY": display}
-    subprocess.run(["import", "-window", "root", str(path)], env=env, check=True, timeout=30)

@@ -140,19 +140,22 @@ def test_powershell_argv_is_exact_and_the_script_carries_the_text_only_as_base64
     assert command.allowed(0, "Allow\r\n") and not command.allowed(0, "Deny\r\n") and not command.allowed(1, "Allow")
 
 
-def test_kdialog_argv_is_exact_with_the_text_as_escaped_html() -> None:
-    command = kdialog_command(dialog('<b>bold</b> & "q"\nline two'), "kdialog")
+def test_kdialog_argv_is_exact_with_deny_on_the_default_button_and_the_text_as_escaped_html() -> None:
+    command = kdialog_command(dialog('<b>bold</b> & "q" \\n fake\nline two'), "kdialog")
     assert command.argv == (
         "kdialog",
         "--title",
         "trakt-mcp: Allow this action?",
         "--yes-label",
-        "Allow",
-        "--no-label",
         "Deny",
-        "--warningyesno",
-        "<qt>&lt;b&gt;bold&lt;/b&gt; &amp; &quot;q&quot;<br>line two</qt>",
+        "--no-label",
+        "Allow",
+        "--cancel-label",
+        "Cancel",
+        "--warningyesnocancel",
+        "<qt>&lt;b&gt;bold&lt;/b&gt; &amp; &quot;q&quot; &#92;n fake<br>line two</qt>",
     )
+    assert command.allowed(1, "") and not command.allowed(0, "") and not command.allowed(2, "")
 
 
 @pytest.mark.parametrize(

@@ -43,14 +43,14 @@ def h(tmp_path: Path, display: str, monkeypatch: pytest.MonkeyPatch) -> Harness:
 
 
 async def call_and_answer(
-    client: Client, display: str, keys: tuple[str, ...], arguments: dict[str, Any]
+    client: Client, display: str, keys: tuple[str, ...], arguments: dict[str, Any], progress: Any = None
 ) -> tuple[types.CallToolResult, float]:
     """Call remove_item; when its dialog shows, press `keys`. Returns the result and how long the window took."""
     results: list[types.CallToolResult] = []
     async with anyio.create_task_group() as group:
 
         async def call() -> None:
-            results.append(await client.call_tool("remove_item", arguments))
+            results.append(await client.call_tool("remove_item", arguments, progress_callback=progress))
 
         started = time.monotonic()
         group.start_soon(call)
@@ -76,8 +76,14 @@ async def test_a_confirm_opens_a_dialog_within_two_seconds_and_return_denies(h: 
 
 
 async def test_allow_runs_the_call_exactly_once(h: Harness, display: str) -> None:
+    told: list[str] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        told.append(message or "")
+
     async with h.client() as client:
-        result, _ = await call_and_answer(client, display, ("Tab", "Return"), {"id": 7})  # focus Allow, press it
+        result, _ = await call_and_answer(client, display, ("Tab", "Return"), {"id": 7}, progress)  # focus Allow
+        assert told and told[0].startswith("Waiting for the owner to answer a dialog on the desktop (120 s left)")
         assert not result.is_error and "remove_item ran with id=7" in text_of(result)
         again, _ = await call_and_answer(client, display, ("Escape",), {"id": 7})  # the same call asks again
         assert again.is_error

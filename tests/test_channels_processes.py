@@ -251,3 +251,4 @@ async def test_clear_auth_as_in_claude_desktop_opens_one_dialog_and_allow_signs_
         ("clear_auth", "confirmed", "desktop", "owner"),
         ("clear_auth", "not_ready", None, None),
     ]
+    assert "confirmed (desktop, by the owner)" in trakt_mcp(home, "audit").stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import resource
 import socket
@@ -32,6 +33,7 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
 from tests.conftest import text_of
+from tests.guard_server import Harness, write_policy
 from tests.test_http import serve
 from trakt_mcp.http_limits import ConnectionLimits
 
@@ -362,3 +364,89 @@ def test_a_request_not_sent_in_time_is_cut_and_a_body_over_the_limit_refused(tmp
 
         streamed = httpx.post(served.url, content=chunks(), headers=MCP_HEADERS, timeout=10)
         assert streamed.status_code != 200
+
+
+# --- 8: answers match questions exactly; a failed replay burns nothing -----------------------------------------
+
+
+class StdioPeer:
+    """A raw MCP client on a real server's stdin/stdout: it can answer with ids no SDK client would use."""
+
+    def __init__(self, home: Path, policy: dict[str, Any]) -> None:
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "policy.json").write_text(json.dumps(policy), encoding="utf-8")
+        argv = [sys.executable, "-m", "trakt_mcp", "--sandbox", "--policy", str(home / "policy.json")]
+        self.process = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=environment(home),
+            cwd=ROOT,
+        )
+        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(json.loads(line))
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"jsonrpc": "2.0", **message}) + "\n")
+        self.process.stdin.flush()
+
+    def next(self, timeout: float) -> dict[str, Any] | None:
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=15)
+
+
+def test_an_answer_under_the_string_id_of_a_question_answers_nothing(tmp_path: Path) -> None:
+    policy = {"version": "1", "default": "allow", "rules": {"fetch_trending_shows": {"action": "confirm"}}}
+    peer = StdioPeer(tmp_path / "home", policy)
+    try:
+        capabilities = {"elicitation": {"form": {}}}
+        info = {"name": "raw", "version": "0"}
+        params = {"protocolVersion": "2025-06-18", "capabilities": capabilities, "clientInfo": info}
+        peer.send({"id": 1, "method": "initialize", "params": params})
+        assert (peer.next(30) or {}).get("id") == 1
+        peer.send({"method": "notifications/initialized"})
+        peer.send({"id": 2, "method": "tools/call", "params": {"name": "fetch_trending_shows", "arguments": {}}})
+        question = peer.next(30)
+        assert question is not None and question.get("method") == "elicitation/create", question
+        asked = question["id"]
+        assert isinstance(asked, int)
+        peer.send({"id": str(asked), "result": {"action": "accept", "content": {"confirm": True}}})
+        assert peer.next(2.0) is None  # the forged answer settled nothing: the question still waits
+        peer.send({"id": asked, "result": {"action": "decline"}})
+        result = peer.next(30)
+    finally:
+        peer.close()
+    assert result is not None and result.get("id") == 2, result
+    said = result["result"]["content"][0]["text"]
+    assert result["result"]["isError"] and "declined" in said, said
+
+
+async def test_a_failed_replay_by_another_identity_does_not_burn_the_question(tmp_path: Path) -> None:
+    from tests.test_bypass import POLICY, YES, modern_call
+
+    h = Harness(tmp_path / "home", write_policy(tmp_path / "policy.json", POLICY))
+    ran: list[Any] = []
+    h.caller = "ann"
+    asked = await modern_call(h, {"id": 1}, ran)
+    h.caller = "ben"
+    stolen = await modern_call(h, {"id": 1}, ran, inputResponses=YES, requestState=asked.request_state)
+    assert stolen.is_error and ran == []
+    h.caller = "ann"
+    answered = await modern_call(h, {"id": 1}, ran, inputResponses=YES, requestState=asked.request_state)
+    assert not answered.is_error and len(ran) == 1
+    replayed = await modern_call(h, {"id": 1}, ran, inputResponses=YES, requestState=asked.request_state)
+    assert replayed.is_error and len(ran) == 1  # still single use

@@ -7,15 +7,39 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from guard.audit import AuditLog
-from tests.test_store_processes import CODE, audit_lines, limited_policy, raw_server, trakt_mcp
+from tests.test_store_processes import CODE, CONFIRM, audit_lines, env_for, limited_policy, raw_server, trakt_mcp
+from trakt_mcp.quickstart import SNAPSHOT_PREFIX, snapshot_key
+from trakt_mcp.settings import Settings
 
-CONFIRM = {"version": "1", "default": "allow", "rules": {"search_shows": {"action": "confirm"}}}
+
+def together(homes: Path | list[Path], *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+    """Several `trakt-mcp` commands run at once (the suite stays fast), on one home or one home each."""
+    places = homes if isinstance(homes, list) else [homes] * len(commands)
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-m", "trakt_mcp", *argv],
+            env=env_for(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for home, argv in zip(places, commands, strict=True)
+    ]
+    results = []
+    for process in started:
+        out, err = process.communicate(timeout=60)
+        results.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return results
+
+
 SEARCH = ("call", "--sandbox", "search_shows", "query=breaking", "limit=1")
 
 
@@ -78,14 +102,14 @@ def listed_once(home: Path, policy: Path) -> None:
 
 def test_symlinks_at_temporary_and_status_file_names_are_never_written_through(tmp_path: Path) -> None:
     home, policy = tmp_path / "home", limited_policy(tmp_path / "p.json", 5)
-    listed_once(home, policy)
-    (snapshot,) = (home / "cache").glob("*.json")
-    snapshot.unlink()
+    settings = Settings.load({"sandbox": True, "policy": str(policy)}, environ={"TRAKT_MCP_HOME": str(home)})
+    snapshot = home / "cache" / f"{SNAPSHOT_PREFIX}{snapshot_key(settings)}.json"
+    snapshot.parent.mkdir(mode=0o700, parents=True)
+    os.chmod(home, 0o700)
     victims = []
-    for planted in (home / "guard-status.json", snapshot.with_suffix(".tmp")):
+    for planted in (home / "guard-status.json", snapshot.with_suffix(".tmp")):  # the names written before
         victim = tmp_path / f"victim-{planted.name}"
         victim.write_text("precious")
-        planted.unlink(missing_ok=True)
         planted.symlink_to(victim)
         victims.append(victim)
     listed_once(home, policy)
@@ -94,19 +118,14 @@ def test_symlinks_at_temporary_and_status_file_names_are_never_written_through(t
     assert not (home / "guard-status.json").is_symlink()
 
 
-async def test_a_hand_written_approval_is_refused(tmp_path: Path) -> None:
+def test_a_hand_written_approval_is_refused(tmp_path: Path) -> None:
     home, policy = tmp_path / "home", tmp_path / "p.json"
-    policy.write_text(
-        json.dumps({"version": "1", "default": "allow", "rules": {"search_shows": {"action": "confirm"}}})
-    )
+    policy.write_text(json.dumps(CONFIRM))
     with raw_server(home, policy) as server:
         server.call("search_shows", {"query": "breaking", "limit": 1})
-        first = server.read()
-    code = CODE.search(json.dumps(first))
-    assert code
-    with sqlite3.connect(home / "state.db") as db:  # "approved: true", written by hand
-        db.execute("UPDATE records SET value = json_set(value, '$.approved', json('true')) WHERE kind = 'approval'")
-    with raw_server(home, policy) as server:
+        assert CODE.search(json.dumps(server.read()))
+        with sqlite3.connect(home / "state.db") as db:  # "approved: true", written by hand
+            db.execute("UPDATE records SET value = json_set(value, '$.approved', json('true')) WHERE kind = 'approval'")
         server.call("search_shows", {"query": "breaking", "limit": 1})
         second = server.read()
     assert second["result"]["isError"] and "Nothing ran" in json.dumps(second)
@@ -114,15 +133,15 @@ async def test_a_hand_written_approval_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_state_folder_others_can_write_to_is_refused_with_the_fix(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    os.chmod(home, 0o777)
-    refused = trakt_mcp(home, *SEARCH)
+    shared, readable = tmp_path / "shared", tmp_path / "readable"
+    for home, mode in ((shared, 0o777), (readable, 0o755)):
+        home.mkdir()
+        os.chmod(home, mode)
+    refused, tightened = together([shared, readable], list(SEARCH), list(SEARCH))
     assert refused.returncode == 2 and "Breaking Bad" not in refused.stdout
-    assert f"chmod 700 {home}" in refused.stderr
-    os.chmod(home, 0o755)  # merely readable (an older install): made private, and it runs
-    assert trakt_mcp(home, *SEARCH).returncode == 0
-    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert f"chmod 700 {shared}" in refused.stderr
+    assert tightened.returncode == 0  # merely readable (an older install): made private, and it runs
+    assert stat.S_IMODE(readable.stat().st_mode) == 0o700
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder to another user needs root")
@@ -144,7 +163,8 @@ def test_every_file_the_server_creates_is_private(tmp_path: Path) -> None:
         server.read()
         server.call("search_shows", {"query": "breaking", "limit": 1})
         server.read()
-    assert trakt_mcp(home, "call", "--sandbox", "start_device_auth").returncode == 0
+        server.call("start_device_auth", {})
+        assert "Sign in to Trakt" in json.dumps(server.read())
     found = {path.relative_to(home).as_posix(): stat.S_IMODE(path.lstat().st_mode) for path in home.rglob("*")}
     assert {"state.db", "guard.key", "audit.jsonl", "guard-status.json"} <= set(found)
     assert any(name.startswith("cache/") for name in found)
@@ -176,16 +196,15 @@ def test_a_corrupt_state_file_blocks_limited_calls_and_names_the_fix(tmp_path: P
     home.mkdir(mode=0o700)
     (home / "state.db").write_bytes(b"this is not a database" * 100)
     os.chmod(home / "state.db", 0o600)
-    blocked = trakt_mcp(home, *SEARCH, "--policy", str(policy))
+    blocked, status = together(home, [*SEARCH, "--policy", str(policy)], ["status", "--sandbox"])
     assert blocked.returncode == 1 and "Breaking Bad" not in blocked.stdout
     assert f"{home / 'state.db'} is corrupt" in blocked.stdout and "mv " in blocked.stdout
-    status = trakt_mcp(home, "status", "--sandbox")
     assert "UNUSABLE" in status.stdout and "is corrupt" in status.stdout
 
 
 def test_a_state_file_locked_too_long_blocks_limited_calls_and_names_the_fix(tmp_path: Path) -> None:
     home, policy = tmp_path / "home", limited_policy(tmp_path / "p.json", 5)
-    assert trakt_mcp(home, *SEARCH, "--policy", str(policy)).returncode == 0
+    home.mkdir(mode=0o700)
     holder = sqlite3.connect(home / "state.db", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -195,5 +214,3 @@ def test_a_state_file_locked_too_long_blocks_limited_calls_and_names_the_fix(tmp
         holder.close()
     assert blocked.returncode == 1 and "Breaking Bad" not in blocked.stdout
     assert "stayed locked by another process" in blocked.stdout and str(home / "state.db") in blocked.stdout
-    status = trakt_mcp(home, "status", "--sandbox")
-    assert f"{home / 'state.db'}: ok (1 calls in rate-limit windows" in status.stdout

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ COMMAND_MODULES: list[str] = [
     "trakt_mcp.cli_install",
     "trakt_mcp.cli_setup",
     "trakt_mcp.cli_sandbox",
+    "trakt_mcp.cli_state",
 ]
 
 Runner = Callable[[argparse.Namespace, Settings], int]
@@ -151,7 +153,34 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return credentials.apply(Settings.load(overrides))
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Ctrl-C anywhere (a prompt, a sign-in wait, the HTTP server) exits 130 without a traceback, and output piped
+    into a program that stops reading (`| head`) ends quietly."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _interrupted()
+    except BaseExceptionGroup as group:  # Ctrl-C inside a task group arrives wrapped
+        if group.subgroup(KeyboardInterrupt) is None:
+            raise
+        return _interrupted()
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit: point stdout at the null device first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1
+
+
+def _interrupted() -> int:
+    print(file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from trakt_mcp.logs import configure_logging
 
     parser = build_parser()
@@ -186,7 +215,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         try:
             quickstart.serve(settings, lambda: _build(settings)[1])
         except KeyboardInterrupt:
-            return 130
+            return EXIT_INTERRUPTED
         return 0
     app, server = _build(settings)
     if settings.transport == "streamable-http":
@@ -232,8 +261,10 @@ def run_call(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         print(f"trakt-mcp call: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from trakt_mcp.local import call_tool_locally
+    from trakt_mcp.local import INTERRUPTED, call_tool_locally
 
     text, is_error = anyio.run(call_tool_locally, settings, args.tool, arguments)
+    if INTERRUPTED.is_set():
+        return _interrupted()
     print(text)
     return 1 if is_error else 0

@@ -17,6 +17,7 @@ from guard.approvals import ApprovalError
 from guard.engine import LEVELS, Decision, Engine, Quota, UnknownIdentity, View
 from guard.policy import PolicyError, policy_schema
 from trakt_mcp.settings import Settings
+from trakt_mcp.terminal import ask as terminal_ask
 from trakt_mcp.terminal import printable
 
 EXIT_INVALID = 2
@@ -217,7 +218,7 @@ def list_waiting(settings: Settings) -> int:
     return 0
 
 
-def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str], str] = input) -> int:
+def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str], str] = terminal_ask) -> int:
     from trakt_mcp import guarded
 
     if args.code is None:
@@ -251,6 +252,15 @@ def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str
     return 0 if approved else 1
 
 
+def _decided(entry: dict[str, Any]) -> str:
+    """'confirmed (desktop, by the owner)': the decision, and for a question the channel and who answered."""
+    decision = str(entry.get("decision", ""))
+    if not entry.get("channel"):
+        return decision
+    by = f", by the {entry['answered_by']}" if entry.get("answered_by") else ""
+    return f"{decision} ({entry['channel']}{by})"
+
+
 def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     from guard.audit import AuditLog
     from trakt_mcp import guarded
@@ -267,7 +277,7 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
                 str(entry.get("identity") or "(local)"),
                 str(entry.get("client") or "-"),
                 str(entry.get("resource") or entry.get("tool") or "-"),
-                str(entry.get("decision", "")),
+                _decided(entry),
                 str(entry.get("rule") or "-"),
                 str(entry.get("outcome", "")),
                 str(entry.get("duration_ms", "")),

@@ -215,7 +215,6 @@ def with_local_token(options: HttpOptions, home: Path) -> HttpOptions:
 
 def serve_http(server: MCPServer, options: HttpOptions, current_policy: PolicySource, home: Path) -> int:
     """Run until interrupted; exit code 2 when the options are refused (nothing is bound then)."""
-    import uvicorn
 
     problem = refusal(options, current_policy())
     if problem is None:
@@ -228,5 +227,21 @@ def serve_http(server: MCPServer, options: HttpOptions, current_policy: PolicySo
         return 2
     if not options.loopback and not options.allowed_hosts:
         log.warning("listening on %s: add --allowed-host for each name clients use to reach it", options.host)
-    uvicorn.Server(uvicorn_config(build_http_app(server, options, current_policy), options)).run()
+    announcing_server(uvicorn_config(build_http_app(server, options, current_policy), options)).run()
     return 0
+
+
+def announcing_server(config: Any) -> Any:
+    """A uvicorn server that says on stderr where it listens once its socket is bound (stdout stays quiet)."""
+    import uvicorn
+
+    class Announcing(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            for listener in self.servers:
+                for sock in listener.sockets:
+                    host, port = sock.getsockname()[:2]
+                    shown = f"[{host}]" if ":" in host else host
+                    print(f"trakt-mcp: serving MCP at http://{shown}:{port}/mcp (Ctrl-C stops)", file=sys.stderr)
+
+    return Announcing(config)

@@ -4,6 +4,7 @@ session, so it takes exactly the path an agent's tools/call takes (guard include
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 from mcp import Client, types
@@ -11,7 +12,10 @@ from mcp.client.context import ClientRequestContext
 
 from trakt_mcp.server import build_server, create_app
 from trakt_mcp.settings import Settings
-from trakt_mcp.terminal import printable_lines
+from trakt_mcp.terminal import ask, printable_lines
+
+#: Set when the person pressed Ctrl-C at a question: `trakt-mcp call` then exits 130 instead of printing.
+INTERRUPTED = threading.Event()
 
 
 async def ask_on_terminal(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
@@ -20,7 +24,11 @@ async def ask_on_terminal(context: ClientRequestContext, params: types.ElicitReq
     if not sys.stdin.isatty():
         print(f"{question}\n(no terminal to answer on: declined)", file=sys.stderr)
         return types.ElicitResult(action="decline")
-    answer = input(f"{question} [y/N] ").strip().lower()
+    try:
+        answer = ask(f"{question} [y/N] ").strip().lower()
+    except KeyboardInterrupt:  # raising it through the session's task groups would spill tracebacks
+        INTERRUPTED.set()
+        return types.ElicitResult(action="cancel")
     if answer in ("y", "yes"):
         return types.ElicitResult(action="accept", content={"confirm": True})
     return types.ElicitResult(action="decline")

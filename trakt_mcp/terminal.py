@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import select
+import signal
+import sys
+import threading
+
 
 def printable(text: str) -> str:
     """Text an agent, a client or Trakt chose, made safe for a terminal: line breaks, control and format
@@ -25,3 +30,26 @@ def excerpt(value: object, limit: int = EXCERPT) -> str:
     text = value if isinstance(value, str) else repr(value)
     cut = f"… ({len(text):,} characters)" if len(text) > limit else ""
     return f'"{printable(text[:limit])}"{cut}'
+
+
+def ask(prompt: str) -> str:
+    """input(), but Ctrl-C interrupts it at once, even inside an event loop with other threads about. There,
+    asyncio's runner only cancels its main task on the first SIGINT, and the signal may reach another thread, so
+    a read blocked on the terminal would never wake: the person would press Ctrl-C and nothing would happen. So
+    this waits for a line in short slices (Python checks for signals between them) with SIGINT raising
+    KeyboardInterrupt as in plain Python. EOF (Ctrl-D) reads as an empty answer."""
+    try:
+        sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's StringIO): nothing to wait on
+        return input(prompt)
+    if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+        return input(prompt)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+        while not select.select([sys.stdin], [], [], 0.2)[0]:
+            pass
+        return sys.stdin.readline().rstrip("\n")
+    finally:
+        signal.signal(signal.SIGINT, previous)

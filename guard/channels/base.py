@@ -18,8 +18,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import anyio
+
 from guard.approvals import digest
-from guard.policy import HOST_CHANNELS
+from guard.audit import summarize
+from guard.catalog import Catalog
+from guard.policy import HOST_CHANNELS, Policy
 
 log = logging.getLogger("guard")
 
@@ -163,6 +167,23 @@ class Channel(Protocol):
     async def ask(self, asking: Asking) -> Result:
         """Ask about this call (waiting for the answer when it can)."""
         ...
+
+
+def trusts_host(policy: Policy, identity: str | None) -> bool:
+    """The local user's own client may answer its questions; a named identity's only when the policy says
+    trust_host (a remote caller's client may be hostile and answer yes to everything)."""
+    if identity is None:
+        return True
+    declared = policy.identities.get(identity)
+    return declared is not None and declared.trust_host
+
+
+async def bounded_effect(catalog: Catalog, tool: str, arguments: dict[str, Any], timeout: float) -> str:
+    """The effect sentence, its look-ups bounded in time (then a plainer sentence: the tool and its arguments)."""
+    with anyio.move_on_after(timeout):
+        return await catalog.describe(tool, arguments)
+    log.warning("the effect sentence for %s took over %g s; asking with a plainer one", tool, timeout)
+    return f"Run {tool} with {json.dumps(summarize(arguments), ensure_ascii=False, sort_keys=True)}"
 
 
 def untrusted(channel: str, asking: Asking) -> str | None:

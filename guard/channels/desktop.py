@@ -91,11 +91,24 @@ def zenity_command(dialog: Dialog, program: str = "zenity") -> DialogCommand:
 
 
 def kdialog_command(dialog: Dialog, program: str = "kdialog") -> DialogCommand:
-    """kdialog --warningyesno (No, here Deny, is its default button). kdialog guesses rich text, so the body is
-    given as escaped HTML. It has no timeout of its own: the runner ends it."""
-    body = "<qt>" + html.escape(dialog.text).replace("\n", "<br>") + "</qt>"
-    argv = (program, "--title", dialog.title, "--yes-label", ALLOW, "--no-label", DENY, "--warningyesno", body)
-    return DialogCommand(argv, lambda code, out: code == 0)
+    """kdialog's yes/no/cancel box with Deny on its default button (Yes) and Allow on No, so Return denies and
+    Escape (Cancel) denies too; only Allow (exit code 1) allows. kdialog guesses rich text and expands backslash
+    escapes, so the body is escaped HTML with backslashes as entities. It has no timeout: the runner ends it."""
+    body = "<qt>" + html.escape(dialog.text).replace("\\", "&#92;").replace("\n", "<br>") + "</qt>"
+    argv = (
+        program,
+        "--title",
+        dialog.title,
+        "--yes-label",
+        DENY,
+        "--no-label",
+        ALLOW,
+        "--cancel-label",
+        "Cancel",
+        "--warningyesnocancel",
+        body,
+    )
+    return DialogCommand(argv, lambda code, out: code == 1)
 
 
 #: The AppleScript: fixed text; the title, timeout and body arrive as `argv` of the run handler.

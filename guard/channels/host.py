@@ -62,7 +62,7 @@ class HostChannel:
         if not (isinstance(state, str) and state.startswith(STATE_PREFIX)):
             return None
         question = asking.question
-        if self.questions.answer(state.removeprefix(STATE_PREFIX)) != (question.tool, question.key):
+        if not self.questions.answer(state.removeprefix(STATE_PREFIX), question.tool, question.key):
             return Answer(
                 self.name,
                 False,
