@@ -37,9 +37,17 @@ from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Setting
 TOTAL_TARGET = 0.8
 TOOL_CEILING = 1.5
 
-#: The fixed calls: every read tool the reference copy has, with the arguments an agent would send.
+#: The fixed calls: every read tool, with the arguments an agent would send. Writes are left out: both servers use
+#: the same fake account, one after the other, so a write by the first would change what the second reads.
+SHOW, MOVIE, PERSON = {"show_id": "breaking-bad"}, {"movie_id": "inception-2010"}, {"person_id": "bryan-cranston"}
+SEASON = {**SHOW, "season": 1}
+EPISODE = {**SEASON, "episode": 1}
 CALLS: list[tuple[str, dict[str, Any]]] = [
-    *((f"fetch_{chart}_{kind}", {}) for chart in ("trending", "popular") for kind in ("shows", "movies")),
+    *(
+        (f"fetch_{chart}_{kind}", {})
+        for chart in ("trending", "popular", "anticipated")
+        for kind in ("shows", "movies")
+    ),
     *(
         (f"fetch_{chart}_{kind}", {"period": "weekly"})
         for chart in ("favorited", "played", "watched")
@@ -47,18 +55,43 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ),
     ("fetch_trending_shows", {"limit": 5, "page": 2}),
     ("fetch_popular_movies", {"limit": 5}),
-    ("fetch_show_summary", {"show_id": "breaking-bad"}),
+    ("fetch_boxoffice_movies", {}),
+    ("fetch_show_summary", SHOW),
     ("fetch_show_summary", {"show_id": "severance", "extended": False}),
-    ("fetch_movie_summary", {"movie_id": "inception-2010"}),
+    ("fetch_movie_summary", MOVIE),
     ("fetch_movie_summary", {"movie_id": "the-matrix-1999", "extended": False}),
-    ("fetch_show_ratings", {"show_id": "breaking-bad"}),
-    ("fetch_movie_ratings", {"movie_id": "inception-2010"}),
-    ("fetch_show_videos", {"show_id": "breaking-bad"}),
-    ("fetch_movie_videos", {"movie_id": "inception-2010"}),
-    ("fetch_show_comments", {"show_id": "breaking-bad"}),
-    ("fetch_movie_comments", {"movie_id": "inception-2010", "show_spoilers": True}),
-    ("fetch_season_comments", {"show_id": "breaking-bad", "season": 1}),
-    ("fetch_episode_comments", {"show_id": "breaking-bad", "season": 1, "episode": 1}),
+    ("fetch_person_summary", PERSON),
+    ("fetch_season_info", SEASON),
+    ("fetch_episode_summary", EPISODE),
+    *((f"fetch_{level}_ratings", where) for level, where in (("show", SHOW), ("movie", MOVIE))),
+    *((f"fetch_{level}_ratings", where) for level, where in (("season", SEASON), ("episode", EPISODE))),
+    *((f"fetch_{level}_videos", where) for level, where in (("show", SHOW), ("movie", MOVIE), ("season", SEASON))),
+    ("fetch_episode_videos", EPISODE),
+    ("fetch_show_people", SHOW),
+    ("fetch_movie_people", MOVIE),
+    ("fetch_season_people", SEASON),
+    ("fetch_episode_people", EPISODE),
+    ("fetch_person_movies", {"person_id": "christopher-nolan"}),
+    ("fetch_person_shows", PERSON),
+    ("fetch_person_lists", PERSON),
+    ("fetch_season_lists", SEASON),
+    ("fetch_episode_lists", EPISODE),
+    ("fetch_season_stats", SEASON),
+    ("fetch_episode_stats", EPISODE),
+    ("fetch_season_watching", SEASON),
+    ("fetch_episode_watching", EPISODE),
+    ("fetch_season_translations", SEASON),
+    ("fetch_season_translations", {**SEASON, "language": "de"}),
+    ("fetch_episode_translations", EPISODE),
+    ("fetch_episode_translations", {**EPISODE, "language": "es"}),
+    ("fetch_related_shows", SHOW),
+    ("fetch_related_movies", MOVIE),
+    ("fetch_show_seasons", SHOW),
+    ("fetch_season_episodes", SEASON),
+    ("fetch_show_comments", SHOW),
+    ("fetch_movie_comments", {**MOVIE, "show_spoilers": True}),
+    ("fetch_season_comments", SEASON),
+    ("fetch_episode_comments", EPISODE),
     ("fetch_comment", {"comment_id": "1000"}),
     ("fetch_comment_replies", {"comment_id": "1000"}),
     ("search_shows", {"query": "the"}),
@@ -68,6 +101,13 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("fetch_user_ratings", {}),
     ("fetch_user_ratings", {"rating_type": "shows"}),
     ("fetch_user_ratings", {"page": 1}),
+    ("fetch_user_watchlist", {}),
+    ("fetch_history", {}),
+    ("fetch_history", {"history_type": "movies"}),
+    ("fetch_show_progress", SHOW),
+    ("fetch_playback_progress", {}),
+    ("fetch_movie_recommendations", {}),
+    ("fetch_show_recommendations", {}),
     ("check_auth_status", {}),
 ]
 
@@ -103,9 +143,12 @@ async def ours(base_url: str, token: dict[str, Any], home: Path) -> tuple[set[st
         await app.aclose()
 
 
+#: Runs the reference with its API base URL pointed at the fake. A copy installed from source (the current
+#: 77-tool server, `bash bench/reference.sh SOURCE`) keeps its code in src/, put first on sys.path.
 LAUNCH = (
-    "import os, sys, client.base as base; base.BaseClient.BASE_URL = os.environ['TRAKT_API_URL']; "
-    "from server import mcp; sys.exit(mcp.run())"
+    "import os, sys; sys.path.insert(0, os.environ['REFERENCE_SRC']); "
+    "import client.base as base; base.BaseClient.BASE_URL = os.environ['TRAKT_API_URL']; "
+    "from server.main import mcp; sys.exit(mcp.run())"
 )
 
 
@@ -116,10 +159,11 @@ async def reference(folder: Path, base_url: str, token: dict[str, Any], cwd: Pat
         "TRAKT_API_URL": base_url,
         "TRAKT_CLIENT_ID": SANDBOX_CLIENT_ID,
         "TRAKT_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+        "REFERENCE_SRC": str((folder / "src").absolute()),
     }
     # Its log lines go to stderr at INFO; they are not what is measured, so they are dropped.
-    quiet = f'exec "$0" -c "$1" 2>{os.devnull}'
-    python = str(folder / "bin" / "python")
+    quiet = f'exec "$0" -c "$1" 2>{os.environ.get("REFERENCE_LOG", os.devnull)}'
+    python = str((folder / "bin" / "python").absolute())
     server = StdioServerParameters(command="sh", args=["-c", quiet, python, LAUNCH], env=env, cwd=cwd)
     async with Client(server, mode="legacy") as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
@@ -133,7 +177,7 @@ def size(text: str) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reference", type=Path, default=ROOT / "bench" / ".reference")
-    parser.add_argument("--show", help="print both answers of this tool")
+    parser.add_argument("--show", help="print both answers of this tool (or of every tool: all)")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if not (args.reference / "bin" / "python").exists():
@@ -152,7 +196,7 @@ def main() -> int:
         name = CALLS[index][0]
         per_tool[name][0] += size(our_answers[index])
         per_tool[name][1] += size(their_answers[index])
-        if args.show == name:
+        if args.show in (name, "all"):
             print(f"--- ours {CALLS[index]}\n{our_answers[index]}\n--- reference\n{their_answers[index]}\n")
     ours_total = sum(mine for mine, _ in per_tool.values())
     theirs_total = sum(theirs for _, theirs in per_tool.values())

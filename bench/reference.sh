@@ -4,12 +4,26 @@
 # The copy on the package registry is iflow-mcp-trakt-mcp-server 0.1.0, a repackaging of an earlier version of
 # the public server (33 tools; the current one has 77). It uses typing.TypedDict in pydantic models, which pydantic
 # accepts only from Python 3.12; on an older Python the import is switched to typing_extensions, nothing else.
+#
+# With a checkout of the current public server (wwiens/trakt_mcpserver, 77 tools) as argument, installs that instead,
+# in bench/.reference-current (its code in src/, its requirements.txt from the registry):
+#   bash bench/reference.sh ~/src/trakt_mcpserver && python bench/answer_size.py --reference bench/.reference-current
 set -euo pipefail
+source_dir=${1:+$(cd "$1" && pwd)}
 cd "$(dirname "$0")"
-python3 -m venv .reference
-.reference/bin/pip install -q iflow-mcp-trakt-mcp-server==0.1.0
-site=$(.reference/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-.reference/bin/python - "$site" <<'PY'
+if [ -n "$source_dir" ]; then
+    target=.reference-current
+    rm -rf "$target" && python3 -m venv "$target"
+    cp -r "$source_dir" "$target/src"
+    "$target/bin/pip" install -q -r "$target/src/requirements.txt"
+    site="$target/src"
+else
+    target=.reference
+    python3 -m venv "$target"
+    "$target/bin/pip" install -q iflow-mcp-trakt-mcp-server==0.1.0
+    site=$("$target/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+fi
+"$target/bin/python" - "$site" <<'PY'
 import re, sys
 from pathlib import Path
 for path in Path(sys.argv[1]).glob("*/**/*.py"):
@@ -24,6 +38,10 @@ for path in Path(sys.argv[1]).glob("*/**/*.py"):
     if new != text:
         path.write_text(new)
 PY
+if [ -n "$source_dir" ]; then
+    echo "current reference installed: bench/$target (its code in bench/$target/src)"
+    exit 0
+fi
 cat > .reference/run <<'SH'
 #!/usr/bin/env bash
 # The reference server needs a client ID to start; it makes no Trakt call for initialize and tools/list.

@@ -149,11 +149,12 @@ async def test_chart_lines_carry_one_id_and_only_the_charts_counter(session: Ses
         summary = text_of(await client.call_tool("fetch_movie_summary", {"movie_id": first_id(text)}))
     lines = [line for line in text.splitlines() if line.startswith("- ")]
     assert len(lines) == 3 and all(len(ONE_ID.findall(line)) == 1 for line in lines)
-    assert all(line.endswith(" plays") for line in lines)
+    assert text.startswith("## Played movies (weekly) — plays\n")
+    assert all(re.search(r"`: [\d,]+$", line) for line in lines)
     assert not re.search(r"trakt:|★|votes|min\b|watchers|collectors", text)
     assert "extended" not in fake.calls[0].query
     title = lines[0].removeprefix("- ").split(" `")[0]
-    assert f"**{title}**" in summary
+    assert f"**{title} (" in summary
 
 
 @pytest.mark.parametrize("spec", [s for s in catalogue.TOOLS if s.name.startswith(("fetch_trending", "search_"))])
@@ -188,7 +189,8 @@ async def test_comment_ids_lead_to_their_replies(session: Session) -> None:
         with_replies = re.search(r"^- #(\d+) by [^(]*\([^)]*\b(\d+) replies", comments, flags=re.MULTILINE)
         assert with_replies, comments
         replies = text_of(await client.call_tool("fetch_comment_replies", {"comment_id": with_replies.group(1)}))
-    assert f"reply to #{with_replies.group(1)}" in replies
+    assert replies.startswith(f"## Comment replies: #{with_replies.group(1)}\n- #")
+    assert "reply to" not in replies  # every line is a reply to the comment the heading names
 
 
 async def test_a_watchlist_id_is_enough_to_rate_the_item(session: Session, fake: FakeTrakt, signed_in: Any) -> None:

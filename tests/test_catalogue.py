@@ -26,38 +26,56 @@ CASES: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         {"limit": 2},
         "/shows/trending",
         {"page": "1", "limit": "2"},
-        ["Breaking Bad (2008) `breaking-bad`, 412 watching"],
+        ["## Trending shows — watching now\n- Breaking Bad (2008) `breaking-bad`: 412\n"],
     ),
     ("fetch_popular_shows", {}, "/shows/popular", PAGE1, ["Game of Thrones (2011) `game-of-thrones`\n"]),
-    ("fetch_anticipated_shows", {}, "/shows/anticipated", PAGE1, ["Shōgun (2024) `shogun-2024`", "in lists"]),
+    (
+        "fetch_anticipated_shows",
+        {},
+        "/shows/anticipated",
+        PAGE1,
+        ["## Anticipated shows — lists it is on\n- Shōgun `shogun-2024`: 6,084\n"],
+    ),
     (
         "fetch_favorited_shows",
         {"period": "daily"},
         "/shows/favorited/daily",
         PAGE1,
-        ["Favorited shows (daily)", "120 favorites"],
+        ["## Favorited shows (daily) — favorites\n- Game of Thrones (2011) `game-of-thrones`: 120\n"],
     ),
     (
         "fetch_played_shows",
         {},
         "/shows/played/weekly",
         PAGE1,
-        ["- Game of Thrones (2011) `game-of-thrones`, 2,793 plays\n"],
+        ["## Played shows (weekly) — plays\n- Game of Thrones (2011) `game-of-thrones`: 2,793\n"],
     ),
-    ("fetch_watched_shows", {"period": "all"}, "/shows/watched/all", PAGE1, ["`breaking-bad`, 412,000 watchers\n"]),
+    (
+        "fetch_watched_shows",
+        {"period": "all"},
+        "/shows/watched/all",
+        PAGE1,
+        ["— watchers\n- Breaking Bad (2008) `breaking-bad`: 412,000\n"],
+    ),
     (
         "fetch_trending_movies",
         {},
         "/movies/trending",
         PAGE1,
-        ["Dune: Part Two (2024) `dune-part-two-2024`, 156 watching"],
+        ["- Dune: Part Two `dune-part-two-2024`: 156\n"],
     ),
-    ("fetch_popular_movies", {}, "/movies/popular", PAGE1, ["The Dark Knight (2008) `the-dark-knight-2008`"]),
-    ("fetch_anticipated_movies", {}, "/movies/anticipated", PAGE1, ["Wicked (2024) `wicked-2024`"]),
+    ("fetch_popular_movies", {}, "/movies/popular", PAGE1, ["The Dark Knight `the-dark-knight-2008`"]),
+    ("fetch_anticipated_movies", {}, "/movies/anticipated", PAGE1, ["Wicked `wicked-2024`"]),
     ("fetch_favorited_movies", {}, "/movies/favorited/weekly", PAGE1, ["favorites"]),
     ("fetch_played_movies", {"period": "monthly"}, "/movies/played/monthly", PAGE1, ["plays"]),
     ("fetch_watched_movies", {"period": "yearly"}, "/movies/watched/yearly", PAGE1, ["watchers"]),
-    ("fetch_boxoffice_movies", {}, "/movies/boxoffice", {}, ["Wicked (2024) `wicked-2024`, $114,000,000 box office"]),
+    (
+        "fetch_boxoffice_movies",
+        {},
+        "/movies/boxoffice",
+        {},
+        ["## Box office — weekend revenue\n- Wicked `wicked-2024`: $114,000,000\n"],
+    ),
     (
         "fetch_show_summary",
         {"show_id": "breaking-bad"},
@@ -70,7 +88,7 @@ CASES: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         {"show_id": "tt0903747", "extended": False},
         "/shows/tt0903747",
         {},
-        ["**Breaking Bad (2008)** — trakt:1388 slug:breaking-bad"],
+        ["**Breaking Bad (2008)** `breaking-bad`"],
     ),
     ("fetch_movie_summary", {"movie_id": "120"}, "/movies/120", FULL, ["_Why so serious?_", "152 min", "Rated: PG-13"]),
     (
@@ -78,7 +96,7 @@ CASES: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         {"person_id": "bryan-cranston"},
         "/people/bryan-cranston",
         FULL,
-        ["**Bryan Cranston** — trakt:17419", "Born: 1956-03-07"],
+        ["**Bryan Cranston** `bryan-cranston`\nBorn", "Born: 1956-03-07"],
     ),
     ("fetch_show_ratings", {"show_id": "breaking-bad"}, f"{BB}/ratings", {}, ["★9.28/10 from 98,543 votes", "10: "]),
     ("fetch_movie_ratings", {"movie_id": "inception-2010"}, "/movies/inception-2010/ratings", {}, ["68,012 votes"]),
@@ -117,7 +135,7 @@ CASES: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         {"show_id": "breaking-bad"},
         f"{BB}/people",
         {},
-        ["Bryan Cranston `bryan-cranston`, as Walter White, 62 episodes"],
+        ["Bryan Cranston `bryan-cranston` as Walter White, 62 episodes"],
     ),
     (
         "fetch_show_people",
@@ -126,7 +144,13 @@ CASES: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         {"extended": "guest_stars"},
         ["### Guest stars", "- Giancarlo Esposito `giancarlo-esposito`"],
     ),
-    ("fetch_movie_people", {"movie_id": "120"}, "/movies/120/people", {}, ["as Joker", "### Crew: directing"]),
+    (
+        "fetch_movie_people",
+        {"movie_id": "120"},
+        "/movies/120/people",
+        {},
+        ["\n- Heath Ledger `heath-ledger` as Joker\n### Directing\n- Christopher Nolan `christopher-nolan`: Director"],
+    ),
     ("fetch_season_people", {"show_id": "breaking-bad", "season": 1}, f"{S1}/people", {}, ["as Jesse Pinkman"]),
     (
         "fetch_episode_people",
@@ -147,7 +171,7 @@ CASES: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         {"movie_id": "120"},
         "/movies/120/related",
         PAGE1,
-        ["- Inception (2010) `inception-2010`"],
+        ["- Inception `inception-2010`"],
     ),
     (
         "fetch_show_seasons",
@@ -161,7 +185,7 @@ CASES: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         {"show_id": "breaking-bad", "season": 2},
         f"{BB}/seasons/2/info",
         FULL,
-        ["**Season 2** — trakt:138802", "Episodes: 13"],
+        ["**Season 2** `138802` — ★8.2", "Episodes: 13"],
     ),
     (
         "fetch_season_episodes",
@@ -175,7 +199,7 @@ CASES: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         {"show_id": "breaking-bad", "season": 1, "episode": 2},
         f"{S1}/episodes/2",
         FULL,
-        ["**S01E02 Cat's in the Bag...** — trakt:1388102", "First aired: 2008-03-12"],
+        ["**S01E02 Cat's in the Bag...** `1388102` — ★7.8", "First aired: 2008-03-12"],
     ),
     (
         "fetch_season_stats",
@@ -239,14 +263,14 @@ CASES: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         {"person_id": "christopher-nolan"},
         "/people/christopher-nolan/movies",
         {},
-        ["Oppenheimer (2023) `oppenheimer-2023`", "Director"],
+        ["Oppenheimer `oppenheimer-2023`", "Director"],
     ),
     (
         "fetch_person_shows",
         {"person_id": "giancarlo-esposito"},
         "/people/giancarlo-esposito/shows",
         {},
-        ["Better Call Saul (2015) `better-call-saul`, as Gus Fring, 14 episodes"],
+        ["Better Call Saul (2015) `better-call-saul` as Gus Fring, 14 episodes"],
     ),
     (
         "search_shows",
@@ -260,7 +284,7 @@ CASES: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         {"query": "dune", "limit": 5},
         "/search/movie",
         {"query": "dune", "page": "1", "limit": "5"},
-        ["- Dune: Part Two (2024) `dune-part-two-2024`"],
+        ["- Dune: Part Two `dune-part-two-2024`"],
     ),
     (
         "fetch_show_comments",
@@ -296,7 +320,7 @@ CASES: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         {"comment_id": "1000", "limit": 3},
         "/comments/1000/replies",
         {"page": "1", "limit": "3"},
-        ["reply to #1000", "_Page 1 of 4, 12 items._"],
+        ["## Comment replies: #1000\n- #1100 by sean (2024-01-01, rated 6/10): ", "_Page 1 of 4, 12 items._"],
     ),
 ]
 
@@ -390,6 +414,13 @@ async def test_invalid_arguments_are_refused_before_sending(
     assert fake.calls == []
 
 
+def line_start(item: dict[str, Any]) -> str:
+    """How a list line starts: title, the year unless the slug ends with it, then the slug."""
+    slug = item["ids"]["slug"]
+    year = "" if slug.endswith(f"-{item['year']}") else f" ({item['year']})"
+    return f"- {item['title']}{year} `{slug}`"
+
+
 RESOURCE_CASES = {r.uri: r.tool for r in RESOURCES if r.uri.startswith(("trakt://shows/", "trakt://movies/"))}
 
 
@@ -401,9 +432,7 @@ async def test_resource_reads_its_chart(session: Session, fake: FakeTrakt, uri: 
     kind, chart = uri.removeprefix("trakt://").split("/")
     period = "/weekly" if chart in ("favorited", "played", "watched") else ""
     assert [(c.method, c.path) for c in fake.calls] == [("GET", f"/{kind}/{chart}{period}")]
-    titles = [
-        f"{item['title']} ({item['year']}) `{item['ids']['slug']}`" for item in (SHOWS if kind == "shows" else MOVIES)
-    ]
+    titles = [line_start(item) for item in (SHOWS if kind == "shows" else MOVIES)]
     assert sum(title in text for title in titles) >= 5, text
 
 

@@ -17,8 +17,10 @@ from guard import middleware
 from guard.channels.base import MAX_WAITING_PER_CALLER
 from tests.conftest import Session, text_of
 from tests.guard_server import Harness, write_policy
+from tests.test_guard_trakt import served
 from trakt_mcp.cli import main
 from trakt_mcp.guarded import approve_command
+from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.settings import Settings, default_home
 
 CODE = re.compile(r"`demo approve ([A-Z2-9]{4}-[A-Z2-9]{4})`")
@@ -158,3 +160,20 @@ def test_approve_lists_what_waits_and_an_unknown_code_names_the_folder_it_looked
     assert main(["approve", "ABCD-2345", "--home", str(home)]) == 1
     error = capsys.readouterr().err
     assert "no pending approval ABCD-2345" in error and str(home) in error and "--home" in error
+
+
+async def test_a_check_in_whose_title_names_no_single_show_asks_nobody(
+    settings: Settings, fake: FakeTrakt, signed_in: Any, tmp_path: Path
+) -> None:
+    asked = Asked()
+    policy = {"version": "1", "default": "allow", "rules": {"checkin_to_show": {"action": "confirm"}}}
+    async with served(settings, fake, policy, tmp_path, elicitation_callback=asked) as client:
+        several = await client.call_tool("checkin_to_show", {"show_title": "the", "season": 1, "episode": 1})
+        none = await client.call_tool("checkin_to_show", {"show_title": "No Such Show", "season": 1, "episode": 1})
+        one = await client.call_tool(
+            "checkin_to_show", {"show_title": "Breaking Bad", "show_year": 2008, "season": 1, "episode": 4}
+        )
+    assert "Several shows match" in text_of(several) and "Nobody was asked to approve it" in text_of(several)
+    assert "No show on Trakt matches" in text_of(none) and "Nobody was asked" in text_of(none)
+    assert len(asked.questions) == 1 and "Breaking Bad (2008) S01E04" in asked.questions[0]
+    assert not one.is_error, text_of(one)

@@ -188,7 +188,7 @@ async def test_a_call_that_can_wait_completes_when_the_owner_approves_at_the_ter
                     results.append(await client.call_tool("search_shows", ARGUMENTS, progress_callback=on_progress))
 
                 group.start_soon(call)
-                deadline = time.monotonic() + 20
+                deadline = time.monotonic() + 60
                 while not (waiting := re.findall(r"[A-Z2-9]{4}-[A-Z2-9]{4}", trakt_mcp(home, "approve").stdout)):
                     assert time.monotonic() < deadline, "no approval was waiting"
                     await anyio.sleep(0.2)
@@ -236,7 +236,7 @@ async def test_clear_auth_as_in_claude_desktop_opens_one_dialog_and_allow_signs_
                     results.append(await client.call_tool("clear_auth", {}))
 
                 group.start_soon(call)
-                window, _ = await anyio.to_thread.run_sync(wait_for_window, display, "Allow this action?", 10.0)
+                window, _ = await anyio.to_thread.run_sync(wait_for_window, display, "Allow this action?")
                 assert len(windows(display, "Allow this action?")) == 1
                 await anyio.to_thread.run_sync(lambda: press(display, window, "Tab", "Return"))
             nothing_left = await client.call_tool("clear_auth", {})

@@ -176,7 +176,7 @@ def test_policy_check_shows_both_forms_the_same_way_and_an_identitys_table(
     assert re.search(r"checkin_to_show .* allow +- +require message is present; confirm if share_\* == true", tables[0])
     assert "shared by every call: 100 per 3600s (all_tools.limits[0])" in tables[0]
 
-    example = str(ROOT / "policy.example.json")
+    example = str(ROOT / "policy.http.example.json")
     assert main(["policy", "check", example, "--identity", "living-room-tablet"]) == 0
     table = capsys.readouterr().out
     assert "for identity living-room-tablet" in table

@@ -86,12 +86,14 @@ async def test_out_of_band_approval_from_the_terminal_then_the_same_call_runs_on
 
 
 @asynccontextmanager
-async def served(settings: Settings, fake: FakeTrakt, policy: dict[str, Any], tmp_path: Path) -> AsyncIterator[Client]:
+async def served(
+    settings: Settings, fake: FakeTrakt, policy: dict[str, Any], tmp_path: Path, **options: Any
+) -> AsyncIterator[Client]:
     path = tmp_path / "policy.json"
     path.write_text(json.dumps(policy))
     app = create_app(settings.model_copy(update={"policy": path}), fake=fake)
     try:
-        async with Client(build_server(app), mode="legacy") as client:
+        async with Client(build_server(app), mode="legacy", **options) as client:
             yield client
     finally:
         await app.aclose()
@@ -116,6 +118,8 @@ def test_the_example_policy_loads_cleanly_against_every_registered_tool() -> Non
     loaded = Engine(example, build_catalog(None))
     assert example.schema_ == "./policy.schema.json"
     assert loaded.decide("clear_auth").action == "hide"  # type: ignore[union-attr]
+    assert not example.identities, "a placeholder identity would turn on HTTP tokens for whoever copies the example"
+    assert Engine(read_policy(ROOT / "policy.http.example.json"), build_catalog(None)).policy.identities
     assert json.loads((ROOT / "policy.schema.json").read_text()) == policy_schema(), "run: trakt-mcp policy schema"
 
 

@@ -27,7 +27,7 @@ READS: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
     ),
     ("fetch_user_watched_movies", {}, "/sync/watched/movies", {}, ["The Dark Knight", "Inception", "(2)"]),
     ("fetch_user_watched_movies", {"limit": 1}, "/sync/watched/movies", {}, ["_1 of 2 shown._"]),
-    ("fetch_user_ratings", {}, "/sync/ratings/movies", {}, ["The Dark Knight (2008) `the-dark-knight-2008`, 9/10"]),
+    ("fetch_user_ratings", {}, "/sync/ratings/movies", {}, ["The Dark Knight `the-dark-knight-2008`, 9/10"]),
     (
         "fetch_user_ratings",
         {"rating_type": "shows", "rating": 10, "page": 1},
@@ -47,7 +47,7 @@ READS: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         {},
         "/sync/history",
         {"page": "1", "limit": "10"},
-        ["Inception (2010) `inception-2010`", "S01E03 ...And the Bag's in the River `1388103`", "(checkin)"],
+        ["Inception `inception-2010`", "S01E03 ...And the Bag's in the River `1388103`", "(checkin)"],
     ),
     (
         "fetch_history",

@@ -30,6 +30,8 @@ class ClientKind:
     jsonc: bool
     #: The config file, per platform home (user scope).
     user_path: str
+    #: Where the user's config file is, in words (README.md).
+    where: str
     #: The project (workspace) config file, relative to the project folder, if the client has one.
     project_path: str | None = None
 
@@ -56,12 +58,54 @@ CLIENTS: dict[str, ClientKind] = {
     kind.name: kind
     for kind in (
         ClientKind(
-            "claude-desktop", "Claude Desktop", "mcpServers", False, False, "{config}/Claude/claude_desktop_config.json"
+            "claude-desktop",
+            "Claude Desktop",
+            "mcpServers",
+            typed=False,
+            jsonc=False,
+            user_path="{config}/Claude/claude_desktop_config.json",
+            where="`claude_desktop_config.json` (macOS `~/Library/Application Support/Claude/`, Windows "
+            "`%APPDATA%\\Claude\\`, Linux `~/.config/Claude/`)",
         ),
-        ClientKind("claude-code", "Claude Code", "mcpServers", True, False, "~/.claude.json", ".mcp.json"),
-        ClientKind("cursor", "Cursor", "mcpServers", False, False, "~/.cursor/mcp.json", ".cursor/mcp.json"),
-        ClientKind("vscode", "VS Code", "servers", True, True, "{config}/Code/User/mcp.json", ".vscode/mcp.json"),
-        ClientKind("windsurf", "Windsurf", "mcpServers", False, False, "~/.codeium/windsurf/mcp_config.json"),
+        ClientKind(
+            "claude-code",
+            "Claude Code",
+            "mcpServers",
+            typed=True,
+            jsonc=False,
+            user_path="~/.claude.json",
+            where="`~/.claude.json`",
+            project_path=".mcp.json",
+        ),
+        ClientKind(
+            "cursor",
+            "Cursor",
+            "mcpServers",
+            typed=False,
+            jsonc=False,
+            user_path="~/.cursor/mcp.json",
+            where="`~/.cursor/mcp.json`",
+            project_path=".cursor/mcp.json",
+        ),
+        ClientKind(
+            "vscode",
+            "VS Code",
+            "servers",
+            typed=True,
+            jsonc=True,
+            user_path="{config}/Code/User/mcp.json",
+            where="the user's `mcp.json` (command *MCP: Open User Configuration*)",
+            project_path=".vscode/mcp.json",
+        ),
+        ClientKind(
+            "windsurf",
+            "Windsurf",
+            "mcpServers",
+            typed=False,
+            jsonc=False,
+            user_path="~/.codeium/windsurf/mcp_config.json",
+            where="`~/.codeium/windsurf/mcp_config.json`",
+        ),
     )
 }
 

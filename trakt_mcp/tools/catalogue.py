@@ -126,6 +126,8 @@ class Rows:
     paged: bool = False
     empty: str = "Nothing found."
     full: bool = False
+    #: What the number ending each line counts, said once in the heading ("## Trending shows — watching now").
+    unit: str = ""
 
     async def read(self, app: App, title: str, path: str, params: Values, a: Values) -> str:
         note = ""
@@ -134,12 +136,13 @@ class Rows:
         else:
             response = await app.client.get(path, params=params)
             page = Page(items=response.data or [], pagination=response.pagination)
-        return fmt.bullet_list(heading(title, a), page.items, lambda row: self.line(row, a), page, self.empty) + note
+        named = heading(title, a) + (f" — {self.unit}" if self.unit and page.items else "")
+        return fmt.bullet_list(named, page.items, lambda row: self.line(row, a), page, self.empty) + note
 
 
 def listed(line: fmt.Line, paged: bool = True) -> Rows:
     """Rows of titles, each line as `line` declares; extended=full exactly when the line shows facts."""
-    return Rows(lambda row, _: line(row), paged=paged, full=line.full)
+    return Rows(lambda row, _: line(row), paged=paged, full=line.full, unit=line.unit)
 
 
 @dataclass(frozen=True)
@@ -181,13 +184,8 @@ async def fetch_pages(app: App, path: str, params: Values, a: Values) -> tuple[P
     return replace(page, capped=False), note
 
 
-def credit_sections(data: Any, _: Values) -> str:
-    parts = [fmt.bullet_list(name, rows, fmt.credit, empty="None listed.") for name, rows in fmt.credits(data)]
-    return "\n".join(part.replace("## ", "### ", 1) for part in parts)
-
-
 def comment(row: Any, a: Values) -> str:
-    return fmt.comment(row, a["show_spoilers"])
+    return fmt.comment(row, a["show_spoilers"], a.get("comment_id"))
 
 
 def plain(render: Callable[[Any], str]) -> Callable[[Any, Values], str]:
@@ -195,6 +193,7 @@ def plain(render: Callable[[Any], str]) -> Callable[[Any, Values], str]:
 
 
 COMMENTS = Rows(comment, paged=True, empty="No comments yet.")
+CREDITS = One(plain(fmt.credits))
 
 
 @dataclass(frozen=True)
@@ -237,20 +236,20 @@ class Row:
 # -- charts: 6 lists x shows and movies -------------------------------------------------------------------------
 
 #: chart -> (arguments, description, the counter it ranks by: the one number its lines show).
-CHARTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "trending": ("limit page", "{Kind} being watched right now, most watchers first.", ("watchers",)),
-    "popular": ("limit page", "The most popular {kind} on Trakt.", ()),
-    "anticipated": ("limit page", "Upcoming {kind} on the most lists.", ("list_count",)),
-    "favorited": ("limit period page", "{Kind} most favorited in a period.", ("user_count",)),
-    "played": ("limit period page", "{Kind} with the most plays in a period.", ("play_count",)),
-    "watched": ("limit period page", "{Kind} with the most unique watchers in a period.", ("watcher_count",)),
+CHARTS: dict[str, tuple[str, str, str | None]] = {
+    "trending": ("limit page", "{Kind} being watched right now, most watchers first.", "watchers"),
+    "popular": ("limit page", "The most popular {kind} on Trakt.", None),
+    "anticipated": ("limit page", "Upcoming {kind} on the most lists.", "list_count"),
+    "favorited": ("limit period page", "{Kind} most favorited in a period.", "user_count"),
+    "played": ("limit period page", "{Kind} with the most plays in a period.", "play_count"),
+    "watched": ("limit period page", "{Kind} with the most unique watchers in a period.", "watcher_count"),
 }
 
 CHART_ROWS = [
     Row(f"fetch_{chart}_{kind}", f"{chart.title()} {kind}", what.format(kind=kind, Kind=kind.title()), kind,
-        f"{kind}/{chart}" + ("/{period}" if "period" in args else ""), args, listed(fmt.Line(counters)))
+        f"{kind}/{chart}" + ("/{period}" if "period" in args else ""), args, listed(fmt.Line(counter)))
     for kind in ("shows", "movies")
-    for chart, (args, what, counters) in CHARTS.items()
+    for chart, (args, what, counter) in CHARTS.items()
 ]
 
 # -- aspects of a show, movie, season, episode or person: level x aspect ------------------------------------------
@@ -283,7 +282,7 @@ ASPECTS: dict[str, Aspect] = {
     "videos": Aspect("videos", "Trailers and clips of {what}, as links.", "videos", "embed_markdown",
                      Rows(lambda row, a: fmt.video(row, a["embed_markdown"]), empty="No videos."),
                      ("show", "movie", "season", "episode")),
-    "people": Aspect("cast", "Cast and crew of {what}.", "people", "", One(credit_sections), ("movie", "season")),
+    "people": Aspect("cast", "Cast and crew of {what}.", "people", "", CREDITS, ("movie", "season")),
     "stats": Aspect("stats", "Watcher, play, collector and comment counts of {what}.", "stats", "",
                     One(plain(fmt.numbers)), ("season", "episode")),
     "watching": Aspect("watching", "Trakt users watching {what} right now.", "watching", "",
@@ -310,7 +309,6 @@ ASPECT_ROWS = [
 
 SUMMARY = One(plain(fmt.summary))
 TITLES = listed(fmt.Line())
-CREDITS = One(credit_sections)
 EXTENDED = when("extended", "full")
 EPISODE = "shows/{show_id}/seasons/{season}/episodes/{episode}"
 
@@ -344,7 +342,7 @@ OTHER_ROWS = [
     Row("fetch_person_shows", "Person's shows", "Shows a person played in or worked on.", "people",
         "people/{person_id}/shows", "person_id", CREDITS),
     Row("fetch_boxoffice_movies", "Box office", "Top 10 movies at last weekend's US box office.", "movies",
-        "movies/boxoffice", "", listed(fmt.Line(("revenue",)), paged=False)),
+        "movies/boxoffice", "", listed(fmt.Line("revenue"), paged=False)),
     Row("search_shows", "Search shows", "Find shows by title to get their Trakt IDs.", "search",
         "search/show", "query search_limit page", TITLES, search),
     Row("search_movies", "Search movies", "Find movies by title to get their Trakt IDs.", "search",

@@ -9,7 +9,7 @@ from pydantic import model_validator
 from trakt_mcp.client import endpoint
 from trakt_mcp.errors import Conflict, TraktError
 from trakt_mcp.tools.params import Episode, Season, TraktId
-from trakt_mcp.tools.spec import ToolArgs, ToolSpec
+from trakt_mcp.tools.spec import ToolArgs, ToolSpec, Unready
 from trakt_mcp.tools.writes import ItemRef, lookup_title
 
 if TYPE_CHECKING:
@@ -40,6 +40,10 @@ class CheckinArgs(ToolArgs):
         return [network.capitalize() for network in SHARING if getattr(self, f"share_{network}")]
 
 
+class ShowNotFound(TraktError):
+    """The title names no show, or several: the user must say which."""
+
+
 def _show_label(show: dict[str, Any]) -> str:
     return f"{show.get('title')} ({show.get('year')})" if show.get("year") else str(show.get("title"))
 
@@ -58,11 +62,11 @@ async def find_show(app: App, title: str, year: int | None) -> dict[str, Any]:
     if len(chosen) == 1:
         return chosen[0]
     if not chosen:
-        raise TraktError(f"No show on Trakt matches {named}; nothing was checked in. Try search_shows.")
+        raise ShowNotFound(f"No show on Trakt matches {named}; nothing was checked in. Try search_shows.")
     listing = "\n".join(
         f"- {_show_label(show)}: show_id {show.get('ids', {}).get('trakt')}" for show in chosen[:MAX_CANDIDATES]
     )
-    raise TraktError(
+    raise ShowNotFound(
         f"Several shows match {named}; nothing was checked in. Call again with the show_id of the one you mean:\n"
         f"{listing}"
     )
@@ -106,6 +110,17 @@ async def checkin(app: App, args: CheckinArgs) -> str:
     return "\n".join(lines)
 
 
+async def checkin_ready(app: App, args: CheckinArgs) -> Unready | None:
+    """A title that names no show, or several, cannot be checked in to: say so before anyone is asked."""
+    if args.show_id:
+        return None
+    try:
+        await find_show(app, args.show_title or "", args.show_year)
+    except ShowNotFound as exc:
+        return Unready(f"{exc} Nobody was asked to approve it.")
+    return None  # found, or Trakt cannot tell now (the check-in itself will say)
+
+
 async def checkin_effect(app: App, args: CheckinArgs) -> str:
     if args.show_id:
         target = await lookup_title(app, "shows", ItemRef.from_id(args.show_id))
@@ -131,5 +146,6 @@ TOOLS: list[ToolSpec[Any]] = [
         run=checkin,
         endpoints=("POST /checkin", "GET /search/show"),
         effect=checkin_effect,
+        ready=checkin_ready,
     ),
 ]

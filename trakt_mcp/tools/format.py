@@ -4,7 +4,7 @@ A list line is the title, its year and one ID (the slug, or the Trakt ID when th
 `*_id` argument takes), then only what the tool is about: the chart's own counter, the facts its description
 promises. What a line shows beyond that is declared per tool as a `Line`, and a `Line` with facts is what asks
 Trakt for `extended=full`, so no tool pays for detail it does not print. Summaries (asked for one item's details)
-show everything, with its Trakt ID and slug.
+show everything Trakt sent about it, still with one ID.
 """
 
 from __future__ import annotations
@@ -24,21 +24,13 @@ def ref(item: dict[str, Any]) -> str:
     return f"`{value}`" if value else ""
 
 
-def ids(item: dict[str, Any]) -> str:
-    """Every ID an agent may name the item by ('trakt:1388 slug:breaking-bad'), for summaries."""
-    known = item.get("ids") or {}
-    parts = []
-    if "trakt" in known:
-        parts.append(f"trakt:{known['trakt']}")
-    if known.get("slug"):
-        parts.append(f"slug:{known['slug']}")
-    return " ".join(parts)
-
-
-def title(item: dict[str, Any]) -> str:
-    """'Breaking Bad (2008)'; episodes read 'S01E02 Cat's in the Bag...'."""
+def title(item: dict[str, Any], *, beside_ref: bool = False) -> str:
+    """'Breaking Bad (2008)'; episodes read 'S01E02 Cat's in the Bag...'. `beside_ref`: the ID follows, so a year
+    its slug already ends with ('inception-2010') is not said twice."""
     year = item.get("year")
     name = item.get("title") or item.get("name") or item.get("username") or "(untitled)"
+    if beside_ref and str((item.get("ids") or {}).get("slug") or "").endswith(f"-{year}"):
+        year = None
     text = f"{name} ({year})" if year else str(name)
     if "season" in item and "number" in item:
         return f"S{item['season']:02d}E{item['number']:02d} {text}"
@@ -46,8 +38,8 @@ def title(item: dict[str, Any]) -> str:
 
 
 def media_line(item: dict[str, Any], *extra: str) -> str:
-    """'Breaking Bad (2008) `breaking-bad`, 412 watching'."""
-    head = " ".join(part for part in (title(item), ref(item)) if part)
+    """'Breaking Bad (2008) `breaking-bad`, 412 watching'; 'Inception `inception-2010`' (the year is in the ID)."""
+    head = " ".join(part for part in (title(item, beside_ref=True), ref(item)) if part)
     return ", ".join(part for part in (head, *extra) if part)
 
 
@@ -75,13 +67,13 @@ def page_footer(page: Page, shown: int) -> str:
 
 #: Counters Trakt sends beside a title in list answers, and how a line reads them.
 COUNTERS = {
-    "watchers": "watching",
-    "list_count": "in lists",
+    "watchers": "watching now",
+    "list_count": "lists it is on",
     "user_count": "favorites",
     "watcher_count": "watchers",
     "play_count": "plays",
     "collector_count": "collectors",
-    "episode_count": "episodes",
+    "revenue": "weekend revenue",
 }
 SUBJECTS = ("show", "movie", "episode", "season", "person")
 #: Facts of an item a list line may show (they need extended=full), and how each reads.
@@ -131,10 +123,11 @@ def fact(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Line:
-    """What one list line of a tool shows besides title, year and one ID: the row's `counters` (keys of
-    COUNTERS, or "revenue") and the item's `facts` (keys of LINE_FACTS). Declared once per tool."""
+    """What one list line of a tool shows besides title, year and one ID, declared once per tool: the `counter` a
+    chart ranks by (a key of COUNTERS), printed as a bare number whose name the heading gives once (`unit`), and
+    the item's `facts` (keys of LINE_FACTS)."""
 
-    counters: tuple[str, ...] = ()
+    counter: str | None = None
     facts: tuple[str, ...] = ()
 
     @property
@@ -142,20 +135,23 @@ class Line:
         """Whether the line needs Trakt's extended=full (only its facts do)."""
         return bool(self.facts)
 
+    @property
+    def unit(self) -> str:
+        return COUNTERS[self.counter] if self.counter else ""
+
     def __call__(self, row: dict[str, Any]) -> str:
         item = subject(row)
-        extra = [LINE_FACTS[key](item[key]) for key in self.facts if item.get(key) is not None]
-        for key in self.counters:
-            if row.get(key) is None:
-                continue
-            extra.append(f"${row[key]:,} box office" if key == "revenue" else f"{fact(row[key])} {COUNTERS[key]}")
-        return media_line(item, *extra)
+        text = media_line(item, *(LINE_FACTS[key](item[key]) for key in self.facts if item.get(key) is not None))
+        value = row.get(self.counter) if self.counter else None
+        if value is None:
+            return text
+        return f"{text}: {'$' if self.counter == 'revenue' else ''}{fact(value)}"
 
 
 def summary(item: dict[str, Any]) -> str:
     facts = " · ".join(f"{label}: {fact(item[key])}" for key, label in FACTS.items() if item.get(key))
     prose = [f"_{item['tagline']}_" if item.get("tagline") else "", item.get("overview") or item.get("biography")]
-    head = " — ".join(part for part in (f"**{title(item)}**", ids(item), stats(item)) if part)
+    head = " — ".join(part for part in (f"**{title(item)}** {ref(item)}".strip(), stats(item)) if part)
     return "\n".join(str(part) for part in (head, facts, *prose) if part)
 
 
@@ -184,47 +180,48 @@ def numbers(data: dict[str, Any]) -> str:
 def video(item: dict[str, Any], embed_markdown: bool) -> str:
     name = item.get("title") or item.get("type") or "video"
     link = f"[{name}]({item['url']})" if embed_markdown else f"{name}: {item['url']}"
-    details = [
-        item.get("type"),
-        item.get("site"),
-        fact(item.get("published_at") or ""),
-        item.get("official") and "official",
-    ]
-    return " — ".join([link, ", ".join(str(d) for d in details if d)])
+    details = [item.get("type"), fact(item.get("published_at") or ""), item.get("official") and "official"]
+    return ", ".join([link, *(str(d) for d in details if d)])
 
 
 def credit(row: dict[str, Any]) -> str:
-    roles = row.get("characters") or row.get("jobs") or []
-    extra = [("as " if row.get("characters") else "") + ", ".join(roles)] if roles else []
-    if row.get("episode_count"):
-        extra.append(f"{row['episode_count']} episodes")
-    return media_line(subject(row), *extra)
+    """'Bryan Cranston `bryan-cranston` as Walter White, 62 episodes'; crew: 'Vince Gilligan `vince-gilligan`:
+    Creator, Writer'."""
+    roles = ", ".join(row.get("characters") or row.get("jobs") or [])
+    text = media_line(subject(row))
+    if roles:
+        text += f" as {roles}" if row.get("characters") else f": {roles}"
+    return f"{text}, {row['episode_count']} episodes" if row.get("episode_count") else text
 
 
-def credits(data: dict[str, Any]) -> list[tuple[str, list[Any]]]:
-    """Cast, each crew department and guest stars as (heading, rows) sections."""
-    sections = [("Cast", data.get("cast") or [])]
-    sections += [(f"Crew: {dept}", rows) for dept, rows in (data.get("crew") or {}).items()]
+def credits(data: dict[str, Any]) -> str:
+    """The cast first, under the answer's own heading (its lines read 'as <role>'), then each crew department
+    ('### Directing') and the guest stars when Trakt sent them."""
+    cast = "\n".join(f"- {credit(row)}" for row in data.get("cast") or [])
+    sections = [(dept.capitalize(), rows) for dept, rows in (data.get("crew") or {}).items()]
     if "guest_stars" in data:
         sections.append(("Guest stars", data["guest_stars"] or []))
-    return sections
+    parts = [bullet_list(name, rows, credit, empty="None listed.").replace("## ", "### ", 1) for name, rows in sections]
+    return "\n".join([cast, *parts] if cast else parts) or "No cast or crew listed."
 
 
-def comment(item: dict[str, Any], show_spoilers: bool) -> str:
+def comment(item: dict[str, Any], show_spoilers: bool, replies_to: Any = None) -> str:
+    """'#1010 by sean (2024-11-11, 1 likes, rated 6/10): text'. A reply names its parent unless all of them are
+    replies to one comment, `replies_to`, that the heading already names."""
     user = (item.get("user") or {}).get("username", "someone")
     counts = [f"{item[key]} {key}" for key in ("likes", "replies") if item.get(key)]
     meta = [fact(item.get("created_at") or ""), *counts]
     if (item.get("user_stats") or {}).get("rating"):
         meta.append(f"rated {item['user_stats']['rating']}/10")
     head = f"#{item['id']} by {user} ({', '.join(m for m in meta if m)})"
-    if item.get("parent_id"):
+    if item.get("parent_id") and str(item["parent_id"]) != str(replies_to):
         head += f", reply to #{item['parent_id']}"
     if item.get("review"):
         head += ", review"
     text = str(item.get("comment", ""))
     if item.get("spoiler"):
         if not show_spoilers:
-            return f"{head}, **spoiler**: _hidden; call again with show_spoilers=true to read it_"
+            return f"{head}: _spoiler, hidden (show_spoilers=true shows it)_"
         head += ", **spoiler**"
     elif _SPOILER_TAG.search(text):
         text = _SPOILER_TAG.sub(r"[spoiler: \1]" if show_spoilers else "[spoiler hidden]", text)
@@ -233,13 +230,10 @@ def comment(item: dict[str, Any], show_spoilers: bool) -> str:
 
 
 def trakt_list(item: dict[str, Any]) -> str:
+    """'Crime Dramas `crime-dramas` by nightowl, 62 items, 438 likes'."""
     user = (item.get("user") or {}).get("username")
-    extra = [
-        item.get("type") or "",
-        f"by {user}" if user else "",
-        f"{item.get('item_count', 0)} items, {item.get('likes', 0)} likes, {item.get('comment_count', 0)} comments",
-    ]
-    return media_line(item, *extra)
+    head = media_line(item) + (f" by {user}" if user else "")
+    return ", ".join([head, f"{item.get('item_count', 0)} items", f"{item.get('likes', 0)} likes"])
 
 
 def user(item: dict[str, Any]) -> str:

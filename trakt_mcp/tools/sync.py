@@ -149,7 +149,7 @@ async def fetch_history(app: App, args: HistoryArgs) -> str:
 
 def _playback_line(row: dict[str, Any]) -> str:
     progress = f"{float(row.get('progress') or 0):.0f}% watched"
-    return line(row, progress, f"paused {when(row.get('paused_at'))}", f"playback_id {row.get('id')}")
+    return line(row, f"{progress} on {fact(row.get('paused_at'))}", f"playback_id {row.get('id')}")
 
 
 async def _playbacks(app: App, kind: str | None) -> list[Any]:

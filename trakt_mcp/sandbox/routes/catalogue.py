@@ -230,8 +230,9 @@ LEVELS: dict[str, tuple[str, Callable[[FakeRequest], Target]]] = {
 }
 
 
-def credits_of(kind: str, trakt: int, guest_stars: bool) -> dict[str, Any]:
-    """A title's cast and crew as Trakt answers /people: people in their min shape."""
+def credits_of(kind: str, trakt: int, guest_stars: bool, *, whole_show: bool = True) -> dict[str, Any]:
+    """A title's cast and crew as Trakt answers /people: people in their min shape. A show's credits count each
+    person's episodes; a season's or an episode's (`whole_show` false) do not, as at Trakt."""
     answer: dict[str, Any] = {"cast": [], "crew": {}}
     if guest_stars:
         answer["guest_stars"] = []
@@ -239,7 +240,7 @@ def credits_of(kind: str, trakt: int, guest_stars: bool) -> dict[str, Any]:
         if (credit_kind, title_id) != (kind, trakt) or (department == "guest" and not guest_stars):
             continue
         row: dict[str, Any] = {"characters" if department in ("cast", "guest") else "jobs": roles}
-        if kind == "shows":
+        if kind == "shows" and whole_show:
             row["episode_count"] = episodes
         row["person"] = minimal(lookup(PEOPLE, slug))
         if department == "cast":
@@ -290,14 +291,16 @@ def watching(request: FakeRequest, target: Target) -> Reply:
 
 
 def translations(request: FakeRequest, target: Target) -> Reply:
+    """Every translation, or one language's; `all` in the language's place means every one, as without it."""
     language = request.params.get("language")
     rows = translations_of(target.item, target.name)
-    return Reply([row for row in rows if language in (None, row["language"])])
+    return Reply([row for row in rows if language in (None, "all", row["language"])])
 
 
 def people(request: FakeRequest, target: Target) -> Reply:
     kind, trakt = target.title
-    return Reply(credits_of(kind, trakt, "guest_stars" in request.extended))
+    whole_show = "/seasons/" not in request.path
+    return Reply(credits_of(kind, trakt, "guest_stars" in request.extended, whole_show=whole_show))
 
 
 def related(request: FakeRequest, target: Target) -> Reply:

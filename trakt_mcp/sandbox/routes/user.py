@@ -227,8 +227,13 @@ WATCHLIST_SORTS: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 
 
+@route("GET", "/sync/watchlist", auth=True)
+@route("GET", "/sync/watchlist/{type}", auth=True)
+@route("GET", "/sync/watchlist/{type}/{sort_by}", auth=True)
 @route("GET", "/sync/watchlist/{type}/{sort_by}/{sort_how}", auth=True)
 def watchlist(request: FakeRequest) -> Reply:
+    """Trakt's path parameters here are all optional: every type, ranked, ascending."""
+    request.params = {"type": "all", "sort_by": "rank", "sort_how": "asc", **request.params}
     wanted = request.params["type"]
     if wanted != "all" and wanted not in KIND:
         return error(404, "unknown type")

@@ -1,0 +1,53 @@
+"""Assemble and pack the MCP Bundle for Claude Desktop: `python bundle/build.py [OUT.mcpb]`.
+
+The bundle is of mcpb's "uv" server type: it carries this project's pyproject.toml and source, and the host runs
+`uv run --directory <bundle> trakt-mcp`, which installs the dependencies for the user's platform (a bundle of
+prebuilt wheels would only run on the machine that built it: pydantic-core is compiled). The official `mcpb` tool
+validates and packs it; install it first with `npm ci --prefix bundle`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+FILES = ["pyproject.toml", "README.md", "policy.example.json", "policy.http.example.json", "policy.schema.json"]
+PACKAGES = ["trakt_mcp", "guard"]
+MCPB = HERE / "node_modules" / ".bin" / "mcpb"
+
+
+def mcpb(*args: str) -> subprocess.CompletedProcess[str]:
+    if not MCPB.exists():
+        raise SystemExit(f"{MCPB} is missing: run `npm ci --prefix bundle` first")
+    return subprocess.run([str(MCPB), *args], capture_output=True, text=True, timeout=300)
+
+
+def stage(folder: Path) -> None:
+    """The bundle's content: the manifest, the project's metadata and the two packages (no caches)."""
+    shutil.copy2(HERE / "manifest.json", folder / "manifest.json")
+    for name in FILES:
+        shutil.copy2(ROOT / name, folder / name)
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, folder / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def build(out: Path) -> None:
+    validated = mcpb("validate", str(HERE / "manifest.json"))
+    if validated.returncode != 0:
+        raise SystemExit(f"mcpb validate failed:\n{validated.stdout}{validated.stderr}")
+    with tempfile.TemporaryDirectory() as folder:
+        stage(Path(folder))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        packed = mcpb("pack", folder, str(out))
+        if packed.returncode != 0 or not out.exists():
+            raise SystemExit(f"mcpb pack failed:\n{packed.stdout}{packed.stderr}")
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "dist" / "trakt-mcp.mcpb"
+    build(target)
+    print(f"Packed {target}")
