@@ -15,6 +15,7 @@ from mcp.server.mcpserver import MCPServer
 from trakt_mcp import __version__
 from trakt_mcp.app import App
 from trakt_mcp.auth import AuthManager
+from trakt_mcp.cache_hints import CACHE_HINTS, catalogue_reads
 from trakt_mcp.client import Clock, Sleep, TraktClient
 from trakt_mcp.completions import register as register_completions
 from trakt_mcp.exact_errors import name_invalid_params
@@ -78,6 +79,7 @@ def build_server(app: App, **server_options: Any) -> MCPServer:
         version=__version__,
         instructions=INSTRUCTIONS,
         tools=[spec.to_sdk_tool(app) for spec in tools.values()],
+        cache_hints=CACHE_HINTS,
         **server_options,
     )
     register_resources(server, app, tools)
@@ -85,6 +87,6 @@ def build_server(app: App, **server_options: Any) -> MCPServer:
     register_completions(server, app)
     lowlevel = server._lowlevel_server  # methods MCPServer has no public hook for
     lowlevel.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_level)
-    server.middleware.extend([name_invalid_params, client_logging])
+    server.middleware.extend([name_invalid_params, client_logging, catalogue_reads(tools)])
     install_guard(server, app, tools)
     return server
