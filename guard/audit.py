@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import re
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from guard.home import open_private, open_private_stat, secure_folder
-from guard.store import Store, Window
+from guard.store import Store, StoreError, Window
 
 try:
     import fcntl
@@ -55,6 +56,7 @@ REDACTED = "[redacted]"
 MAX_TEXT = 80
 MAX_ITEMS = 10
 DAY = 86_400.0
+log = logging.getLogger("guard")
 
 
 def summarize(value: Any, depth: int = 0, *, shorten: bool = True) -> Any:
@@ -254,3 +256,19 @@ class RefusalThrottle:
             "reason": f"more than {self.max_lines} refused calls in {self.window:g} s, between {first} and {last}",
         }
         return True, burst
+
+    def record(self, audit: AuditLog, entry: dict[str, Any], *, refused: bool, now: float) -> None:
+        """Write `entry` to the trail as the meta-limit allows (and the line of a burst that just ended first).
+        Neither a store failure nor a disk failure stops the call: both are logged."""
+        try:
+            own_line, burst = self.admit(entry.get("identity"), refused, now)
+        except StoreError as exc:  # the trail matters more than the throttle: write the line
+            log.error("guard state store failed while auditing: %s", exc)
+            own_line, burst = True, None
+        try:
+            if burst is not None:
+                audit.write({**burst, "client": entry.get("client")})
+            if own_line:
+                audit.write(entry)
+        except OSError as exc:
+            log.error("audit log write failed: %s", exc)

@@ -33,6 +33,7 @@ from guard.approvals import Approvals, Questions
 from guard.audit import AuditLog, RefusalThrottle, summarize
 from guard.catalog import Catalog, InvalidArguments
 from guard.channels import Answer, Asking, Channel, Question, Refusal, Result, Unasked, Waiting, settle
+from guard.channels.app import AppChannel, offers_apps
 from guard.channels.base import bounded_effect, progress_token, reporter, trusts_host
 from guard.channels.desktop import DesktopChannel
 from guard.channels.host import HostChannel
@@ -169,6 +170,7 @@ class Guard:
             if channels is not None
             else [
                 HostChannel(self.questions),
+                AppChannel(self.store, ttl=confirm_ttl, clock=clock),
                 DesktopChannel(server=server_name),
                 TerminalChannel(approvals, approve_command),
             ]
@@ -279,6 +281,9 @@ class Guard:
         name, arguments = params.get("name"), params.get("arguments") or {}
         if not isinstance(name, str) or not isinstance(arguments, dict):
             return await call_next(ctx)  # the SDK rejects malformed params; nothing runs
+        app = next((c for c in self.channels if isinstance(c, AppChannel) and c.answer_tool == name), None)
+        if app is not None and offers_apps(ctx):
+            return await self._answered_in_app(app, view, ctx, call_next, arguments)
         subject = _Subject(name, arguments, params)
         verdict = await self._safe_gate(view, ctx, subject)
         if verdict.reply is not None:
@@ -289,6 +294,40 @@ class Guard:
                 shown = shown_name(name)
                 raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {shown}", data={"name": shown})
             return _tool_error(verdict.message, verdict.error)
+        return await self._run(ctx, view, subject, verdict, call_next)
+
+    async def _answered_in_app(
+        self, app: AppChannel, view: View, ctx: Context, call_next: CallNext, arguments: dict[str, Any]
+    ) -> HandlerResult:
+        """The approval card's Allow or Deny: a pending approval of this caller's, used once, runs its call through
+        the rest of the gate (a policy edit or a rate limit since still decides); anything else is refused."""
+        try:
+            decided = app.decide(arguments, view.identity) if trusts_host(view.engine.policy, view.identity) else None
+        except StoreError as exc:
+            decided = None
+            log.error("guard state store failed on an approval card's answer: %s", exc)
+        tool = decided.tool if decided and decided.tool else app.answer_tool
+        subject = _Subject(tool, decided.arguments if decided else {}, {"name": tool, "arguments": {}})
+        subject.params["arguments"] = subject.arguments
+        refused = "this caller's own client may not approve" if decided is None else decided.refused
+        if decided is None or refused is not None:
+            outcome = Outcome("deny", "channels.app", f"approval card answer refused: {refused}")
+            self._record(
+                ctx, view, subject, _Verdict("denied", outcome, channel="app", answered_by="host"), "blocked", 0
+            )
+            return _tool_error(f"Refused: {refused}. Nothing ran.")
+        if not decided.allow:
+            declined = _Verdict("declined", Outcome("confirm", "channels.app"), channel="app", answered_by="host")
+            self._record(ctx, view, subject, declined, "blocked", 0.0)
+            return _tool_error(f"The user denied: {decided.effect}. {tool} did not run.")
+        confirmed = _Verdict("confirmed", None, params=subject.params, channel="app", answered_by="host")
+        try:
+            verdict = await self._gate(view, ctx, subject, confirmed)
+        except StoreError as exc:
+            verdict = _Verdict("denied", None, f"Blocked: {exc}. {tool} did not run.")
+        if verdict.message is not None:
+            self._record(ctx, view, subject, verdict, "blocked", 0.0)
+            return _tool_error(verdict.message)
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _read_resource(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
@@ -412,7 +451,9 @@ class Guard:
             describe=lambda: bounded_effect(catalog, tool, arguments, DESCRIBE_TIMEOUT),
             report=reporter(ctx),
         )
-        return self._verdict(outcome, subject, await settle(self.channels, outcome.confirm_via, asking))
+        # A client that did not negotiate MCP Apps never hears of the app channel: its answers stay as they were.
+        channels = [c for c in self.channels if not isinstance(c, AppChannel) or offers_apps(ctx)]
+        return self._verdict(outcome, subject, await settle(channels, outcome.confirm_via, asking))
 
     @staticmethod
     def _verdict(outcome: Outcome, subject: _Subject, result: Result | Unasked) -> _Verdict:
@@ -463,18 +504,7 @@ class Guard:
             entry["answered_by"] = verdict.answered_by
         if subject.resource is not None:
             entry["resource"] = summarize(subject.resource)
-        try:
-            own_line, burst = self.refusals.admit(entry["identity"], outcome == "blocked", self._clock())
-        except StoreError as exc:  # the trail matters more than the throttle: write the line
-            log.error("guard state store failed while auditing: %s", exc)
-            own_line, burst = True, None
-        try:
-            if burst is not None:
-                self.audit.write({**burst, "client": entry["client"]})
-            if own_line:
-                self.audit.write(entry)
-        except OSError as exc:
-            log.error("audit log write failed: %s", exc)
+        self.refusals.record(self.audit, entry, refused=outcome == "blocked", now=self._clock())
 
 
 def _safe_identity(identify: Identify, ctx: Context) -> str | None:

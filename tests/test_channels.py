@@ -10,12 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from guard.catalog import Catalog
-from guard.channels.base import shown
+from guard.channels.base import Asking, Question, Refusal, shown
 from guard.channels.desktop import (
     OSASCRIPT,
+    DesktopChannel,
     Dialog,
     DialogCommand,
     dialog_for,
@@ -287,3 +289,36 @@ def test_policy_explain_names_the_channel_that_would_ask(
     assert "Would ask through: desktop" in capsys.readouterr().out
     assert main(["policy", "explain", "search_shows", "--policy", str(path)]) == 0
     assert "Confirmation channels" not in capsys.readouterr().out  # never asked: nothing to say
+
+
+async def test_one_dialog_at_a_time_and_waiting_for_the_screen_is_bounded() -> None:
+    shown_now: list[str] = []
+
+    async def slow_owner(command: DialogCommand, limit: float, environ: Any) -> bool:
+        shown_now.append(command.argv[3])
+        await anyio.sleep(2)
+        return True
+
+    channel = DesktopChannel(
+        platform="linux", environ={"DISPLAY": ":9"}, which=lambda name: f"/usr/bin/{name}", runner=slow_owner, timeout=1
+    )
+
+    async def effect() -> str:
+        return "Permanently remove item #1"
+
+    def asking(identity: str) -> Asking:
+        question = Question("remove_item", {"id": 1}, identity, None, 'policy rule rules."remove_*"')
+        return Asking(question, None, {}, trusted_host=False, can_wait=True, describe=effect)
+
+    results: list[Any] = []
+    async with anyio.create_task_group() as group:
+        for identity in ("ann", "ben"):
+            group.start_soon(lambda who=identity: _append(results, channel.ask(asking(who))))
+    assert len(shown_now) == 1, "the second question never shares the screen with the first"
+    assert sorted(type(result).__name__ for result in results) == ["Answer", "Refusal"]
+    refused = next(result for result in results if isinstance(result, Refusal))
+    assert "another question stayed on the owner's screen for 1 s" in refused.message
+
+
+async def _append(results: list[Any], pending: Any) -> None:
+    results.append(await pending)

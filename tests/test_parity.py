@@ -38,6 +38,14 @@ def types_of(schema: dict[str, Any]) -> set[str]:
     return (set(kind) if isinstance(kind, list) else {kind}) - {"null"}
 
 
+def enum_of(schema: dict[str, Any]) -> list[Any] | None:
+    """The allowed values, whether given at the top or inside the non-null branch of an `anyOf`."""
+    if "enum" in schema:
+        return list(schema["enum"])
+    values = [value for option in schema.get("anyOf", []) for value in option.get("enum", [])]
+    return values or None
+
+
 def default_of(schema: dict[str, Any]) -> Any:
     """The default, with `default: null` read as no default (both mean "not given")."""
     return schema.get("default")
@@ -57,8 +65,8 @@ def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
             problems.append(f"{name}: type {types_of(got)} != {types_of(expected)}")
         if default_of(got) != default_of(expected):
             problems.append(f"{name}: default {got.get('default')!r} != {expected.get('default')!r}")
-        if got.get("enum") != expected.get("enum"):
-            problems.append(f"{name}: enum {got.get('enum')} != {expected.get('enum')}")
+        if enum_of(got) != enum_of(expected):
+            problems.append(f"{name}: enum {enum_of(got)} != {enum_of(expected)}")
     return problems
 
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import anyio
 import httpx
@@ -28,6 +28,7 @@ from trakt_mcp.errors import (
     error_for_status,
 )
 from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
+from trakt_mcp.signins import InMemorySignIns, PendingSignIns
 from trakt_mcp.tokens import Token, TokenStore, TokenStoreError, UnreadableToken, open_token_store
 
 #: Refresh this long before the access token expires.
@@ -76,34 +77,6 @@ class DeviceFlow:
     expires_at: float
     interval: float
     next_poll_at: float
-
-
-class PendingSignIns(Protocol):
-    """Where the device code of a sign-in in progress waits: shared by every process on the same state folder
-    (see trakt_mcp.guarded), so a sign-in started in one process is finished in another. The device code is a
-    credential: it never reaches a log."""
-
-    def load(self) -> DeviceFlow | None: ...
-
-    def save(self, flow: DeviceFlow) -> None: ...
-
-    def clear(self) -> None: ...
-
-
-class InMemorySignIns:
-    """This process only: for tests and hosts without a state folder."""
-
-    def __init__(self) -> None:
-        self._flow: DeviceFlow | None = None
-
-    def load(self) -> DeviceFlow | None:
-        return self._flow
-
-    def save(self, flow: DeviceFlow) -> None:
-        self._flow = flow
-
-    def clear(self) -> None:
-        self._flow = None
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,15 @@ class _Scanner:
         decoded: str = json.loads(match.group())
         return decoded
 
+    def next_item(self, close: str) -> None:
+        """After an item of an array or object: its comma (a trailing one is allowed), or the closing bracket."""
+        self.skip()
+        if self.text.startswith(",", self.pos):
+            self.pos += 1
+            self.skip()
+        elif not self.text.startswith(close, self.pos):
+            raise self.fail(f"',' or '{close}'")
+
     def value(self) -> Node:
         self.skip()
         start = self.pos
@@ -88,12 +97,7 @@ class _Scanner:
             self.skip()
             while not self.text.startswith("]", self.pos):
                 self.value()
-                self.skip()
-                if self.text.startswith(",", self.pos):
-                    self.pos += 1
-                    self.skip()
-                elif not self.text.startswith("]", self.pos):
-                    raise self.fail("',' or ']'")
+                self.next_item("]")
             self.pos += 1
             return Node("array", start, self.pos)
         if char == '"':
@@ -120,12 +124,7 @@ class _Scanner:
             value_start = self.pos
             value = self.value()
             node.members.append(Member(key, key_start, value_start, value.end, value))
-            self.skip()
-            if self.text.startswith(",", self.pos):
-                self.pos += 1
-                self.skip()
-            elif not self.text.startswith("}", self.pos):
-                raise self.fail("',' or '}'")
+            self.next_item("}")
         self.pos += 1
         node.end = self.pos
         return node

@@ -214,6 +214,9 @@ def _snapshot_request(line: bytes) -> tuple[Any, str, str] | None:
     params = _params(message)
     method = message.get("method")
     if method == "initialize":
+        capabilities = params.get("capabilities")
+        if isinstance(capabilities, dict) and capabilities.get("extensions"):
+            return None  # the answers depend on the extensions a client offers (MCP Apps): snapshots hold none
         return message["id"], method, str(params.get("protocolVersion"))
     if method == "tools/list" and not params.get("cursor"):
         return message["id"], method, ""

@@ -14,6 +14,7 @@ from mcp.server.mcpserver import MCPServer
 
 from trakt_mcp import __version__
 from trakt_mcp.app import App
+from trakt_mcp.apps import install as install_apps
 from trakt_mcp.auth import AuthManager
 from trakt_mcp.cache_hints import CACHE_HINTS, catalogue_reads
 from trakt_mcp.client import Clock, Sleep, TraktClient
@@ -89,4 +90,5 @@ def build_server(app: App, **server_options: Any) -> MCPServer:
     lowlevel.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_level)
     server.middleware.extend([name_invalid_params, client_logging, catalogue_reads(tools)])
     install_guard(server, app, tools)
+    install_apps(server, app)
     return server

@@ -229,7 +229,7 @@ async def settle(channels: Sequence[Channel], via: Sequence[str] | None, asking:
     return Unasked(tuple(reasons))
 
 
-DEFAULT_ORDER = ("host", "desktop", "terminal")
+DEFAULT_ORDER = ("host", "app", "desktop", "terminal")
 
 
 def plan(order: Sequence[str], trusted_host: bool, usable: Mapping[str, str | None]) -> tuple[list[str], str]:

@@ -304,8 +304,16 @@ class DesktopChannel:
             effect = await asking.effect()
             dialog = dialog_for(question.who(), effect, question.rule, self.server, timeout, asking.home)
             command = builder(dialog, program)
-            async with self._one_at_a_time:
+            acquired = False
+            with anyio.move_on_after(timeout):  # one dialog at a time; waiting for the screen is bounded too
+                await self._one_at_a_time.acquire()
+                acquired = True
+            if not acquired:
+                return Refusal(self.name, f"another question stayed on the owner's screen for {timeout} s.")
+            try:
                 allowed = await self._show(asking, command, timeout)
+            finally:
+                self._one_at_a_time.release()
         finally:
             self._waiting[identity] -= 1
         if allowed:

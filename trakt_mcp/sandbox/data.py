@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from trakt_mcp.sandbox.images import images_of
+
 
 def _ids(trakt: int, slug: str, imdb: str, tmdb: int, tvdb: int | None = None) -> dict[str, Any]:
     ids: dict[str, Any] = {"trakt": trakt, "slug": slug, "imdb": imdb, "tmdb": tmdb}
@@ -161,11 +163,13 @@ def minimal(item: dict[str, Any]) -> dict[str, Any]:
     return {k: item[k] for k in MIN_FIELDS if k in item}
 
 
-def public(item: dict[str, Any], extended: set[str]) -> dict[str, Any]:
-    """The item as Trakt serves it: min fields, or every documented field with `extended=full`."""
-    if "full" in extended:
-        return {k: v for k, v in item.items() if k not in INTERNAL}
-    return minimal(item)
+def public(item: dict[str, Any], extended: set[str] | frozenset[str]) -> dict[str, Any]:
+    """The item as Trakt serves it: min fields, or every documented field with `extended=full`; shows and movies
+    carry their `images` with `extended=images` (the two combine: `extended=full,images`)."""
+    shown = {k: v for k, v in item.items() if k not in INTERNAL} if "full" in extended else minimal(item)
+    if "images" in extended and "title" in item and "season" not in item and "name" not in item:
+        shown["images"] = images_of(item)
+    return shown
 
 
 def find(pool: list[dict[str, Any]], key: str) -> dict[str, Any] | None:

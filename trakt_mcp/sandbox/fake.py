@@ -202,6 +202,8 @@ class FakeTrakt:
                 return httpx.Response(
                     fault.status, headers=fault.headers, content=fault.body if fault.body is not None else b"{}"
                 )
+        if request.url.path.startswith("/images/"):
+            return self._image(request)
         with self._account_lock:
             self._load_account()
             reply = self._dispatch(request, body)
@@ -269,6 +271,20 @@ class FakeTrakt:
             return error(401, "invalid or expired token")
         fake_request = FakeRequest(self, request.method, path, params, dict(request.url.params), body, token)
         return matched.handler(fake_request)
+
+    @staticmethod
+    def _image(request: httpx.Request) -> httpx.Response:
+        """The image host: a poster for each show and movie (whatever host name the request was sent to, so the
+        same fake serves the API on one loopback port and, routed there by the tests, Trakt's image host)."""
+        from trakt_mcp.sandbox.data import MOVIES, SHOWS
+        from trakt_mcp.sandbox.images import poster_svg
+
+        titles = {item["ids"]["trakt"]: (item["title"], item.get("year", "")) for item in (*SHOWS, *MOVIES)}
+        svg = poster_svg(request.url.path, titles) if request.method == "GET" else None
+        if svg is None:
+            return httpx.Response(404, headers={"Content-Type": "text/plain"}, content=b"no such image")
+        headers = {"Content-Type": "image/svg+xml", "Cache-Control": "public, max-age=86400"}
+        return httpx.Response(200, headers=headers, content=svg)
 
 
 #: As Trakt answers: the public catalogue may be kept a few minutes by any cache; a signed-in user's data only by

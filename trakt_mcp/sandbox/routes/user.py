@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from trakt_mcp.sandbox.data import MOVIES, SEASONS, SHOWS, find, minimal
+from trakt_mcp.sandbox.data import MOVIES, SEASONS, SHOWS, find, minimal, public
 from trakt_mcp.sandbox.fake import FakeRequest, Reply, error, paginated
 from trakt_mcp.sandbox.router import route
 from trakt_mcp.sandbox.state import Checkin, Listed, Play, Rating, SandboxState
@@ -66,14 +66,17 @@ def episodes_of(show: int, season: int | None = None) -> list[dict[str, Any]]:
     return [e for e in EPISODES if e["show"] == show and season in (None, e["season"])]
 
 
-def subject(kind: str, trakt: int) -> dict[str, Any]:
+def subject(kind: str, trakt: int, extended: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
     """{"movie": {...}} or {"episode": {...}, "show": {...}}: how Trakt names the item a row is about."""
     item = next(entry for entry in POOLS[kind] if entry["ids"]["trakt"] == trakt)
     if kind == "episode":
-        return {"episode": episode_json(item), "show": minimal(show_of(item))}
+        return {"episode": episode_json(item), "show": public(show_of(item), extended - {"full"})}
     if kind == "season":
-        return {"season": {"number": item["number"], "ids": item["ids"]}, "show": minimal(show_of(item))}
-    return {kind: minimal(item)}
+        return {
+            "season": {"number": item["number"], "ids": item["ids"]},
+            "show": public(show_of(item), extended - {"full"}),
+        }
+    return {kind: public(item, extended - {"full"})}
 
 
 def iso(moment: float) -> str:
@@ -244,7 +247,7 @@ def watchlist(request: FakeRequest) -> Reply:
             "listed_at": e.listed_at,
             "notes": e.notes,
             "type": e.kind,
-            **subject(e.kind, e.trakt),
+            **subject(e.kind, e.trakt, request.extended),
         }
         for rank, e in enumerate(state(request).watchlist, start=1)
         if wanted == "all" or e.kind == KIND[wanted]
