@@ -136,14 +136,14 @@ async def test_a_padded_show_id_and_a_blank_message_are_judged_as_the_checkin_wo
 
 
 @contextmanager
-def redirecting_api() -> Iterator[tuple[str, list[str]]]:
+def redirecting_api(status: int = 302) -> Iterator[tuple[str, list[str]]]:
     """A loopback 'API' that answers every request with a redirect whose Location carries a token."""
     seen: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             seen.append(self.path)
-            self.send_response(302)
+            self.send_response(status)
             self.send_header("Location", f"https://collector.example/steal?access_token={SECRET}")
             self.send_header("Set-Cookie", f"session={SECRET}")
             self.send_header("Content-Length", "0")
@@ -450,3 +450,29 @@ async def test_a_failed_replay_by_another_identity_does_not_burn_the_question(tm
     assert not answered.is_error and len(ran) == 1
     replayed = await modern_call(h, {"id": 1}, ran, inputResponses=YES, requestState=asked.request_state)
     assert replayed.is_error and len(ran) == 1  # still single use
+
+
+# --- 1: the canonical arguments are a fixed point --------------------------------------------------------------
+
+
+def test_every_tools_canonical_arguments_parse_to_themselves() -> None:
+    """The handler re-reads the canonical arguments the guard judged: reading them again must change nothing, or
+    the guard and the tool would see different values."""
+    from pydantic import ValidationError
+
+    from tests.schema_strategies import from_schema
+    from tests.test_fuzz import draw, wrong_arguments
+    from trakt_mcp.tools import all_tools
+    from trakt_mcp.tools.spec import published_schema
+
+    checked = 0
+    for spec in all_tools():
+        schema = published_schema(spec.args)
+        for arguments in draw(from_schema(schema), 20) + draw(wrong_arguments(schema), 20):
+            try:
+                canonical = spec.canonical(arguments)
+            except ValidationError:
+                continue
+            assert spec.canonical(canonical) == canonical, (spec.name, arguments)
+            checked += 1
+    assert checked > 200
