@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mcp.shared.uri_template import UriTemplate
 
 #: Risk classes a policy can name as `@read`, `@write`, `@destructive`, `@auth`.
 RISKS = ("read", "write", "destructive", "auth")
@@ -47,7 +51,9 @@ class ToolInfo:
 
 @dataclass(frozen=True)
 class ResourceInfo:
-    """A resource that shows the same data as `tool` (read with `arguments`), so it follows that tool's rule."""
+    """A resource that shows the same data as `tool` (read with `arguments`), so it follows that tool's rule.
+    In `Catalog.templates`, `uri` is an RFC 6570 template whose variables are more of the tool's arguments
+    (`trakt://shows/{show_id}`): a read is judged as the tool called with them, conditions included."""
 
     uri: str
     tool: str
@@ -65,6 +71,7 @@ class Catalog:
     describe: Describe = _title_only
     normalize: Normalize | None = None
     ready: Ready | None = None
+    templates: Mapping[str, ResourceInfo] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -75,14 +82,34 @@ class Catalog:
         describe: Describe | None = None,
         normalize: Normalize | None = None,
         ready: Ready | None = None,
+        templates: Iterable[ResourceInfo] = (),
     ) -> Catalog:
         tool_map = {tool.name: tool for tool in tools}
         resource_map = {resource.uri: resource for resource in resources}
-        for resource in resource_map.values():
+        template_map = {template.uri: template for template in templates}
+        for resource in (*resource_map.values(), *template_map.values()):
             if resource.tool not in tool_map:
                 raise ValueError(f"resource {resource.uri} names unknown tool {resource.tool!r}")
-        return cls(tool_map, resource_map, describe or _title_only, normalize, ready)
+        return cls(tool_map, resource_map, describe or _title_only, normalize, ready, template_map)
+
+    def resource_for(self, uri: str) -> tuple[ResourceInfo, dict[str, Any]] | None:
+        """The resource or template a URI reads, and the tool arguments that read means; None when none does."""
+        resource = self.resources.get(uri)
+        if resource is not None:
+            return resource, dict(resource.arguments)
+        for template in self.templates.values():
+            matched = _template(template.uri).match(uri)
+            if matched is not None:
+                return template, {**template.arguments, **matched}
+        return None
 
     @property
     def groups(self) -> frozenset[str]:
         return frozenset(tool.group for tool in self.tools.values())
+
+
+@cache
+def _template(uri_template: str) -> UriTemplate:
+    from mcp.shared.uri_template import UriTemplate  # only when templates are read: `guard.policy` stays SDK-free
+
+    return UriTemplate.parse(uri_template)

@@ -28,7 +28,7 @@ from mcp import types
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from guard import exact_ids
+from guard import exact_ids, progress
 from guard.approvals import Approvals, Questions
 from guard.audit import AuditLog, RefusalThrottle, summarize
 from guard.catalog import Catalog, InvalidArguments
@@ -117,6 +117,15 @@ def _is_error(result: HandlerResult) -> bool:
     return bool(getattr(result, "is_error", False))
 
 
+#: A result's field names on the wire, where they differ from the SDK model's.
+_WIRE_NAMES = {"uri_template": "uriTemplate"}
+
+
+def _visible_templates(view: View) -> frozenset[str]:
+    """A resource template is visible exactly when the tool it mirrors is."""
+    return frozenset(uri for uri, template in view.catalog.templates.items() if template.tool in view.visible_tools)
+
+
 def _tool_error(text: str, error: bool = True) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error)
 
@@ -171,10 +180,16 @@ class Guard:
             "tools/list": self._list_tools,
             "tools/call": self._call_tool,
             "resources/list": self._list_resources,
+            "resources/templates/list": self._list_templates,
             "resources/read": self._read_resource,
+            "completion/complete": self._complete,
         }
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> HandlerResult:
+        with progress.bind(ctx.session):  # waits anywhere in this request may report progress (guard.progress)
+            return await self._guarded(ctx, call_next)
+
+    async def _guarded(self, ctx: Context, call_next: CallNext) -> HandlerResult:
         if ctx.method == "initialize":
             return self._announce_list_changes(await call_next(ctx))
         handler = self._handlers.get(ctx.method)
@@ -235,10 +250,22 @@ class Guard:
     async def _list_resources(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
         return self._filter(await call_next(ctx), "resources", "uri", view.visible_resources)
 
+    async def _list_templates(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
+        return self._filter(await call_next(ctx), "resourceTemplates", "uri_template", _visible_templates(view))
+
+    async def _complete(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
+        """A template's arguments are completed only when the template is visible: a hidden one gets what an unknown
+        one gets (no values)."""
+        ref = (ctx.params or {}).get("ref")
+        uri = ref.get("uri") if isinstance(ref, Mapping) and ref.get("type") == "ref/resource" else None
+        if isinstance(uri, str) and uri in view.catalog.templates and uri not in _visible_templates(view):
+            return types.CompleteResult(completion=types.Completion(values=[]))  # as the server answers an unknown one
+        return await call_next(ctx)
+
     @staticmethod
     def _filter(result: HandlerResult, field: str, key: str, visible: frozenset[str]) -> HandlerResult:
         def shown(item: Any) -> bool:
-            value = item.get(key) if isinstance(item, Mapping) else getattr(item, key, None)
+            value = item.get(_WIRE_NAMES.get(key, key)) if isinstance(item, Mapping) else getattr(item, key, None)
             return str(value) in visible
 
         if isinstance(result, Mapping):
@@ -263,9 +290,10 @@ class Guard:
             return verdict.reply
         if verdict.message is not None:
             self._record(ctx, view, subject, verdict, "blocked", 0.0)
-            return _tool_error(
-                f"Unknown tool: {shown_name(name)}" if verdict.unknown else verdict.message, verdict.error
-            )
+            if verdict.unknown:  # the spec's answer to an unknown tool; a hidden one looks exactly the same
+                shown = shown_name(name)
+                raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {shown}", data={"name": shown})
+            return _tool_error(verdict.message, verdict.error)
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _answered_in_app(
@@ -305,8 +333,8 @@ class Guard:
     async def _read_resource(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
         params = dict(ctx.params or {})
         uri = str(params.get("uri"))
-        resource = view.catalog.resources.get(uri)
-        subject = _Subject(resource.tool if resource else "", dict(resource.arguments) if resource else {}, params, uri)
+        found = view.catalog.resource_for(uri)
+        subject = _Subject(found[0].tool if found else "", found[1] if found else {}, params, uri)
         verdict = await self._safe_gate(view, ctx, subject)
         if verdict.reply is not None:
             return verdict.reply
@@ -315,7 +343,10 @@ class Guard:
             if verdict.unknown:
                 shown = shown_name(uri)
                 raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown resource: {shown}", data={"uri": shown})
-            raise MCPError(code=types.INVALID_REQUEST, message=verdict.message, data={"uri": shown_name(uri)})
+            code = (
+                types.INVALID_PARAMS if verdict.decision == "invalid" else types.INVALID_REQUEST
+            )  # a bad URI variable
+            raise MCPError(code=code, message=verdict.message, data={"uri": shown_name(uri)})
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _run(

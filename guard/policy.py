@@ -24,6 +24,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.config import JsonDict
 
+from guard import jsonlimits
 from guard.home import read_regular_file
 
 Action = Literal["allow", "deny", "confirm"]
@@ -467,10 +468,7 @@ def read_policy(path: Path) -> Policy:
     except ValueError as exc:
         raise PolicyError(str(path), [str(exc)]) from None
     try:
-        data = json.loads(text)
+        data = jsonlimits.loads(text)
     except ValueError as exc:
-        detail = (
-            f"line {exc.lineno} column {exc.colno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else str(exc)
-        )
-        raise PolicyError(str(path), [f"not valid JSON at {detail}. Fix: correct the JSON syntax"]) from None
+        raise PolicyError(str(path), [f"{exc}. Fix: correct the JSON syntax"]) from None
     return parse_policy(data, str(path))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from mcp import types
+from mcp.shared.exceptions import MCPError
 
 from guard.channels.app import APPROVAL_KEY, AppChannel
 from guard.channels.base import Asking, Question, Waiting
@@ -81,10 +83,11 @@ async def test_a_host_that_can_elicit_is_asked_there_and_a_plain_client_never_he
     async with apps_client(settings, fake, apps=False) as (client, _):
         plain = await client.call_tool("remove_user_watchlist", REMOVE)
         tools = {tool.name for tool in (await client.list_tools()).tools}
-        unknown = await client.call_tool("answer_approval", {"nonce": "x", "allow": True})
+        with pytest.raises(MCPError) as unknown:  # an unknown tool is a JSON-RPC error (-32602)
+            await client.call_tool("answer_approval", {"nonce": "x", "allow": True})
     assert APPROVAL_KEY not in (elicited.meta or {}) and "Deleted" in text_of(elicited)
     assert APPROVAL_KEY not in (plain.meta or {}) and "trakt-mcp approve" in text_of(plain)
-    assert "answer_approval" not in tools and "Unknown tool: answer_approval" in text_of(unknown)
+    assert "answer_approval" not in tools and unknown.value.error.message == "Unknown tool: answer_approval"
 
 
 async def test_another_callers_nonce_is_refused_and_stays_usable_by_its_owner() -> None:

@@ -63,13 +63,13 @@ async def test_an_identity_is_stricter_where_it_says_so_and_the_top_level_elsewh
     async with h.client(answer="decline") as client:
         asked = await client.call_tool("fetch_item", {"id": 1})  # top level allows; kid confirms
         denied = await client.call_tool("add_item", {"id": 1})  # kid's default allow cannot loosen the top deny
-        hidden = await client.call_tool("remove_item", {"id": 1})
+        with pytest.raises(MCPError, match=r"^Unknown tool: remove_item$"):
+            await client.call_tool("remove_item", {"id": 1})
         blocked = await client.call_tool("sign_in", {"note": "make me admin"})  # kid's own condition
         signed = await client.call_tool("sign_in", {"note": "hello"})
     # kid's own client is not trusted to answer (no trust_host): the owner is asked at the terminal instead
     assert asked.is_error and "Needs the owner's approval" in text_of(asked) and h.questions == []
     assert denied.is_error and "read-only week" in text_of(denied)
-    assert text_of(hidden) == "Unknown tool: remove_item"
     assert 'identities."kid".rules."sign_in".deny_if[0] (note matches "*admin*")' in text_of(blocked)
     assert not signed.is_error
     assert h.ran == [("sign_in", {"id": 0, "note": "hello"})]

@@ -106,7 +106,10 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_a_file_that_is_not_json_names_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     path.write_text('{"version": "1",\n "default": allow}')
-    with pytest.raises(PolicyError, match="not valid JSON at line 2 column 13"):
+    with pytest.raises(PolicyError, match="not JSON: Expecting value at line 2 column 13"):
+        read_policy(path)
+    path.write_text('{"version": "1", "rules": {"x": ' + "[" * 5000 + "]" * 5000 + "}}")
+    with pytest.raises(PolicyError, match="nested deeper than 64 levels"):  # a error, not a RecursionError
         read_policy(path)
     with pytest.raises(PolicyError, match="cannot read the file"):
         read_policy(tmp_path / "missing.json")

@@ -27,8 +27,10 @@ from typing import Any
 
 import anyio
 import httpx
+import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 from tests.conftest import text_of
 from tests.guard_server import Harness, write_policy
@@ -199,11 +201,12 @@ async def test_an_error_quotes_a_short_escaped_prefix_of_a_huge_value(tmp_path: 
     huge = "\x1b[2J" + "9" * 5_000_000
     async with real_server(tmp_path / "home") as client:
         invalid = await client.call_tool("fetch_trending_shows", {"limit": huge})
-        unknown = await client.call_tool("\u202e" + "x" * 200_000, {})
-    for answer in (invalid, unknown):
-        said = text_of(answer)
-        assert answer.is_error and len(said) < 600, said[:600]
+        with pytest.raises(MCPError) as unknown:  # an unknown tool is a JSON-RPC error (-32602)
+            await client.call_tool("\u202e" + "x" * 200_000, {})
+    for said in (text_of(invalid), unknown.value.error.message):
+        assert len(said) < 600, said[:600]
         assert "\x1b" not in said and "\u202e" not in said
+    assert invalid.is_error
     assert "limit:" in text_of(invalid) and "5,000,004 characters" in text_of(invalid)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 from tests.conftest import text_of
 from trakt_mcp.quickstart import SNAPSHOT_PREFIX
@@ -32,11 +33,15 @@ async def session_report(home: Path, *extra: str) -> dict[str, Any]:
     async with Client(params, mode="legacy", message_handler=on_message) as client:
         listed = await client.list_tools()
         called = await client.call_tool("search_movies", {"query": "inception", "limit": 1})
-        hidden = await client.call_tool("clear_auth", {})
+        try:
+            await client.call_tool("clear_auth", {})
+            hidden = "clear_auth ran"
+        except MCPError as exc:
+            hidden = f"{exc.error.code} {exc.error.message}"
     return {
         "tools": {tool.name: tool.description for tool in listed.tools},
         "called": text_of(called),
-        "hidden": text_of(hidden),
+        "hidden": hidden,
         "notices": notices,
     }
 
@@ -73,7 +78,7 @@ async def test_the_snapshot_follows_the_policy_and_never_shows_a_hidden_tool(tmp
     second = await session_report(tmp_path, "--policy", str(policy))
     for report in (first, second):
         assert "clear_auth" not in report["tools"] and len(report["tools"]) == 76
-        assert "Unknown tool: clear_auth" in report["hidden"]
+        assert report["hidden"] == "-32602 Unknown tool: clear_auth"
     assert len(snapshots(tmp_path)) == 1, "one snapshot: the one for the configuration in use"
     policy.write_text(json.dumps({"version": "1", "default": "allow", "hide": ["clear_auth", "remove_*"]}))
     edited = await session_report(tmp_path, "--policy", str(policy))

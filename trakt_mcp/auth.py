@@ -16,7 +16,7 @@ from typing import Any, Literal
 import anyio
 import httpx
 
-from trakt_mcp.client import transport_failure
+from trakt_mcp.client import Report, transport_failure, unreported
 from trakt_mcp.errors import (
     InvalidClient,
     MalformedResponse,
@@ -143,6 +143,8 @@ class AuthManager:
         self._seen_in_store: str | None = None
         self._pending: PendingSignIns = pending if pending is not None else InMemorySignIns()
         self._refresh_lock = anyio.Lock()
+        #: Tells the MCP client a device code is being polled (wired in by trakt_mcp.guarded).
+        self.progress: Report = unreported
         #: A refreshed pair the store refused: saved again on each later use until it is kept.
         self._unsaved: Token | None = None
         #: Refresh attempts so far, and how the last one failed: callers who waited on it share its outcome.
@@ -344,6 +346,8 @@ class AuthManager:
         if now < flow.next_poll_at:
             return PollResult(DeviceState("wait", "Too early to ask Trakt again."), wait=flow.next_poll_at - now)
         flow.next_poll_at = now + flow.interval  # taken now, so a concurrent check cannot poll twice
+        left = max(flow.expires_at - now, 0.0)
+        await self.progress(f"Asking Trakt whether the sign-in code was approved ({left:.0f} s left to approve)")
         self._pending.save(flow)
         response = await self._post("/oauth/device/token", {"code": flow.device_code, **self._credentials()})
         if response.status_code == 200:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -17,7 +18,9 @@ import anyio
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from guard import jsonlimits
 from trakt_mcp import __version__
+from trakt_mcp.cache import CatalogueCache
 from trakt_mcp.errors import (
     RETRYABLE_STATUSES,
     UNDECODABLE,
@@ -47,8 +50,19 @@ MAX_RETRY_AFTER = 30.0
 MAX_ATTEMPTS = 4
 PAGE_FETCH_CONCURRENCY = 4
 
+#: Trakt's answers are read within bounds too (guard.jsonlimits): a hostile or broken API cannot exhaust memory.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
+#: Tells the MCP client how a wait is going (`guard.progress.report`, wired in by trakt_mcp.guarded).
+Report = Callable[..., Awaitable[None]]
+
+log = logging.getLogger("trakt_mcp.client")
+
+
+async def unreported(message: str, *, progress: float | None = None, total: float | None = None) -> None:
+    return None
+
 
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
@@ -80,6 +94,8 @@ class _Call:
     may_repeat: bool
     #: Held to one per second (Trakt's limit on writes).
     paced: bool
+    #: The ETag of the answer kept in the catalogue cache, sent as If-None-Match.
+    etag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +123,9 @@ class TraktResponse:
     status: int
     data: Any
     pagination: Pagination | None
+    #: Trakt's caching headers, for the catalogue cache.
+    cache_control: str | None = None
+    etag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +215,10 @@ class TraktClient:
         self._max_retry_after = max_retry_after
         self._write_gate = anyio.Lock()
         self._last_write: float | None = None
+        #: Called while paging and before waiting to retry, so the client sees progress (see `Report`).
+        self.progress: Report = unreported
+        #: Public catalogue answers, kept as Trakt's Cache-Control and ETag allow (never a signed-in answer).
+        self.cache = CatalogueCache()
         headers = {
             "trakt-api-version": "2",
             "Content-Type": "application/json",
@@ -256,6 +279,8 @@ class TraktClient:
             may_repeat=(method == "GET") if idempotent is None else idempotent,
             paced=method in WRITE_METHODS if pace is None else pace,
         )
+        if method == "GET" and not auth:
+            return await self._cached(call)
         token = await self.tokens.access_token() if auth else None
         try:
             return await self._with_retries(call, token)
@@ -264,6 +289,20 @@ class TraktClient:
                 raise
             token = await self.tokens.refresh_after_unauthorized(token)
             return await self._with_retries(call, token)
+
+    async def _cached(self, call: _Call) -> TraktResponse:
+        """A public catalogue GET: the kept answer while fresh, else Trakt's (revalidated when an ETag is kept)."""
+        key = self.cache.key(call.path, call.query)
+        kept = self.cache.lookup(key)
+        if kept is not None and self._clock() < kept.fresh_until:
+            log.debug("GET %s -> kept answer (fresh for %.0f s)", call.path, kept.fresh_until - self._clock())
+            return kept.answer  # type: ignore[no-any-return]
+        response = await self._with_retries(replace(call, etag=kept.etag if kept else None), None)
+        if response.status == 304 and kept is not None:
+            self.cache.renew(key, response.cache_control, self._clock())
+            return kept.answer  # type: ignore[no-any-return]
+        self.cache.keep(key, response, response.cache_control, response.etag, self._clock())
+        return response
 
     async def _with_retries(self, call: _Call, token: str | None) -> TraktResponse:
         backoff = wait_exponential_jitter(initial=0.5, max=8.0, jitter=0.5)
@@ -281,11 +320,19 @@ class TraktClient:
                 return exc.retry_after
             return backoff(state)
 
+        async def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            seconds = state.upcoming_sleep
+            why = "Trakt's rate limit" if isinstance(exc, RateLimited) else f"a failed attempt ({type(exc).__name__})"
+            log.info("waiting %.1f s for %s before retrying %s %s", seconds, why, call.method, call.path)
+            await self.progress(f"Waiting {seconds:.0f} s for {why} before retrying", total=None)
+
         retrying = AsyncRetrying(
             retry=retry_if_exception(should_retry),
             wait=wait,
             stop=stop_after_attempt(MAX_ATTEMPTS),
             sleep=self._sleep,
+            before_sleep=before_sleep,
             reraise=True,
         )
         async for attempt in retrying:
@@ -308,7 +355,9 @@ class TraktClient:
         return self._parse(response)
 
     async def _transmit(self, call: _Call, token: str | None) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else None
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if call.etag is not None:
+            headers["If-None-Match"] = call.etag
         try:
             return await self.http.request(
                 call.method, call.path, params=call.query, content=call.content, headers=headers
@@ -318,6 +367,10 @@ class TraktClient:
 
     def _parse(self, response: httpx.Response) -> TraktResponse:
         status = response.status_code
+        log.debug("%s %s -> %s", response.request.method, response.request.url.path, status)
+        caching = {"cache_control": response.headers.get("Cache-Control"), "etag": response.headers.get("ETag")}
+        if status == 304:
+            return TraktResponse(status=304, data=None, pagination=None, **caching)
         if 300 <= status < 400:
             raise Redirected(status)
         if status >= 400:
@@ -330,12 +383,12 @@ class TraktClient:
             data: Any = None
         else:
             try:
-                data = response.json()
+                data = jsonlimits.loads(response.content, max_bytes=MAX_ANSWER_BYTES)
             except ValueError:
                 raise MalformedResponse(
                     f"Trakt answered {status} with a body that is not valid JSON; try again later."
                 ) from None
-        return TraktResponse(status=status, data=data, pagination=Pagination.from_headers(response.headers))
+        return TraktResponse(status, data, Pagination.from_headers(response.headers), **caching)
 
     # -- lists ------------------------------------------------------------------------------------------------
 
@@ -368,6 +421,7 @@ class TraktClient:
         total_pages = first.pagination.page_count if first.pagination else 1
         last_page = min(total_pages, math.ceil(wanted / size))
         if last_page > 1:
+            await self.progress(f"Fetched page 1 of {last_page} from Trakt", progress=1, total=last_page)
             pages: dict[int, list[Any]] = {}
             failures: list[TraktError] = []
             gate = anyio.Semaphore(PAGE_FETCH_CONCURRENCY)
@@ -379,6 +433,10 @@ class TraktClient:
                     try:
                         response = await self.get(path, params={**base, "page": number, "limit": size}, auth=auth)
                         pages[number] = _as_list(response.data)
+                        done = len(pages) + 1
+                        await self.progress(
+                            f"Fetched page {done} of {last_page} from Trakt", progress=done, total=last_page
+                        )
                     except TraktError as exc:
                         failures.append(exc)
 

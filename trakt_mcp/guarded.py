@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import PrivateAttr, ValidationError
 
+from guard import progress
 from guard.approvals import Approvals
 from guard.audit import AuditLog
 from guard.catalog import Catalog, InvalidArguments, NotReady, ResourceInfo, ToolInfo
@@ -28,7 +29,7 @@ from guard.store.sqlite import SqliteStore
 from trakt_mcp.auth import DeviceFlow
 from trakt_mcp.errors import NotSignedIn, TraktError
 from trakt_mcp.http import request_identity
-from trakt_mcp.resources import RESOURCES
+from trakt_mcp.resources import RESOURCES, TEMPLATES
 from trakt_mcp.settings import Settings, default_home
 from trakt_mcp.tokens import TokenStoreError
 from trakt_mcp.tools import tools_by_name
@@ -165,6 +166,7 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
         ),
         (ResourceInfo(r.uri, r.tool, r.arguments) for r in RESOURCES if r.tool in specs),
         describe=describe,
+        templates=(ResourceInfo(t.uri, t.tool, t.arguments) for t in TEMPLATES if t.tool in specs),
         normalize=normalize,
         ready=ready,
     )
@@ -316,6 +318,8 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
     )
     server.middleware.append(guard)
     app.guard = guard
+    # The guard binds each request's progress reporter; Trakt waits (paging, retries, sign-in polls) report to it.
+    app.client.progress = app.auth.progress = progress.report
     return guard
 
 

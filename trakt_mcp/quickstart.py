@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from guard import jsonlimits
 from guard.home import read_private, read_regular_file, secure_folder, write_private
 from trakt_mcp import __version__
 from trakt_mcp.settings import Settings
@@ -39,6 +40,11 @@ log = logging.getLogger("trakt_mcp.quickstart")
 
 SNAPSHOT_PREFIX = "stdio-snapshot-"
 _EOF = None
+#: A request line longer than this is refused (and skipped up to its newline) without being read into memory.
+#: Generous: a caller's oversized argument should get the tool's own answer (naming the argument), not this one.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
 
 
 def snapshot_key(settings: Settings) -> str:
@@ -79,7 +85,7 @@ class Snapshot:
     @classmethod
     def load(cls, path: Path) -> Snapshot | None:
         try:
-            data = json.loads(read_private(path, SNAPSHOT_LIMIT))
+            data = jsonlimits.loads(read_private(path, SNAPSHOT_LIMIT), max_bytes=SNAPSHOT_LIMIT)
             return cls(initialize=dict(data["initialize"]), tools_list=data.get("tools_list"))
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -109,7 +115,11 @@ class Wire:
         threading.Thread(target=self._read, name="stdin-reader", daemon=True).start()
 
     def _read(self) -> None:
-        for line in self._in:
+        while line := self._in.readline(MAX_LINE_BYTES + 1):
+            if len(line) > MAX_LINE_BYTES:
+                while (rest := self._in.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass
+                line = _TOO_LONG
             self.lines.put(line)
         self.lines.put(_EOF)
 
@@ -131,7 +141,14 @@ class Session:
     closed: bool = False
 
     def take(self, line: bytes) -> None:
-        """Keep the line for the SDK, and answer it now if the snapshot can."""
+        """Keep the line for the SDK, and answer it now if the snapshot can; a line that is not JSON the server
+        can read is answered with its JSON-RPC error at once (the SDK would drop it without a word)."""
+        if not line.strip():
+            return
+        problem = unreadable(line)
+        if problem is not None:
+            self.wire.send(problem)
+            return
         self.replay.append(line)
         request = _snapshot_request(line)
         if request is None or self.snapshot is None:
@@ -148,11 +165,48 @@ class Session:
             self.answered[request_id] = method
 
 
+#: Stands for a line longer than MAX_LINE_BYTES, which the reader skipped.
+_TOO_LONG = b"\0too long\0"
+
+
+def error_response(request_id: Any, code: int, message: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+
+
+def unreadable(line: bytes) -> dict[str, Any] | None:
+    """The JSON-RPC parse error answering a line the server cannot read (not JSON, not UTF-8, a lone surrogate,
+    too deep or too long), or None. The id is null: it cannot be read from such a line."""
+    if line is _TOO_LONG:
+        return error_response(None, PARSE_ERROR, f"Parse error: the line is longer than {MAX_LINE_BYTES} bytes")
+    try:
+        jsonlimits.loads(line, allow_surrogates=False, max_bytes=MAX_LINE_BYTES)
+    except jsonlimits.JSONLimitError as exc:
+        return error_response(None, PARSE_ERROR, f"Parse error: {exc}")
+    return None
+
+
+def invalid_message(text: str) -> dict[str, Any] | None:
+    """The JSON-RPC `Invalid Request` error for JSON that is not a JSON-RPC message (checked with the SDK's own
+    message model, once it is loaded), answered under the message's id when it has a usable one; else None."""
+    from mcp import types
+
+    try:
+        types.jsonrpc_message_adapter.validate_json(text, by_name=False)
+    except ValueError:
+        message = jsonlimits.loads(text, max_bytes=MAX_LINE_BYTES)
+        request_id = message.get("id") if isinstance(message, dict) else None
+        if isinstance(request_id, bool) or not isinstance(request_id, str | int):
+            request_id = None
+        what = "a JSON-RPC 2.0 request, notification or response object (batches are not supported)"
+        return error_response(request_id, INVALID_REQUEST, f"Invalid Request: expected {what}")
+    return None
+
+
 def _snapshot_request(line: bytes) -> tuple[Any, str, str] | None:
     """(id, method, requested protocol version) when the line is a request a snapshot holds the answer to: an
     `initialize`, or the first page of `tools/list`; else None."""
     try:
-        message = json.loads(line)
+        message = jsonlimits.loads(line, max_bytes=MAX_LINE_BYTES)
     except ValueError:
         return None
     if not isinstance(message, dict) or "id" not in message:
@@ -223,7 +277,8 @@ async def _serve_with_sdk(
 
         async def _lines(self) -> AsyncIterator[str]:
             for replayed in session.replay:
-                yield replayed.decode("utf-8", errors="replace")
+                if (text := _readable(replayed)) is not None:
+                    yield text
             while not session.closed:
                 try:
                     line = await anyio.to_thread.run_sync(_next_line, session.wire)
@@ -231,8 +286,20 @@ async def _serve_with_sdk(
                     continue
                 if line is _EOF:
                     return
-                recorder.seen(line)
-                yield line.decode("utf-8", errors="replace")
+                if (text := _readable(line)) is not None:
+                    recorder.seen(line)
+                    yield text
+
+    def _readable(line: bytes) -> str | None:
+        """The line as text for the SDK, or None when it was answered here with its JSON-RPC error: the SDK's
+        stdio reader drops a line it cannot parse without an answer, so the client would wait for its time-out."""
+        if not line.strip():
+            return None
+        problem = unreadable(line) or invalid_message(text := line.decode("utf-8"))
+        if problem is not None:
+            session.wire.send(problem)
+            return None
+        return text
 
     class Stdout:
         async def write(self, text: str) -> None:

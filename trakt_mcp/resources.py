@@ -1,18 +1,22 @@
-"""Resources and prompts. Each resource shows the same data as one tool, read with that tool's defaults, so a
+"""Resources and resource templates. Each resource shows the same data as one tool, read with that tool's defaults, so a
 policy on the tool covers the resource too (the guard learns the mapping from `RESOURCES`)."""
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mcp.server.mcpserver.prompts import Prompt
 from mcp.server.mcpserver.resources import FunctionResource
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
+from pydantic import ValidationError
 
 from trakt_mcp.errors import TraktError
 from trakt_mcp.tools.auth import auth_status
-from trakt_mcp.tools.spec import ToolSpec
+from trakt_mcp.tools.spec import ToolSpec, explain_validation_error
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -29,13 +33,6 @@ class ResourceSpec:
     arguments: dict[str, Any] = field(default_factory=dict)
     #: A read-only view used instead of running `tool` (whose policy still covers it), when the tool has effects.
     read: Callable[[App], Awaitable[str]] | None = None
-
-
-@dataclass(frozen=True)
-class PromptSpec:
-    name: str
-    description: str
-    text: str
 
 
 #: The public charts offered as resources: trakt://shows/trending ... trakt://movies/anticipated.
@@ -78,29 +75,54 @@ RESOURCES: list[ResourceSpec] = [
     ),
 ]
 
-PROMPTS: list[PromptSpec] = [
-    PromptSpec(
-        "discover_trending",
-        "Discover trending movies and TV shows on Trakt.",
-        "Show me what is trending on Trakt right now, both shows and movies (fetch_trending_shows and "
-        "fetch_trending_movies). For the most interesting few, give the rating, genres and why they may be popular "
-        "(fetch_show_summary / fetch_movie_summary), and keep the Trakt IDs so I can ask for more.",
+#: Resource templates for what agents read most; each variable is an argument of the tool it mirrors, so the
+#: tool's policy (hide, deny, conditions on arguments, confirm, limits) decides each read.
+TEMPLATES: list[ResourceSpec] = [
+    ResourceSpec(
+        "trakt://shows/{show_id}",
+        "show",
+        "A show's summary (show_id: Trakt ID, slug or IMDB ID).",
+        "fetch_show_summary",
     ),
-    PromptSpec(
-        "search_entertainment",
-        "Search for a movie or TV show by title, then explore it.",
-        "Help me find a movie or TV show by title. Ask me what I am looking for, search with search_shows or "
-        "search_movies, confirm which result I mean, then show its details, ratings and similar titles "
-        "(fetch_related_shows / fetch_related_movies).",
+    ResourceSpec(
+        "trakt://movies/{movie_id}",
+        "movie",
+        "A movie's summary (movie_id: Trakt ID, slug or IMDB ID).",
+        "fetch_movie_summary",
+    ),
+    ResourceSpec("trakt://shows/{show_id}/seasons/{season}", "season", "A season's episodes.", "fetch_season_episodes"),
+    ResourceSpec(
+        "trakt://shows/{show_id}/seasons/{season}/translations/{language}",
+        "season_translations",
+        "A season's title and overview in one language (a two-letter code such as 'es').",
+        "fetch_season_translations",
+    ),
+    ResourceSpec(
+        "trakt://user/progress/{show_id}",
+        "show_progress",
+        "Your watched progress on a show: what is next and what is left (needs sign-in).",
+        "fetch_show_progress",
+    ),
+    *(
+        ResourceSpec(
+            f"trakt://{kind}/{chart}/{{period}}",
+            f"{kind}_{chart}_by_period",
+            f"{kind.title()} {CHART_RESOURCES[chart]} over a period: daily, weekly, monthly, yearly or all.",
+            f"fetch_{chart}_{kind}",
+        )
+        for kind in ("shows", "movies")
+        for chart in ("played", "watched")
     ),
 ]
 
 
 def register(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> None:
     for resource in RESOURCES:
-        server.add_resource(_function_resource(resource, app, tools[resource.tool]))
-    for prompt in PROMPTS:
-        server.add_prompt(Prompt.from_function(_prompt_text(prompt), name=prompt.name, description=prompt.description))
+        if resource.tool in tools:
+            server.add_resource(_function_resource(resource, app, tools[resource.tool]))
+    for template in TEMPLATES:
+        if template.tool in tools:
+            server.resource(**_about(template))(_template_reader(template, app, tools[template.tool]))
 
 
 def _function_resource(resource: ResourceSpec, app: App, tool: ToolSpec[Any]) -> FunctionResource:
@@ -117,8 +139,40 @@ def _function_resource(resource: ResourceSpec, app: App, tool: ToolSpec[Any]) ->
     )
 
 
-def _prompt_text(prompt: PromptSpec) -> Any:
-    def render() -> str:
-        return prompt.text
+def _about(template: ResourceSpec) -> dict[str, Any]:
+    return {
+        "uri": template.uri,
+        "name": template.name,
+        "description": template.description,
+        "mime_type": "text/markdown",
+    }
 
-    return render
+
+def _template_reader(template: ResourceSpec, app: App, tool: ToolSpec[Any]) -> Callable[..., Awaitable[str]]:
+    """Reads the template as its tool with the URI's variables as arguments; a bad variable is the caller's
+    mistake (-32602 naming it), a Trakt failure is shown as the resource's text, as for the fixed resources."""
+
+    async def read(**variables: str) -> str:
+        try:
+            arguments = tool.parse({**template.arguments, **variables})
+        except ValidationError as exc:
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"Invalid resource URI: {explain_validation_error(exc)}",
+                data={"uriTemplate": template.uri},
+            ) from None
+        try:
+            return await tool.run(app, arguments)
+        except TraktError as exc:
+            return f"Error: {exc}"
+
+    variables = _variables(template.uri)
+    read.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=str) for name in variables]
+    )
+    read.__annotations__ = {name: str for name in variables} | {"return": str}
+    return read
+
+
+def _variables(uri_template: str) -> list[str]:
+    return re.findall(r"{([a-z_]+)}", uri_template)

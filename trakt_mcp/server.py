@@ -1,4 +1,5 @@
-"""Builds the MCP server: tools, resources and prompts bound to one App (settings, Trakt client, sign-in)."""
+"""Builds the MCP server: tools, resources, prompts, completions and client logging bound to one App (settings,
+Trakt client, sign-in)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,21 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from mcp import types
 from mcp.server.mcpserver import MCPServer
 
 from trakt_mcp import __version__
 from trakt_mcp.app import App
 from trakt_mcp.apps import install as install_apps
 from trakt_mcp.auth import AuthManager
+from trakt_mcp.cache_hints import CACHE_HINTS, catalogue_reads
 from trakt_mcp.client import Clock, Sleep, TraktClient
+from trakt_mcp.completions import register as register_completions
+from trakt_mcp.exact_errors import name_invalid_params
 from trakt_mcp.guarded import StoredSignIns, open_store
 from trakt_mcp.guarded import install as install_guard
+from trakt_mcp.logs import client_logging, set_level
+from trakt_mcp.prompts import register as register_prompts
 from trakt_mcp.resources import register as register_resources
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.routes.oauth import trust_pending, trust_stored
@@ -73,9 +80,15 @@ def build_server(app: App, **server_options: Any) -> MCPServer:
         version=__version__,
         instructions=INSTRUCTIONS,
         tools=[spec.to_sdk_tool(app) for spec in tools.values()],
+        cache_hints=CACHE_HINTS,
         **server_options,
     )
     register_resources(server, app, tools)
+    register_prompts(server)
+    register_completions(server, app)
+    lowlevel = server._lowlevel_server  # methods MCPServer has no public hook for
+    lowlevel.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_level)
+    server.middleware.extend([name_invalid_params, client_logging, catalogue_reads(tools)])
     install_guard(server, app, tools)
     install_apps(server, app)
     return server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -210,6 +211,10 @@ class FakeTrakt:
                 self._save_account()
         headers = {"Content-Type": "application/json", **reply.headers}
         content = b"" if reply.status == 204 else json.dumps(reply.data).encode()
+        if request.method == "GET" and reply.status == 200:
+            headers = {**caching_headers(content, signed_in=_bearer(request.headers) is not None), **headers}
+            if request.headers.get("If-None-Match") == headers["ETag"]:
+                return httpx.Response(304, headers={k: headers[k] for k in ("ETag", "Cache-Control")})
         return httpx.Response(reply.status, headers=headers, content=content)
 
     def _load_account(self) -> None:
@@ -280,6 +285,19 @@ class FakeTrakt:
             return httpx.Response(404, headers={"Content-Type": "text/plain"}, content=b"no such image")
         headers = {"Content-Type": "image/svg+xml", "Cache-Control": "public, max-age=86400"}
         return httpx.Response(200, headers=headers, content=svg)
+
+
+#: As Trakt answers: the public catalogue may be kept a few minutes by any cache; a signed-in user's data only by
+#: that user, and revalidated every time. Both carry an ETag, and `If-None-Match` with it gets `304 Not Modified`.
+PUBLIC_CACHE_CONTROL = "public, max-age=300"
+PRIVATE_CACHE_CONTROL = "private, max-age=0, must-revalidate"
+
+
+def caching_headers(content: bytes, *, signed_in: bool) -> dict[str, str]:
+    return {
+        "ETag": f'W/"{hashlib.sha256(content).hexdigest()[:32]}"',
+        "Cache-Control": PRIVATE_CACHE_CONTROL if signed_in else PUBLIC_CACHE_CONTROL,
+    }
 
 
 def paginated(request: FakeRequest, items: list[Any], default_limit: int = 10, *, optional: bool = False) -> Reply:
