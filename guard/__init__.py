@@ -1,6 +1,16 @@
 """A policy guard for MCP servers: hide, deny, confirm and rate-limit tools before their handlers run, and audit
 every decision. It knows nothing about the server it guards beyond a `Catalog` the host builds.
 
+Where things are, by job (the data path runs one way: bind -> decide -> remember -> ask -> handler -> record):
+- decide: `policy` (the file's model), `engine` (allow / deny / confirm / limit for a caller), `conditions`
+  (argument conditions), `catalog` (what the host says its tools are), `names`, `preview` (a verdict ahead of time)
+- remember: `store/` (one interface; `sqlite` by default, `memory` for tests), `ratelimit`, `approvals`, `home`
+  (the private state folder), `reload` (the policy file, re-read when it changes)
+- ask: `channels/` (`host` elicitation, `app` card, `desktop` dialog, `terminal` codes), `progress`
+- bind: `middleware` (the one MCP choke point), `calls` (a request's subject and verdict), `exact_ids`,
+  `jsonlimits` (bounded JSON from outside)
+- record: `audit` (the append-only trail)
+
 The names below are loaded on first use, so a command that only reads a policy (`guard.policy`) does not pay for
 importing the MCP SDK that the middleware needs.
 """

@@ -20,18 +20,28 @@ import math
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
 from mcp import types
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult
 from mcp.shared.exceptions import MCPError
 
 from guard import exact_ids, progress
 from guard.approvals import Approvals, Questions
 from guard.audit import AuditLog, RefusalThrottle, summarize
-from guard.catalog import Catalog, InvalidArguments
+from guard.calls import (
+    WIRE_NAMES,
+    Context,
+    Subject,
+    Verdict,
+    client_name,
+    is_error,
+    tool_error,
+    visible_templates,
+    where,
+)
+from guard.catalog import InvalidArguments
 from guard.channels import Answer, Asking, Channel, Question, Refusal, Result, Unasked, Waiting, settle
 from guard.channels.app import AppChannel, offers_apps
 from guard.channels.base import bounded_effect, progress_token, reporter, trusts_host
@@ -49,85 +59,12 @@ log = logging.getLogger("guard")
 
 #: Longest wait for an effect sentence's look-ups before the guard asks with a plainer one.
 DESCRIBE_TIMEOUT = 10.0
-Context = ServerRequestContext[Any, Any]
 #: Who is calling: an identity the policy declares, or None for the local user.
 Identify = Callable[[Context], "str | None"]
 
 
 def _local_user(ctx: Context) -> str | None:
     return None
-
-
-@dataclass
-class _Verdict:
-    """What the gate concluded: `message is None` means run (with `params`); else answer with the message."""
-
-    decision: str
-    outcome: Outcome | None
-    message: str | None = None
-    params: dict[str, Any] | None = None
-    unknown: bool = False
-    reply: types.Result | None = None
-    #: The approval channel that answered or holds the question, and who answered ("owner" or "host").
-    channel: str | None = None
-    answered_by: str | None = None
-    #: False: the message is a plain answer, not an error ("Nothing to clear").
-    error: bool = True
-
-
-@dataclass
-class _Subject:
-    """The tool a request acts on: a tools/call, or the tool a resources/read exposes."""
-
-    raw_name: str
-    arguments: dict[str, Any]
-    params: dict[str, Any]
-    resource: str | None = None
-    #: The arguments as the caller sent them (what the audit records), once `arguments` are the canonical ones.
-    sent: dict[str, Any] | None = None
-
-    def canonical(self, catalog: Catalog, tool: str) -> None:
-        """Replace the arguments with the canonical ones the handler will receive (one parse, shared by the
-        conditions, the approval binding and the handler); raises InvalidArguments."""
-        if catalog.normalize is None:
-            return
-        self.sent = self.arguments if self.sent is None else self.sent
-        self.arguments = catalog.normalize(tool, self.arguments)
-        if self.resource is None:
-            self.params = {**self.params, "arguments": self.arguments}
-
-
-def _where(outcome: Outcome) -> str:
-    where = "the policy default" if outcome.rule == "default" else f"policy rule {outcome.rule}"
-    return f"{where} ({outcome.condition})" if outcome.condition else where
-
-
-def _client_name(ctx: Context) -> str | None:
-    client = ctx.session.client_params
-    if client is not None:
-        return client.client_info.name
-    meta = (ctx.params or {}).get("_meta") or {}
-    info = meta.get("io.modelcontextprotocol/clientInfo") if isinstance(meta, Mapping) else None
-    return info.get("name") if isinstance(info, Mapping) else None
-
-
-def _is_error(result: HandlerResult) -> bool:
-    if isinstance(result, Mapping):
-        return bool(result.get("isError"))
-    return bool(getattr(result, "is_error", False))
-
-
-#: A result's field names on the wire, where they differ from the SDK model's.
-_WIRE_NAMES = {"uri_template": "uriTemplate"}
-
-
-def _visible_templates(view: View) -> frozenset[str]:
-    """A resource template is visible exactly when the tool it mirrors is."""
-    return frozenset(uri for uri, template in view.catalog.templates.items() if template.tool in view.visible_tools)
-
-
-def _tool_error(text: str, error: bool = True) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error)
 
 
 class Guard:
@@ -228,10 +165,10 @@ class Guard:
         if ctx.method == "tools/call":
             params = ctx.params or {}
             name, arguments = params.get("name"), params.get("arguments")
-            subject = _Subject(str(name), arguments if isinstance(arguments, dict) else {}, dict(params))
-            refused = _Verdict("denied", Outcome("deny", "identities", message), message)
+            subject = Subject(str(name), arguments if isinstance(arguments, dict) else {}, dict(params))
+            refused = Verdict("denied", Outcome("deny", "identities", message), message)
             self._record(ctx, None, subject, refused, "blocked", 0.0)
-            return _tool_error(f"{message} Nothing ran.")
+            return tool_error(f"{message} Nothing ran.")
         raise MCPError(code=types.INVALID_REQUEST, message=message)
 
     async def _announce_changes(self) -> None:
@@ -251,21 +188,21 @@ class Guard:
         return self._filter(await call_next(ctx), "resources", "uri", view.visible_resources)
 
     async def _list_templates(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
-        return self._filter(await call_next(ctx), "resourceTemplates", "uri_template", _visible_templates(view))
+        return self._filter(await call_next(ctx), "resourceTemplates", "uri_template", visible_templates(view))
 
     async def _complete(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
         """A template's arguments are completed only when the template is visible: a hidden one gets what an unknown
         one gets (no values)."""
         ref = (ctx.params or {}).get("ref")
         uri = ref.get("uri") if isinstance(ref, Mapping) and ref.get("type") == "ref/resource" else None
-        if isinstance(uri, str) and uri in view.catalog.templates and uri not in _visible_templates(view):
+        if isinstance(uri, str) and uri in view.catalog.templates and uri not in visible_templates(view):
             return types.CompleteResult(completion=types.Completion(values=[]))  # as the server answers an unknown one
         return await call_next(ctx)
 
     @staticmethod
     def _filter(result: HandlerResult, field: str, key: str, visible: frozenset[str]) -> HandlerResult:
         def shown(item: Any) -> bool:
-            value = item.get(_WIRE_NAMES.get(key, key)) if isinstance(item, Mapping) else getattr(item, key, None)
+            value = item.get(WIRE_NAMES.get(key, key)) if isinstance(item, Mapping) else getattr(item, key, None)
             return str(value) in visible
 
         if isinstance(result, Mapping):
@@ -284,7 +221,7 @@ class Guard:
         app = next((c for c in self.channels if isinstance(c, AppChannel) and c.answer_tool == name), None)
         if app is not None and offers_apps(ctx):
             return await self._answered_in_app(app, view, ctx, call_next, arguments)
-        subject = _Subject(name, arguments, params)
+        subject = Subject(name, arguments, params)
         verdict = await self._safe_gate(view, ctx, subject)
         if verdict.reply is not None:
             return verdict.reply
@@ -293,7 +230,7 @@ class Guard:
             if verdict.unknown:  # the spec's answer to an unknown tool; a hidden one looks exactly the same
                 shown = shown_name(name)
                 raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {shown}", data={"name": shown})
-            return _tool_error(verdict.message, verdict.error)
+            return tool_error(verdict.message, verdict.error)
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _answered_in_app(
@@ -307,34 +244,34 @@ class Guard:
             decided = None
             log.error("guard state store failed on an approval card's answer: %s", exc)
         tool = decided.tool if decided and decided.tool else app.answer_tool
-        subject = _Subject(tool, decided.arguments if decided else {}, {"name": tool, "arguments": {}})
+        subject = Subject(tool, decided.arguments if decided else {}, {"name": tool, "arguments": {}})
         subject.params["arguments"] = subject.arguments
         refused = "this caller's own client may not approve" if decided is None else decided.refused
         if decided is None or refused is not None:
             outcome = Outcome("deny", "channels.app", f"approval card answer refused: {refused}")
             self._record(
-                ctx, view, subject, _Verdict("denied", outcome, channel="app", answered_by="host"), "blocked", 0
+                ctx, view, subject, Verdict("denied", outcome, channel="app", answered_by="host"), "blocked", 0
             )
-            return _tool_error(f"Refused: {refused}. Nothing ran.")
+            return tool_error(f"Refused: {refused}. Nothing ran.")
         if not decided.allow:
-            declined = _Verdict("declined", Outcome("confirm", "channels.app"), channel="app", answered_by="host")
+            declined = Verdict("declined", Outcome("confirm", "channels.app"), channel="app", answered_by="host")
             self._record(ctx, view, subject, declined, "blocked", 0.0)
-            return _tool_error(f"The user denied: {decided.effect}. {tool} did not run.")
-        confirmed = _Verdict("confirmed", None, params=subject.params, channel="app", answered_by="host")
+            return tool_error(f"The user denied: {decided.effect}. {tool} did not run.")
+        confirmed = Verdict("confirmed", None, params=subject.params, channel="app", answered_by="host")
         try:
             verdict = await self._gate(view, ctx, subject, confirmed)
         except StoreError as exc:
-            verdict = _Verdict("denied", None, f"Blocked: {exc}. {tool} did not run.")
+            verdict = Verdict("denied", None, f"Blocked: {exc}. {tool} did not run.")
         if verdict.message is not None:
             self._record(ctx, view, subject, verdict, "blocked", 0.0)
-            return _tool_error(verdict.message)
+            return tool_error(verdict.message)
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _read_resource(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
         params = dict(ctx.params or {})
         uri = str(params.get("uri"))
         found = view.catalog.resource_for(uri)
-        subject = _Subject(found[0].tool if found else "", found[1] if found else {}, params, uri)
+        subject = Subject(found[0].tool if found else "", found[1] if found else {}, params, uri)
         verdict = await self._safe_gate(view, ctx, subject)
         if verdict.reply is not None:
             return verdict.reply
@@ -350,7 +287,7 @@ class Guard:
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _run(
-        self, ctx: Context, view: View, subject: _Subject, verdict: _Verdict, call_next: CallNext
+        self, ctx: Context, view: View, subject: Subject, verdict: Verdict, call_next: CallNext
     ) -> HandlerResult:
         started = time.perf_counter()
         try:
@@ -358,47 +295,45 @@ class Guard:
         except BaseException:
             self._record(ctx, view, subject, verdict, "exception", time.perf_counter() - started)
             raise
-        outcome = "error" if _is_error(result) else "ok"
+        outcome = "error" if is_error(result) else "ok"
         self._record(ctx, view, subject, verdict, outcome, time.perf_counter() - started)
         return result
 
-    async def _safe_gate(self, view: View, ctx: Context, subject: _Subject) -> _Verdict:
+    async def _safe_gate(self, view: View, ctx: Context, subject: Subject) -> Verdict:
         try:
             return await self._gate(view, ctx, subject)
         except StoreError as exc:
             log.error("guard state store failed while deciding on %s: %s", subject.raw_name, exc)
-            return _Verdict("denied", None, f"Blocked: {exc}. {subject.raw_name} did not run.")
+            return Verdict("denied", None, f"Blocked: {exc}. {subject.raw_name} did not run.")
         except Exception:
             log.exception("guard failed while deciding on %s; blocking the call", subject.raw_name)
-            return _Verdict("denied", None, "The guard could not decide on this call (internal error). Nothing ran.")
+            return Verdict("denied", None, "The guard could not decide on this call (internal error). Nothing ran.")
 
-    async def _gate(self, view: View, ctx: Context, subject: _Subject, confirmed: _Verdict | None = None) -> _Verdict:
+    async def _gate(self, view: View, ctx: Context, subject: Subject, confirmed: Verdict | None = None) -> Verdict:
         """`confirmed`: the user already agreed to this call while an earlier policy was in force (decide again)."""
         decision = view.decide(subject.raw_name)
         if decision is None:
             resolved = view.resolve(subject.raw_name)
             disguised = view.decide(resolved) if resolved else None
             if disguised is not None and disguised.action == "hide":
-                return _Verdict("hidden", disguised.outcome, "unknown", unknown=True)
-            return _Verdict("denied", None, "unknown", unknown=True)
+                return Verdict("hidden", disguised.outcome, "unknown", unknown=True)
+            return Verdict("denied", None, "unknown", unknown=True)
         if decision.action == "hide":
-            return _Verdict("hidden", decision.outcome, "hidden", unknown=True)
+            return Verdict("hidden", decision.outcome, "hidden", unknown=True)
         if decision.action != "deny" and confirmed is None:
             try:
                 subject.canonical(view.catalog, decision.tool)
             except InvalidArguments as exc:
-                return _Verdict("invalid", decision.outcome, str(exc))
+                return Verdict("invalid", decision.outcome, str(exc))
         outcome = decision.judge(subject.arguments)
         if outcome.action == "deny":
             because = f": {outcome.reason}" if outcome.reason else ""
-            return _Verdict(
-                "denied", outcome, f"Blocked by {_where(outcome)}{because}. {subject.raw_name} did not run."
-            )
+            return Verdict("denied", outcome, f"Blocked by {where(outcome)}{because}. {subject.raw_name} did not run.")
         keys = [(window_key(quota.path, quota.limit, view.identity), quota.limit) for quota in decision.limits]
         limited = self._rate_limited(outcome, decision, subject, self.limiter.check_all(keys))
         if limited is not None:
             return limited
-        verdict = _Verdict("allowed", outcome, params=subject.params)
+        verdict = Verdict("allowed", outcome, params=subject.params)
         if confirmed is not None:
             verdict = dataclasses.replace(confirmed, outcome=outcome)
         elif outcome.action == "confirm":
@@ -410,20 +345,20 @@ class Guard:
             try:
                 latest = await self._current_view(ctx)
             except UnknownIdentity as exc:
-                return _Verdict("denied", outcome, f"Refused: {exc}. {subject.raw_name} did not run.")
+                return Verdict("denied", outcome, f"Refused: {exc}. {subject.raw_name} did not run.")
             if latest is not view:
                 return await self._gate(latest, ctx, subject, verdict)
         return self._rate_limited(outcome, decision, subject, self.limiter.acquire_all(keys)) or verdict
 
     @staticmethod
     def _rate_limited(
-        outcome: Outcome, decision: Decision, subject: _Subject, blocked: tuple[int, float] | None
-    ) -> _Verdict | None:
+        outcome: Outcome, decision: Decision, subject: Subject, blocked: tuple[int, float] | None
+    ) -> Verdict | None:
         if blocked is None:
             return None
         index, wait = blocked
         quota = decision.limits[index]
-        return _Verdict(
+        return Verdict(
             "rate_limited",
             dataclasses.replace(outcome, rule=quota.path),
             f"Rate limited by policy rule {quota.path}: at most {quota.limit.max} calls per "
@@ -432,15 +367,15 @@ class Guard:
 
     # --- confirmation ------------------------------------------------------------------------------------------
 
-    async def _confirm(self, view: View, ctx: Context, tool: str, outcome: Outcome, subject: _Subject) -> _Verdict:
+    async def _confirm(self, view: View, ctx: Context, tool: str, outcome: Outcome, subject: Subject) -> Verdict:
         """Ask only about a call that can run: its arguments are canonical by now; is it ready (signed in,
         something to act on)?"""
         arguments = subject.arguments
         catalog = view.catalog
         not_ready = await catalog.ready(tool, arguments) if catalog.ready else None
         if not_ready is not None:
-            return _Verdict("not_ready", outcome, not_ready.message, error=not_ready.error)
-        question = Question(tool, arguments, view.identity, _client_name(ctx), _where(outcome))
+            return Verdict("not_ready", outcome, not_ready.message, error=not_ready.error)
+        question = Question(tool, arguments, view.identity, client_name(ctx), where(outcome))
         asking = Asking(
             question,
             ctx,
@@ -456,23 +391,23 @@ class Guard:
         return self._verdict(outcome, subject, await settle(channels, outcome.confirm_via, asking))
 
     @staticmethod
-    def _verdict(outcome: Outcome, subject: _Subject, result: Result | Unasked) -> _Verdict:
+    def _verdict(outcome: Outcome, subject: Subject, result: Result | Unasked) -> Verdict:
         did_not_run = f"{subject.raw_name} did not run."
         if isinstance(result, Answer):
             if result.approved:
                 params = dict(result.params) if result.params is not None else subject.params
-                return _Verdict("confirmed", outcome, params=params, channel=result.channel, answered_by=result.by)
+                return Verdict("confirmed", outcome, params=params, channel=result.channel, answered_by=result.by)
             message = f"{result.message} {did_not_run}"
-            return _Verdict("declined", outcome, message, channel=result.channel, answered_by=result.by)
+            return Verdict("declined", outcome, message, channel=result.channel, answered_by=result.by)
         if isinstance(result, Waiting):
-            return _Verdict("approval_pending", outcome, result.message, reply=result.reply, channel=result.channel)
+            return Verdict("approval_pending", outcome, result.message, reply=result.reply, channel=result.channel)
         if isinstance(result, Refusal):
-            return _Verdict("denied", outcome, f"{result.message} {did_not_run}", channel=result.channel)
+            return Verdict("denied", outcome, f"{result.message} {did_not_run}", channel=result.channel)
         reasons = "; ".join(result.reasons)
-        return _Verdict(
+        return Verdict(
             "denied",
             outcome,
-            f"Nobody could be asked to confirm this call ({_where(outcome)}), so {did_not_run} Nobody declined it: "
+            f"Nobody could be asked to confirm this call ({where(outcome)}), so {did_not_run} Nobody declined it: "
             f'{reasons}. Fix: name a channel that works here in the rule\'s confirm_via (e.g. ["terminal"]), '
             "run the server where a display is available, or use a client that can ask (elicitation).",
         )
@@ -480,14 +415,14 @@ class Guard:
     # --- audit -------------------------------------------------------------------------------------------------
 
     def _record(
-        self, ctx: Context, view: View | None, subject: _Subject, verdict: _Verdict, outcome: str, seconds: float
+        self, ctx: Context, view: View | None, subject: Subject, verdict: Verdict, outcome: str, seconds: float
     ) -> None:
         if self.audit is None:
             return
         decided = verdict.outcome
         entry: dict[str, Any] = {
             "identity": view.identity if view else _safe_identity(self.identify, ctx),
-            "client": summarize(_client_name(ctx)),
+            "client": summarize(client_name(ctx)),
             "tool": shown_name(subject.raw_name) if verdict.unknown else summarize(subject.raw_name),
             "decision": verdict.decision,
             "rule": decided.rule if decided else None,
