@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pty
 import re
 import secrets
 import socket
@@ -35,6 +34,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from tests.conftest import text_of
 from tests.desktop_support import press, virtual_display, wait_for_window, windows
+from tests.process_support import approve_at_a_terminal, audit_lines
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.http import serve_on_loopback
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
@@ -120,21 +120,6 @@ def trakt_mcp(home: Path, *argv: str, stdin: Any = None) -> subprocess.Completed
     return subprocess.run(command, env=environment(home), capture_output=True, text=True, timeout=60, stdin=stdin)
 
 
-def approve_at_a_terminal(home: Path, code: str) -> subprocess.CompletedProcess[str]:
-    """`trakt-mcp approve --home HOME CODE` with a real terminal (a pty) on stdin, the owner answering yes."""
-    controller, terminal = pty.openpty()
-    try:
-        os.write(controller, b"y\n")
-        return trakt_mcp(home, "approve", code, stdin=terminal)
-    finally:
-        os.close(terminal)
-        os.close(controller)
-
-
-def audit(home: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (home / "audit.jsonl").read_text().splitlines()]
-
-
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_a_remote_caller_that_approves_itself_never_runs_the_call_the_owner_at_the_terminal_does(
     tmp_path: Path, mode: str
@@ -152,11 +137,11 @@ async def test_a_remote_caller_that_approves_itself_never_runs_the_call_the_owne
 
             listed = trakt_mcp(home, "approve")
             assert match.group(1) in listed.stdout and "identity remote" in listed.stdout, listed.stdout
-            approved = approve_at_a_terminal(home, match.group(1))
+            approved = approve_at_a_terminal(trakt_mcp, home, match.group(1))
             assert approved.returncode == 0, approved.stdout + approved.stderr
             ran = await client.call_tool("search_shows", ARGUMENTS)
             replay = await client.call_tool("search_shows", ARGUMENTS)
-        lines = audit(home)
+        lines = audit_lines(home)
     assert not ran.is_error and "Breaking Bad" in text_of(ran)
     assert replay.is_error and "Breaking Bad" not in text_of(replay)
     decided = [(line["decision"], line.get("channel"), line.get("answered_by"), line["outcome"]) for line in lines]
@@ -193,9 +178,9 @@ async def test_a_call_that_can_wait_completes_when_the_owner_approves_at_the_ter
                     assert time.monotonic() < deadline, "no approval was waiting"
                     await anyio.sleep(0.2)
                 assert not results, "the call waits for the owner"
-                approved = await anyio.to_thread.run_sync(approve_at_a_terminal, home, waiting[0])
+                approved = await anyio.to_thread.run_sync(approve_at_a_terminal, trakt_mcp, home, waiting[0])
                 assert approved.returncode == 0, approved.stdout + approved.stderr
-        lines = audit(home)
+        lines = audit_lines(home)
     [result] = results
     assert not result.is_error and "Breaking Bad" in text_of(result), text_of(result)
     assert says_yes.asked == []
@@ -246,7 +231,7 @@ async def test_clear_auth_as_in_claude_desktop_opens_one_dialog_and_allow_signs_
     assert not fake.token_valid(issued.access_token)
     assert not (home / "token.json").exists()
     assert not nothing_left.is_error and "Nothing to clear" in text_of(nothing_left)  # and nobody was asked
-    lines = audit(home)
+    lines = audit_lines(home)
     assert [(line["tool"], line["decision"], line.get("channel"), line.get("answered_by")) for line in lines] == [
         ("clear_auth", "confirmed", "desktop", "owner"),
         ("clear_auth", "not_ready", None, None),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
 import select
 import signal
@@ -20,6 +19,8 @@ from typing import Any
 
 import anyio
 from mcp import Client, StdioServerParameters
+
+from tests.process_support import approve_at_a_terminal, audit_lines
 
 LIMITED = {"version": "1", "default": "allow", "rules": {"search_shows": {"action": "allow", "rate_limit": {}}}}
 CONFIRM = {"version": "1", "default": "allow", "rules": {"search_shows": {"action": "confirm"}}}
@@ -45,21 +46,6 @@ def trakt_mcp(home: Path, *argv: str, stdin: Any = None) -> subprocess.Completed
 def server(home: Path, policy: Path) -> StdioServerParameters:
     argv = ["-m", "trakt_mcp", "--sandbox", "--policy", str(policy)]
     return StdioServerParameters(command=sys.executable, args=argv, env=env_for(home))
-
-
-def audit_lines(home: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (home / "audit.jsonl").read_text().splitlines()]
-
-
-def approve_at_a_terminal(home: Path, code: str) -> subprocess.CompletedProcess[str]:
-    """`trakt-mcp approve CODE` with a real terminal (a pty) on stdin, answering yes."""
-    controller, terminal = pty.openpty()
-    try:
-        os.write(controller, b"y\n")
-        return trakt_mcp(home, "approve", code, stdin=terminal)
-    finally:
-        os.close(terminal)
-        os.close(controller)
 
 
 def test_four_sequential_calls_with_max_two_run_exactly_two(tmp_path: Path) -> None:
@@ -127,7 +113,7 @@ def test_an_approval_given_in_one_process_lets_the_call_run_once_in_another(tmp_
         asked = json.dumps(server.read())
         match = CODE.search(asked)
         assert match, asked
-        approved = approve_at_a_terminal(home, match.group(1))
+        approved = approve_at_a_terminal(trakt_mcp, home, match.group(1))
         assert approved.returncode == 0, approved.stdout + approved.stderr
         server.call("search_shows", arguments)
         ran = server.read()
@@ -219,7 +205,7 @@ def test_kill_dash_9_mid_burst_loses_neither_counts_nor_approvals(tmp_path: Path
         asked = first.read()
         match = CODE.search(json.dumps(asked))
         assert match, asked
-        assert approve_at_a_terminal(home, match.group(1)).returncode == 0
+        assert approve_at_a_terminal(trakt_mcp, home, match.group(1)).returncode == 0
         for _ in range(20):
             first.call("search_shows", {"query": "breaking", "limit": 1})
         seen = [first.read() for _ in range(2)]
