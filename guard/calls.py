@@ -3,6 +3,8 @@ readers of the MCP request and result that the middleware needs."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +13,7 @@ from mcp import types
 from mcp.server.context import HandlerResult, ServerRequestContext
 
 from guard.catalog import Catalog
-from guard.engine import Outcome, View
+from guard.engine import Outcome, Quota, View
 
 Context = ServerRequestContext[Any, Any]
 
@@ -43,6 +45,8 @@ class Subject:
     resource: str | None = None
     #: The arguments as the caller sent them (what the audit records), once `arguments` are the canonical ones.
     sent: dict[str, Any] | None = None
+    #: The Trakt endpoint a generic (routed) call reaches, once judged: 'POST /sync/history/remove'.
+    endpoint: str | None = None
 
     def canonical(self, catalog: Catalog, tool: str) -> None:
         """Replace the arguments with the canonical ones the handler will receive (one parse, shared by the
@@ -53,6 +57,22 @@ class Subject:
         self.arguments = catalog.normalize(tool, self.arguments)
         if self.resource is None:
             self.params = {**self.params, "arguments": self.arguments}
+
+
+def rate_limited(
+    outcome: Outcome, limits: tuple[Quota, ...], subject: Subject, blocked: tuple[int, float] | None
+) -> Verdict | None:
+    """The refusal when a rate limit is spent (`blocked`: which limit, and the seconds until it frees)."""
+    if blocked is None:
+        return None
+    index, wait = blocked
+    quota = limits[index]
+    return Verdict(
+        "rate_limited",
+        dataclasses.replace(outcome, rule=quota.path),
+        f"Rate limited by policy rule {quota.path}: at most {quota.limit.max} calls per "
+        f"{quota.limit.window:g} s. {subject.raw_name} did not run; retry in {math.ceil(wait)} s.",
+    )
 
 
 def where(outcome: Outcome) -> str:

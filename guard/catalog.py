@@ -37,6 +37,11 @@ class NotReady:
 
 #: Returns None when the call could act now, else why not. Asked before anyone is asked to confirm it.
 Ready = Callable[[str, dict[str, Any]], Awaitable[NotReady | None]]
+#: For a routed tool: the endpoint entry (`api:GET /users/{id}/stats`) a call with these canonical arguments
+#: reaches, and what conditions on that entry see (its path parameters, `query`, `body`).
+Route = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any]]]
+#: Endpoint entries are named with this prefix, so a rule can never mistake one for a tool.
+ENDPOINT_PREFIX = "api:"
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,12 @@ class ToolInfo:
     title: str = ""
     #: The tool's JSON Schema for its arguments; policy conditions on arguments are checked against it.
     input_schema: Mapping[str, Any] | None = field(default=None, compare=False)
+    #: An endpoint a generic tool reaches (`api:POST /sync/history/remove`): rules decide it like a tool, but it is
+    #: never listed or called by that name.
+    endpoint: bool = False
+    #: A generic tool: each call is judged by the endpoint it reaches (`Catalog.route`) as well as by rules naming
+    #: the tool itself; risk-class rules (@write...) apply to the endpoint, not to the tool.
+    routed: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,7 @@ class Catalog:
     normalize: Normalize | None = None
     ready: Ready | None = None
     templates: Mapping[str, ResourceInfo] = field(default_factory=dict)
+    route: Route | None = None
 
     @classmethod
     def build(
@@ -83,6 +95,7 @@ class Catalog:
         normalize: Normalize | None = None,
         ready: Ready | None = None,
         templates: Iterable[ResourceInfo] = (),
+        route: Route | None = None,
     ) -> Catalog:
         tool_map = {tool.name: tool for tool in tools}
         resource_map = {resource.uri: resource for resource in resources}
@@ -90,7 +103,7 @@ class Catalog:
         for resource in (*resource_map.values(), *template_map.values()):
             if resource.tool not in tool_map:
                 raise ValueError(f"resource {resource.uri} names unknown tool {resource.tool!r}")
-        return cls(tool_map, resource_map, describe or _title_only, normalize, ready, template_map)
+        return cls(tool_map, resource_map, describe or _title_only, normalize, ready, template_map, route)
 
     def resource_for(self, uri: str) -> tuple[ResourceInfo, dict[str, Any]] | None:
         """The resource or template a URI reads, and the tool arguments that read means; None when none does."""
@@ -105,7 +118,7 @@ class Catalog:
 
     @property
     def groups(self) -> frozenset[str]:
-        return frozenset(tool.group for tool in self.tools.values())
+        return frozenset(tool.group for tool in self.tools.values() if not tool.endpoint)
 
 
 @cache

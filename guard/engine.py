@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from guard.catalog import RISKS, Catalog
+from guard.catalog import ENDPOINT_PREFIX, RISKS, Catalog, InvalidArguments, ToolInfo
 from guard.conditions import ConditionError, Mismatch, Test, compile_condition, describe
 from guard.names import skeleton
 from guard.policy import HOST_CHANNELS, Action, Layer, Policy, PolicyError, RateLimit, Rule
@@ -134,8 +134,22 @@ def selector_level(selector: str, name: str, group: str, risk: str) -> int | Non
     return 0 if key == skeleton(name) else None
 
 
+def tool_level(selector: str, tool: ToolInfo) -> int | None:
+    """As selector_level; a routed tool is judged by its endpoint's risk class, never by its own."""
+    return selector_level(selector, tool.name, tool.group, "" if tool.routed else tool.risk)
+
+
 def matches_any(selector: str, catalog: Catalog) -> bool:
-    return any(selector_level(selector, t.name, t.group, t.risk) is not None for t in catalog.tools.values())
+    return any(tool_level(selector, tool) is not None for tool in catalog.tools.values())
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A call's outcome, every rate limit that applies, and the endpoint entry a routed call reaches."""
+
+    outcome: Outcome
+    limits: tuple[Quota, ...]
+    endpoint: str | None = None
 
 
 @dataclass
@@ -168,6 +182,26 @@ class View:
     def resolve(self, raw_name: str) -> str | None:
         return self.engine.resolve(raw_name)
 
+    def judge_call(self, decision: Decision, arguments: Mapping[str, Any]) -> Judged:
+        """The call's outcome. A routed tool's call is judged twice, by the tool's decision and by the decision
+        for the endpoint it reaches (the stricter wins; both rate limits apply); an endpoint that is hidden
+        (e.g. by --read-only) refuses the call. Raises InvalidArguments when the call reaches no endpoint."""
+        outcome = decision.judge(arguments)
+        route = self.catalog.route
+        if not self.catalog.tools[decision.tool].routed or route is None or outcome.action in ("deny", "hide"):
+            return Judged(outcome, decision.limits)
+        name, endpoint_arguments = route(decision.tool, dict(arguments))
+        reached = self.decide(name)
+        if reached is None:
+            raise InvalidArguments(f"{name} is not in the endpoint catalogue; nothing was sent")
+        shown = name.removeprefix(ENDPOINT_PREFIX)
+        if reached.action == "hide":
+            theirs = Outcome("deny", reached.rule, f"{shown} is hidden by it")
+        else:
+            theirs = reached.judge(endpoint_arguments)
+        winner = theirs if RANK[theirs.action] >= RANK[outcome.action] else outcome
+        return Judged(winner, decision.limits + reached.limits, shown)
+
 
 class Engine:
     """A policy bound to a catalog. Construction validates; `decide` is one dictionary lookup."""
@@ -190,7 +224,8 @@ class Engine:
                 self._check_channels(name, self.views[name])
         if self._problems:
             raise PolicyError(source, list(dict.fromkeys(self._problems)))
-        self._skeletons = {skeleton(name): name for name in catalog.tools}
+        self._skeletons = {skeleton(name): name for name, tool in catalog.tools.items() if not tool.endpoint}
+        self._endpoints = {skeleton(name): name for name, tool in catalog.tools.items() if tool.endpoint}
 
     # --- the local user's view, as before identities ----------------------------------------------------------
 
@@ -221,9 +256,11 @@ class Engine:
         """The decision for an exact tool name; None when the catalog has no such tool."""
         return self.view(identity).decide(name)
 
-    def resolve(self, raw_name: str) -> str | None:
-        """The catalog tool a (possibly disguised) name stands for: case, spacing and look-alikes fold away."""
-        return self._skeletons.get(skeleton(raw_name))
+    def resolve(self, raw_name: str, *, endpoints: bool = False) -> str | None:
+        """The catalog tool a (possibly disguised) name stands for: case, spacing and look-alikes fold away.
+        Endpoint entries (`api:...`) are never callable tools; `endpoints` resolves them too (for explaining)."""
+        found = self._skeletons.get(skeleton(raw_name))
+        return found if found is not None or not endpoints else self._endpoints.get(skeleton(raw_name))
 
     def explain(self, name: str, identity: str | None = None) -> list[Match]:
         self.view(identity)
@@ -242,7 +279,8 @@ class Engine:
             if decision.action != "hide" and quotas:
                 decision = dataclasses.replace(decision, limits=decision.limits + quotas)
             decisions[name] = decision
-        visible = frozenset(n for n, d in decisions.items() if d.action != "hide")
+        tools = self.catalog.tools
+        visible = frozenset(n for n, d in decisions.items() if d.action != "hide" and not tools[n].endpoint)
         resources = frozenset(uri for uri, res in self.catalog.resources.items() if res.tool in visible)
         return View(self, identity, decisions, visible, resources, quotas)
 
@@ -253,7 +291,7 @@ class Engine:
         for path, selector, rule in entries:
             matched = False
             for tool in self.catalog.tools.values():
-                level = selector_level(selector, tool.name, tool.group, tool.risk)
+                level = tool_level(selector, tool)
                 if level is not None:
                     matched = True
                     matches[tool.name].append(Match(path, selector, -1 if rule is None else level, rule))
@@ -273,11 +311,18 @@ class Engine:
                 f"{path}: no tool is in the group or risk class {json.dumps(selector)}. "
                 f"Fix: use one of {', '.join(known)}"
             )
+        if key.startswith(ENDPOINT_PREFIX):
+            close = difflib.get_close_matches(key, list(self._endpoint_keys()), n=1)
+            hint = f'did you mean "{self._endpoint_keys()[close[0]]}"?' if close else "find_trakt_endpoints lists them"
+            return f"{path}: no Trakt endpoint matches {json.dumps(selector)}. Fix: {hint}"
         if _GLOB_CHARS & set(key):
             return f"{path}: the glob {json.dumps(selector)} matches no tool. Fix: correct the pattern or remove it"
         close = difflib.get_close_matches(key, list(self.catalog.tools), n=1)
         hint = f'did you mean "{close[0]}"?' if close else "see `policy check` for the tool names"
         return f"{path}: no tool is named {json.dumps(selector)}. Fix: {hint}"
+
+    def _endpoint_keys(self) -> dict[str, str]:
+        return {skeleton(name): name for name, tool in self.catalog.tools.items() if tool.endpoint}
 
     def _decide_tool(self, name: str, matches: list[Match], default: Action | None) -> Decision | None:
         hidden = [m for m in matches if m.level < 0]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +36,7 @@ from guard.calls import (
     Verdict,
     client_name,
     is_error,
+    rate_limited,
     tool_error,
     visible_templates,
     where,
@@ -48,7 +48,7 @@ from guard.channels.base import bounded_effect, progress_token, reporter, trusts
 from guard.channels.desktop import DesktopChannel
 from guard.channels.host import HostChannel
 from guard.channels.terminal import TerminalChannel
-from guard.engine import Decision, Outcome, UnknownIdentity, View
+from guard.engine import Outcome, UnknownIdentity, View
 from guard.names import shown_name
 from guard.ratelimit import RateLimiter, window_key
 from guard.reload import PolicyWatcher
@@ -325,12 +325,16 @@ class Guard:
                 subject.canonical(view.catalog, decision.tool)
             except InvalidArguments as exc:
                 return Verdict("invalid", decision.outcome, str(exc))
-        outcome = decision.judge(subject.arguments)
+        try:
+            judged = view.judge_call(decision, subject.arguments)
+        except InvalidArguments as exc:
+            return Verdict("invalid", decision.outcome, str(exc))
+        outcome, subject.endpoint = judged.outcome, judged.endpoint
         if outcome.action == "deny":
             because = f": {outcome.reason}" if outcome.reason else ""
             return Verdict("denied", outcome, f"Blocked by {where(outcome)}{because}. {subject.raw_name} did not run.")
-        keys = [(window_key(quota.path, quota.limit, view.identity), quota.limit) for quota in decision.limits]
-        limited = self._rate_limited(outcome, decision, subject, self.limiter.check_all(keys))
+        keys = [(window_key(quota.path, quota.limit, view.identity), quota.limit) for quota in judged.limits]
+        limited = rate_limited(outcome, judged.limits, subject, self.limiter.check_all(keys))
         if limited is not None:
             return limited
         verdict = Verdict("allowed", outcome, params=subject.params)
@@ -348,22 +352,7 @@ class Guard:
                 return Verdict("denied", outcome, f"Refused: {exc}. {subject.raw_name} did not run.")
             if latest is not view:
                 return await self._gate(latest, ctx, subject, verdict)
-        return self._rate_limited(outcome, decision, subject, self.limiter.acquire_all(keys)) or verdict
-
-    @staticmethod
-    def _rate_limited(
-        outcome: Outcome, decision: Decision, subject: Subject, blocked: tuple[int, float] | None
-    ) -> Verdict | None:
-        if blocked is None:
-            return None
-        index, wait = blocked
-        quota = decision.limits[index]
-        return Verdict(
-            "rate_limited",
-            dataclasses.replace(outcome, rule=quota.path),
-            f"Rate limited by policy rule {quota.path}: at most {quota.limit.max} calls per "
-            f"{quota.limit.window:g} s. {subject.raw_name} did not run; retry in {math.ceil(wait)} s.",
-        )
+        return rate_limited(outcome, judged.limits, subject, self.limiter.acquire_all(keys)) or verdict
 
     # --- confirmation ------------------------------------------------------------------------------------------
 
@@ -439,6 +428,8 @@ class Guard:
             entry["answered_by"] = verdict.answered_by
         if subject.resource is not None:
             entry["resource"] = summarize(subject.resource)
+        if subject.endpoint is not None:
+            entry["endpoint"] = subject.endpoint
         self.refusals.record(self.audit, entry, refused=outcome == "blocked", now=self._clock())
 
 
