@@ -26,7 +26,10 @@ from trakt_mcp.settings import Settings  # noqa: E402
 REFERENCE = ROOT.parent / "shared" / "reference" / "tools.json"
 #: `measured.tools_list_bytes_with_descriptions` of the reference, used when tools.json is not next to the clone.
 REFERENCE_BYTES = 75165
-BUDGET = 30000
+#: Every tool on (issue #28: the everyday tools and the generic pair joined the 77).
+BUDGET = 34000
+#: With MCP Apps negotiated, the cards' `_meta.ui` entries (only an Apps host receives them) come on top.
+APPS_BUDGET = 35500
 
 
 class AppsHost(ClientExtension):
@@ -61,13 +64,16 @@ def main() -> int:
     if REFERENCE.is_file():
         reference = json.loads(REFERENCE.read_text())["measured"]["tools_list_bytes_with_descriptions"]
     print(f"tools/list: {count} tools, {total:,} bytes (~{total // 4:,} tokens at 4 bytes/token)")
-    print(f"vs reference {reference:,} bytes: {total / reference:.1%} (budget {BUDGET:,} bytes = 40%)")
+    print(f"vs reference {reference:,} bytes: {total / reference:.1%} (budget {BUDGET:,} bytes)")
     print("largest tools:")
     for size, name in sizes[:5]:
         print(f"  {size:6,} bytes  {name}")
     with_apps, app_tools, _ = anyio.run(measure, True)
-    print(f"with MCP Apps negotiated: {app_tools} tools, {with_apps:,} bytes (+{with_apps - total:,} for the cards)")
-    return 0 if max(total, with_apps) <= BUDGET else 1
+    print(
+        f"with MCP Apps negotiated: {app_tools} tools, {with_apps:,} bytes (+{with_apps - total:,} for the cards; "
+        f"budget {APPS_BUDGET:,})"
+    )
+    return 0 if total <= BUDGET and with_apps <= APPS_BUDGET else 1
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ from trakt_mcp.sandbox.images import IMAGE_HOST
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-BUDGET = 30_000
+#: bench/tools_list_size.py's APPS_BUDGET: every tool (34,000 bytes) plus the cards only an Apps host receives.
+BUDGET = 35_500
 
 #: Calls a client without Apps makes; each answer must be exactly what it was before cards existed.
 SCENARIO: list[tuple[str, dict[str, Any]]] = [

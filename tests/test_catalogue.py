@@ -280,6 +280,13 @@ CASES: list[tuple[str, dict[str, Any], str, dict[str, str], list[str]]] = [
         ["- The Office (2005) `the-office`"],
     ),
     (
+        "search_people",
+        {"query": "bryan"},
+        "/search/person",
+        {"query": "bryan"},
+        ["- Bryan Cranston `bryan-cranston`"],
+    ),
+    (
         "search_movies",
         {"query": "dune", "limit": 5},
         "/search/movie",

@@ -129,8 +129,12 @@ def test_the_built_in_policy_confirms_every_destructive_tool_and_allows_the_rest
     catalog = build_catalog(None)
     loaded = Engine(builtin_policy(catalog), catalog)
     for name, tool in catalog.tools.items():
-        destructive = tool.risk == "destructive" or name.startswith("remove_") or name == "clear_auth"
-        assert loaded.decisions[name].action == ("confirm" if destructive else "allow"), name
+        if tool.endpoint:  # what call_trakt_api reaches: every write confirmed, the OAuth endpoints denied
+            expected = "deny" if tool.risk == "auth" else "allow" if tool.risk == "read" else "confirm"
+            assert loaded.decisions[name].action == expected, name
+            continue
+        destructive = (tool.risk == "destructive" and not tool.routed) or name.startswith("remove_")
+        assert loaded.decisions[name].action == ("confirm" if destructive or name == "clear_auth" else "allow"), name
 
 
 def test_policy_commands(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -18,7 +18,8 @@ from trakt_mcp.guarded import SIGN_IN_TOOLS, build_catalog, load_engine
 from trakt_mcp.settings import Settings
 from trakt_mcp.tools import tools_by_name
 
-WRITES = {name for name, spec in tools_by_name().items() if spec.risk in ("write", "destructive")}
+#: call_trakt_api is judged per endpoint: --read-only keeps it and hides every endpoint but GET ones.
+WRITES = {name for name, spec in tools_by_name().items() if spec.risk in ("write", "destructive") and not spec.routed}
 
 
 def visible(settings: Settings) -> frozenset[str]:
@@ -29,20 +30,24 @@ def test_read_only_hides_every_write_destructive_and_auth_tool_but_sign_in(tmp_p
     shown = visible(Settings(home=tmp_path, read_only=True))
     specs = tools_by_name()
     assert WRITES and not WRITES & shown
-    assert {name for name in shown if specs[name].risk != "read"} == set(SIGN_IN_TOOLS)
+    assert {name for name in shown if specs[name].risk != "read"} == {*SIGN_IN_TOOLS, "call_trakt_api"}
     assert "clear_auth" not in shown and "fetch_trending_shows" in shown
 
 
 def test_toolsets_and_tools_add_up_and_keep_sign_in(tmp_path: Path) -> None:
     shown = visible(Settings(home=tmp_path, toolsets=("search",), tools=("fetch_show_summary",)))
-    assert shown == {"search_shows", "search_movies", "fetch_show_summary", *SIGN_IN_TOOLS}
+    assert shown == {"search_shows", "search_movies", "search_people", "fetch_show_summary", *SIGN_IN_TOOLS}
 
 
 def test_the_stricter_of_file_and_flags_wins(tmp_path: Path) -> None:
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"version": "1", "default": "allow", "hide": ["search_movies"]}))
     shown = visible(Settings(home=tmp_path, policy=policy, toolsets=("search",)))
-    assert shown == {"search_shows", *SIGN_IN_TOOLS}  # the file hides search_movies, the flag everything else
+    assert shown == {
+        "search_shows",
+        "search_people",
+        *SIGN_IN_TOOLS,
+    }  # the file hides search_movies, the flags the rest
     engine = load_engine(Settings(home=tmp_path, policy=policy, read_only=True), build_catalog(None))
     assert engine.decisions["add_to_history"].rule == "--read-only"
     assert engine.decisions["search_movies"].rule == "hide[0]"

@@ -330,6 +330,35 @@ EFFECTS: list[tuple[str, dict[str, Any], str]] = [
         {"show_title": "game of thrones", "season": 1, "episode": 2},
         "Check in on Trakt to Game of Thrones (2011) S01E02",
     ),
+    ("checkin_to_movie", {"movie_id": "dune-part-two-2024"}, "Check in on Trakt to Dune: Part Two (2024)"),
+    ("cancel_checkin", {}, "Cancel your active Trakt check-in (what you are shown as watching now)"),
+    (
+        "scrobble",
+        {"action": "stop", "progress": 91, "show_id": "breaking-bad", "season": 1, "episode": 4},
+        "Scrobble stop of Breaking Bad (2008) S01E04 at 91% on Trakt (80% or more at stop: marked watched)",
+    ),
+    (
+        "scrobble",
+        {"action": "start", "progress": 0, "movie_id": "120"},
+        "Scrobble start of The Dark Knight (2008) at 0% on Trakt",
+    ),
+    ("create_user_list", {"name": "Dune night"}, "Create a private list “Dune night” on your Trakt account"),
+    (
+        "update_user_list",
+        {"list_id": "weekend-favourites", "name": "Weekend picks", "privacy": "public"},
+        'Change your list “Weekend favourites” (2 items): name to "Weekend picks", privacy to "public"',
+    ),
+    ("delete_user_list", {"list_id": "4001"}, "Delete your list “Weekend favourites” (2 items) and every item on it"),
+    (
+        "add_to_user_list",
+        {"list_id": "4001", "item_type": "movies", "items": ["dune-part-two-2024", "tt0468569"]},
+        "Add to your list “Weekend favourites” (2 items): Dune: Part Two (2024), The Dark Knight (2008)",
+    ),
+    (
+        "remove_from_user_list",
+        {"list_id": "4001", "item_type": "shows", "items": ["1388"]},
+        "Remove from your list “Weekend favourites” (2 items): Breaking Bad (2008)",
+    ),
 ]
 
 
@@ -352,7 +381,7 @@ def test_every_write_tool_declares_an_effect() -> None:
     assert covered == {
         name
         for name, spec in tools.items()
-        if spec.risk in ("write", "destructive") and spec.group in ("sync", "recommendations", "checkin")
+        if spec.risk in ("write", "destructive") and spec.group in ("sync", "recommendations", "checkin", "lists")
     }
 
 

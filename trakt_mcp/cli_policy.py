@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from guard.approvals import ApprovalError
+from guard.catalog import InvalidArguments
 from guard.engine import LEVELS, Decision, Engine, Quota, UnknownIdentity, View
 from guard.policy import PolicyError, policy_schema
 from trakt_mcp.settings import Settings
@@ -110,6 +111,8 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
     rows = [("TOOL", "GROUP", "RISK", "ACTION", "RATE LIMIT", "CONDITIONS", "DECIDED BY")]
     for name, tool in sorted(engine.catalog.tools.items()):
         decision = view.decisions[name]
+        if tool.endpoint and decision.rule == "default":
+            continue  # the endpoints call_trakt_api reaches: listed when a rule (or a flag) decides them
         own = [quota for quota in decision.limits if quota not in view.shared]
         rows.append((name, tool.group, tool.risk, decision.action, _limits(own), _conditions(decision), decision.rule))
     print(_heading(engine, view) + "\n")
@@ -132,7 +135,7 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
     view = _view(engine, args.identity) if engine else None
     if engine is None or view is None:
         return EXIT_INVALID
-    name = engine.resolve(args.tool)
+    name = engine.resolve(args.tool, endpoints=True)
     arguments = _arguments(args.args)
     if name is None or isinstance(arguments, str):
         problem = arguments if isinstance(arguments, str) else f"no tool named {args.tool!r} (see `policy check`)"
@@ -158,6 +161,8 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
     if view.identity:
         print("An identity can only be stricter than the top level: the stricter action wins, all limits apply.")
     via = decision.confirm_via
+    if arguments is not None and tool.routed:
+        return _explain_route(view, decision, arguments)
     if arguments is not None:
         outcome = decision.judge(arguments)
         fired = f"fired {outcome.rule}: {outcome.condition}" if outcome.condition else f"decided by {outcome.rule}"
@@ -168,6 +173,22 @@ def run_explain(args: argparse.Namespace, settings: Settings) -> int:
             return 0
     if decision.may_ask:
         _print_channels(engine, view, via)
+    return 0
+
+
+def _explain_route(view: View, decision: Decision, arguments: dict[str, Any]) -> int:
+    """For call_trakt_api --args: the endpoint the call reaches and what decides it."""
+    try:
+        canonical = view.catalog.normalize(decision.tool, arguments) if view.catalog.normalize else arguments
+        judged = view.judge_call(decision, canonical)
+    except InvalidArguments as exc:
+        print(f"trakt-mcp: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    outcome = judged.outcome
+    fired = f"fired {outcome.rule}: {outcome.condition}" if outcome.condition else f"decided by {outcome.rule}"
+    reason = f" ({outcome.reason})" if outcome.reason else ""
+    print(f"With --args: reaches endpoint {judged.endpoint}: {outcome.action}, {fired}{reason}")
+    print(f'(see `policy explain "api:{judged.endpoint}"` for every rule matching that endpoint)')
     return 0
 
 
@@ -276,7 +297,7 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
                 str(entry.get("time", ""))[:19].replace("T", " "),
                 str(entry.get("identity") or "(local)"),
                 str(entry.get("client") or "-"),
-                str(entry.get("resource") or entry.get("tool") or "-"),
+                " ".join(filter(None, [str(entry.get("resource") or entry.get("tool") or "-"), entry.get("endpoint")])),
                 _decided(entry),
                 str(entry.get("rule") or "-"),
                 str(entry.get("outcome", "")),

@@ -18,7 +18,7 @@ from pydantic import PrivateAttr, ValidationError
 from guard import progress
 from guard.approvals import Approvals
 from guard.audit import AuditLog
-from guard.catalog import Catalog, InvalidArguments, NotReady, ResourceInfo, ToolInfo
+from guard.catalog import ENDPOINT_PREFIX, Catalog, InvalidArguments, NotReady, ResourceInfo, ToolInfo
 from guard.engine import Engine, matches_any
 from guard.home import secret_key, secure_folder
 from guard.middleware import Guard
@@ -32,7 +32,7 @@ from trakt_mcp.http import request_identity
 from trakt_mcp.resources import RESOURCES, TEMPLATES
 from trakt_mcp.settings import Settings, default_home
 from trakt_mcp.tokens import TokenStoreError
-from trakt_mcp.tools import tools_by_name
+from trakt_mcp.tools import endpoints, tools_by_name
 from trakt_mcp.tools.spec import ToolSpec, explain_validation_error, published_schema
 
 if TYPE_CHECKING:
@@ -43,8 +43,17 @@ if TYPE_CHECKING:
 APPROVE_COMMAND = "trakt-mcp approve"
 BUILTIN = "built-in (reads and writes allowed; destructive tools need confirmation)"
 _CONFIRM = Rule(action="confirm", reason="destructive: removes data from the Trakt account")
-#: The built-in policy's rules; each applies only when a registered tool matches it.
-BUILTIN_RULES = {"@destructive": _CONFIRM, "remove_*": _CONFIRM, "clear_auth": _CONFIRM}
+_GENERIC_WRITE = Rule(action="confirm", reason="a generic write: call_trakt_api changes the Trakt account")
+_GENERIC_AUTH = Rule(action="deny", reason="sign-in and sign-out have their own tools (start_device_auth, clear_auth)")
+#: The built-in policy's rules; each applies only when a registered tool or endpoint matches it. Every generic
+#: write is confirmed; the OAuth endpoints are denied to call_trakt_api (exact names outrank the globs).
+BUILTIN_RULES = {
+    "@destructive": _CONFIRM,
+    "remove_*": _CONFIRM,
+    "clear_auth": _CONFIRM,
+    **{f"{ENDPOINT_PREFIX}{method} *": _GENERIC_WRITE for method in ("POST", "PUT", "DELETE")},
+    **{f"{ENDPOINT_PREFIX}{e.key}": _GENERIC_AUTH for e in endpoints.catalogue() if e.risk == "auth"},
+}
 
 
 SIGN_IN = "sign-in"
@@ -143,7 +152,8 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
         spec = specs[name]
         if app is None:
             return None
-        if spec.risk in ("write", "destructive") and spec.group != "auth":
+        risk = spec.risk if not spec.routed else endpoint_reached(spec, arguments).risk
+        if risk in ("write", "destructive") and spec.group != "auth":
             try:
                 signed_in = app.auth.token() is not None
             except TokenStoreError as exc:
@@ -159,17 +169,37 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
             return None  # cannot tell now: the call itself will say
         return NotReady(unready.message, unready.error) if unready else None
 
+    def route(name: str, arguments: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        spec = specs[name]
+        try:
+            call = spec.parse(arguments)
+        except ValidationError as exc:
+            raise InvalidArguments(f"Invalid arguments, nothing was sent: {explain_validation_error(exc)}") from None
+        return ENDPOINT_PREFIX + call.entry().key, call.endpoint_arguments()
+
+    infos = [
+        ToolInfo(spec.name, spec.group, spec.risk, spec.title, published_schema(spec.args), routed=spec.routed)
+        for spec in specs.values()
+    ]
+    if any(spec.routed for spec in specs.values()):
+        infos += [
+            ToolInfo(ENDPOINT_PREFIX + e.key, "api", e.risk, e.title, e.schema(), endpoint=True)
+            for e in endpoints.catalogue()
+        ]
     return Catalog.build(
-        (
-            ToolInfo(spec.name, spec.group, spec.risk, spec.title, published_schema(spec.args))
-            for spec in specs.values()
-        ),
+        infos,
         (ResourceInfo(r.uri, r.tool, r.arguments) for r in RESOURCES if r.tool in specs),
         describe=describe,
         templates=(ResourceInfo(t.uri, t.tool, t.arguments) for t in TEMPLATES if t.tool in specs),
         normalize=normalize,
         ready=ready,
+        route=route,
     )
+
+
+def endpoint_reached(spec: ToolSpec[Any], arguments: dict[str, Any]) -> endpoints.Endpoint:
+    """The catalogue entry a routed tool's call reaches (its arguments are valid by now)."""
+    return spec.parse(arguments).entry()  # type: ignore[no-any-return]
 
 
 def builtin_policy(catalog: Catalog) -> Policy:
@@ -232,10 +262,13 @@ def restriction_hides(settings: Settings, catalog: Catalog) -> list[tuple[str, s
         chosen = set(settings.tools or ()) | set(SIGN_IN_TOOLS)
         label = " ".join(f for f in settings.restriction_flags() if not f.startswith("--read-only"))
         for name, tool in tools.items():
-            if name not in chosen and ALL_TOOLSETS not in toolsets and tool.group not in toolsets:
+            if name not in chosen and ALL_TOOLSETS not in toolsets and tool.group not in toolsets and not tool.endpoint:
                 hidden[name] = label
     if settings.read_only:
+        # call_trakt_api stays: --read-only hides every endpoint but GET ones, so only reads can pass through it.
         for name, tool in tools.items():
+            if tool.routed:
+                continue
             if tool.risk in ("write", "destructive") or (tool.risk == "auth" and name not in SIGN_IN_TOOLS):
                 hidden.setdefault(name, "--read-only")
     return [(label, name) for name, label in hidden.items() if name in tools]

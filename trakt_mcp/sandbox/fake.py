@@ -183,6 +183,11 @@ class FakeTrakt:
 
     # -- the HTTP side ----------------------------------------------------------------------------------------
 
+    @staticmethod
+    def implements(method: str, path: str) -> bool:
+        """Whether the sandbox answers `method path` itself (call_trakt_api says so when it does not)."""
+        return any(route.method == method and route.pattern.match(path) for route in ROUTES)
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         body = _json_body(request)
         self.calls.append(

@@ -59,6 +59,36 @@ class Checkin:
     episode: int
     watched_at: float
     expires_at: float
+    #: What `episode` names: an episode's Trakt ID, or a movie's.
+    kind: str = "episode"
+
+
+@dataclass
+class ListEntry:
+    """One item on a personal list."""
+
+    id: int
+    kind: str
+    trakt: int
+    listed_at: str
+
+
+@dataclass
+class PersonalList:
+    trakt: int
+    name: str
+    slug: str
+    created_at: str
+    updated_at: str
+    description: str | None = None
+    privacy: str = "private"
+    sort_by: str = "rank"
+    sort_how: str = "asc"
+    items: list[ListEntry] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PersonalList:
+        return cls(**{**data, "items": [ListEntry(**entry) for entry in data.get("items", [])]})
 
 
 def _seed_history() -> list[Play]:
@@ -85,6 +115,12 @@ def _seed_watchlist() -> list[Listed]:
     ]
 
 
+def _seed_lists() -> list[PersonalList]:
+    day = "2024-03-01T10:00:00.000Z"
+    entries = [ListEntry(4101, "movie", 16662, day), ListEntry(4102, "show", 1388, day)]
+    return [PersonalList(4001, "Weekend favourites", "weekend-favourites", day, day, "Comfort picks", items=entries)]
+
+
 def _seed_playback() -> list[Paused]:
     return [
         Paused(3001, "movie", 19371, 45.2, "2024-04-05T22:10:00.000Z"),
@@ -103,6 +139,7 @@ class SandboxState:
     playback: list[Paused] = field(default_factory=_seed_playback)
     checkin: Checkin | None = None
     hidden_recommendations: set[Key] = field(default_factory=set)
+    lists: list[PersonalList] = field(default_factory=_seed_lists)
     next_id: int = 5001
 
     def new_id(self) -> int:
@@ -119,6 +156,7 @@ class SandboxState:
                 "playback": [asdict(paused) for paused in self.playback],
                 "checkin": asdict(self.checkin) if self.checkin else None,
                 "hidden_recommendations": sorted([kind, trakt] for kind, trakt in self.hidden_recommendations),
+                "lists": [asdict(personal) for personal in self.lists],
                 "next_id": self.next_id,
             },
             indent=1,
@@ -137,6 +175,7 @@ class SandboxState:
             playback=[Paused(**paused) for paused in data["playback"]],
             checkin=Checkin(**checkin) if checkin else None,
             hidden_recommendations={(kind, int(trakt)) for kind, trakt in data["hidden_recommendations"]},
+            lists=[PersonalList.from_dict(personal) for personal in data.get("lists", [])],
             next_id=int(data["next_id"]),
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trakt_mcp.tools import auth, catalogue, checkin, recommendations, sync, user
+from trakt_mcp.tools import auth, catalogue, checkin, everyday, generic, lists, recommendations, scrobble, sync, user
 from trakt_mcp.tools.spec import ToolSpec
 
 TOOLSETS: dict[str, list[ToolSpec[Any]]] = {
@@ -13,7 +13,10 @@ TOOLSETS: dict[str, list[ToolSpec[Any]]] = {
     "user": user.TOOLS,
     "sync": sync.TOOLS,
     "recommendations": recommendations.TOOLS,
-    "checkin": checkin.TOOLS,
+    "checkin": checkin.TOOLS + scrobble.TOOLS,
+    "everyday": everyday.TOOLS,
+    "lists": lists.TOOLS,
+    "api": generic.TOOLS,
 }
 
 

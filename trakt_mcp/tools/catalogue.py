@@ -347,6 +347,8 @@ OTHER_ROWS = [
         "search/show", "query search_limit page", TITLES, search),
     Row("search_movies", "Search movies", "Find movies by title to get their Trakt IDs.", "search",
         "search/movie", "query search_limit page", TITLES, search),
+    Row("search_people", "Search people", "Find people by name to get their Trakt IDs.", "search",
+        "search/person", "query", listed(fmt.Line(), paged=False), search),
     Row("fetch_comment", "Comment", "One comment by ID; spoilers hidden unless show_spoilers.", "comments",
         "comments/{comment_id}", "comment_id show_spoilers", One(comment)),
     Row("fetch_comment_replies", "Comment replies", "Replies to a comment; spoilers hidden unless show_spoilers.",

@@ -47,6 +47,28 @@ def _at_least(minimum: int, what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def within(low: int, high: int, what: str) -> AfterValidator:
+    """A number from `low` to `high`, checked rather than published (every schema byte costs context)."""
+
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"expected {what} from {low} to {high}")
+        return value
+
+    return AfterValidator(check)
+
+
+def text_of(most: int, what: str) -> AfterValidator:
+    """Text of 1 to `most` characters (not blank), checked rather than published."""
+
+    def check(value: str) -> str:
+        if not value.strip() or len(value) > most:
+            raise ValueError(f"expected {what} of 1 to {most} characters")
+        return value
+
+    return AfterValidator(check)
+
+
 def _language(value: str) -> str:
     value = value.strip().lower()
     if value != "all" and not re.fullmatch(r"[a-z]{2}", value):

@@ -42,6 +42,9 @@ Group = Literal[
     "recommendations",
     "checkin",
     "auth",
+    "calendar",
+    "lists",
+    "api",
 ]
 
 
@@ -93,6 +96,8 @@ class ToolSpec(Generic[A]):
     idempotent: bool | None = None
     #: For tools a policy may confirm: can this call act at all now? Checked before anyone is asked.
     ready: Ready[A] | None = None
+    #: A generic tool (call_trakt_api): the guard judges each call by the Trakt endpoint it reaches.
+    routed: bool = False
 
     @property
     def annotations(self) -> ToolAnnotations:
@@ -197,12 +202,13 @@ class _CompactSchema(GenerateJsonSchema):
 
 
 def _compact(node: Any) -> Any:
-    """Drop the `null` branch of every `anyOf`; a single remaining branch replaces the `anyOf` itself."""
+    """Drop the `null` branch of every `anyOf` (a single remaining branch replaces the `anyOf` itself) and
+    `additionalProperties: true`, which JSON Schema assumes anyway."""
     if isinstance(node, list):
         return [_compact(item) for item in node]
     if not isinstance(node, dict):
         return node
-    node = {key: _compact(value) for key, value in node.items()}
+    node = {key: _compact(value) for key, value in node.items() if (key, value) != ("additionalProperties", True)}
     options = node.get("anyOf")
     if isinstance(options, list) and {"type": "null"} in options:
         kept = [option for option in options if option != {"type": "null"}]

@@ -161,11 +161,11 @@ def boxoffice(request: FakeRequest) -> Reply:
 @get("/search/{kind}")
 def search(request: FakeRequest) -> Reply:
     kind = request.params["kind"]
-    pool = {"show": SHOWS, "movie": MOVIES}.get(kind)
+    pool = {"show": SHOWS, "movie": MOVIES, "person": PEOPLE}.get(kind)
     if pool is None:
         raise Missing("unknown search type")
     query = request.query.get("query", "").lower()
-    hits = [item for item in pool if query and query in item["title"].lower()]
+    hits = [item for item in pool if query and query in (item.get("title") or item["name"]).lower()]
     items = [{"type": kind, "score": 1000.0 - i, kind: public(hit, request.extended)} for i, hit in enumerate(hits)]
     return paginated(request, items)
 

@@ -11,6 +11,7 @@ from typing import Any
 from trakt_mcp.sandbox.data import MOVIES, SEASONS, SHOWS, find, minimal, public
 from trakt_mcp.sandbox.fake import FakeRequest, Reply, error, paginated
 from trakt_mcp.sandbox.router import route
+from trakt_mcp.sandbox.routes.watching import movie_checkin
 from trakt_mcp.sandbox.state import Checkin, Listed, Play, Rating, SandboxState
 
 #: Body section (plural) <-> stored kind (singular).
@@ -521,6 +522,8 @@ def checkin(request: FakeRequest) -> Reply:
     current = state(request).checkin
     if current is not None and current.expires_at > moment:
         return Reply({"watched_at": iso(current.watched_at), "expires_at": iso(current.expires_at)}, status=409)
+    if isinstance(body.get("movie"), dict):
+        return movie_checkin(request, body)
     episode = _checkin_episode(body)
     if episode is None:
         return error(404, "episode not found")
