@@ -32,7 +32,7 @@ from tests.conftest import text_of
 from trakt_mcp import cli
 from trakt_mcp.app import App
 from trakt_mcp.guarded import SharedWatcher, audit_path, build_catalog, load_engine, policy_in_force
-from trakt_mcp.http import HttpOptions, build_http_app, uvicorn_config
+from trakt_mcp.http.serve import HttpOptions, build_http_app, uvicorn_config
 from trakt_mcp.server import build_server, create_app
 from trakt_mcp.settings import Settings
 

@@ -28,7 +28,7 @@ from guard.store import Store, StoreError
 from guard.store.sqlite import SqliteStore
 from trakt_mcp.auth import DeviceFlow
 from trakt_mcp.errors import NotSignedIn, TraktError
-from trakt_mcp.http import request_identity
+from trakt_mcp.http.serve import request_identity
 from trakt_mcp.resources import RESOURCES, TEMPLATES
 from trakt_mcp.settings import Settings, default_home
 from trakt_mcp.tokens import TokenStoreError
