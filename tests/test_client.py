@@ -9,8 +9,8 @@ import pytest
 
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.app import App
-from trakt_mcp.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, endpoint
-from trakt_mcp.errors import (
+from trakt_mcp.trakt.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, endpoint
+from trakt_mcp.trakt.errors import (
     InvalidArgument,
     MalformedResponse,
     NetworkError,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from trakt_mcp.cli import main
-from trakt_mcp.errors import NotSignedIn
+from trakt_mcp.trakt.errors import NotSignedIn
 from trakt_mcp.sandbox.state import SandboxState
 
 

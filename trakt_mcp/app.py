@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from trakt_mcp.client import TraktClient
+from trakt_mcp.trakt.client import TraktClient
 from trakt_mcp.settings import Settings
 
 if TYPE_CHECKING:
     from guard.middleware import Guard
     from guard.store import Store
-    from trakt_mcp.auth import AuthManager
+    from trakt_mcp.trakt.auth import AuthManager
     from trakt_mcp.sandbox import FakeTrakt
 
 

@@ -148,7 +148,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "toolsets": getattr(args, "toolsets", None),
         "tools": getattr(args, "tools", None),
     }
-    from trakt_mcp import credentials
+    from trakt_mcp.trakt import credentials
 
     return credentials.apply(Settings.load(overrides))
 

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from trakt_mcp.errors import NetworkError, ServerError, TraktError
+from trakt_mcp.trakt.errors import NetworkError, ServerError, TraktError
 from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App
-    from trakt_mcp.auth import DeviceFlow
-    from trakt_mcp.client import Clock, Sleep
+    from trakt_mcp.trakt.auth import DeviceFlow
+    from trakt_mcp.trakt.client import Clock, Sleep
 
 #: How `login` waits and tells the time. Tests swap in an instant clock so no test waits real seconds.
 SLEEP: Sleep = anyio.sleep
@@ -65,7 +65,7 @@ async def _with_app(command: Command, settings: Settings) -> int:
 
 
 async def login(app: App) -> int:
-    from trakt_mcp.auth import DeviceFlow
+    from trakt_mcp.trakt.auth import DeviceFlow
     from trakt_mcp.tools.auth import flow_text, signed_in_text
 
     auth = app.auth

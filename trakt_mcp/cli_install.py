@@ -19,7 +19,7 @@ from typing import Any
 from trakt_mcp import jsonc
 from trakt_mcp.clients import CLIENTS, SERVER_NAME, SOURCE, ClientKind, entry, executable, server_arguments, uvx_command
 from trakt_mcp.settings import Settings, default_home
-from trakt_mcp.tokens import write_private
+from trakt_mcp.trakt.tokens import write_private
 
 EXIT_USAGE = 2
 BACKUP_SUFFIX = ".trakt-mcp.bak"

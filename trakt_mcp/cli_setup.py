@@ -12,9 +12,9 @@ import webbrowser
 from collections.abc import Callable
 from typing import Any
 
-from trakt_mcp import credentials
+from trakt_mcp.trakt import credentials
 from trakt_mcp.settings import TRAKT_APP_PAGE, Settings
-from trakt_mcp.tokens import TokenStoreError
+from trakt_mcp.trakt.tokens import TokenStoreError
 
 EXIT_USAGE = 2
 REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"

@@ -15,9 +15,9 @@ from mcp.server.mcpserver import MCPServer
 from trakt_mcp import __version__
 from trakt_mcp.app import App
 from trakt_mcp.apps import install as install_apps
-from trakt_mcp.auth import AuthManager
+from trakt_mcp.trakt.auth import AuthManager
 from trakt_mcp.cache_hints import CACHE_HINTS, catalogue_reads
-from trakt_mcp.client import Clock, Sleep, TraktClient
+from trakt_mcp.trakt.client import Clock, Sleep, TraktClient
 from trakt_mcp.completions import register as register_completions
 from trakt_mcp.exact_errors import name_invalid_params
 from trakt_mcp.guarded import StoredSignIns, open_store

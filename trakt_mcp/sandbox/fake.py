@@ -239,7 +239,7 @@ class FakeTrakt:
         self._account_seen = seen
 
     def _save_account(self) -> None:
-        from trakt_mcp.tokens import write_private
+        from trakt_mcp.trakt.tokens import write_private
 
         if self.account_file is None:
             return

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from trakt_mcp.client import endpoint
+from trakt_mcp.trakt.client import endpoint
 from trakt_mcp.tools.format import bullet_list, media_line
 from trakt_mcp.tools.params import TraktId
 from trakt_mcp.tools.spec import ToolArgs, ToolSpec

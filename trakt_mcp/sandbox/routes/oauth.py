@@ -11,13 +11,13 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from trakt_mcp.errors import TraktError
+from trakt_mcp.trakt.errors import TraktError
 from trakt_mcp.sandbox.fake import FakeRequest, FakeTrakt, IssuedToken, Reply, error
 from trakt_mcp.sandbox.router import route
-from trakt_mcp.tokens import TokenStore, TokenStoreError
+from trakt_mcp.trakt.tokens import TokenStore, TokenStoreError
 
 if TYPE_CHECKING:
-    from trakt_mcp.auth import AuthManager
+    from trakt_mcp.trakt.auth import AuthManager
 
 VERIFICATION_URL = "https://trakt.tv/activate"
 DEVICE_CODE_LIFETIME = 600

@@ -16,8 +16,8 @@ from typing import Any, Literal
 import anyio
 import httpx
 
-from trakt_mcp.client import Report, transport_failure, unreported
-from trakt_mcp.errors import (
+from trakt_mcp.trakt.client import Report, transport_failure, unreported
+from trakt_mcp.trakt.errors import (
     InvalidClient,
     MalformedResponse,
     NotConfigured,
@@ -28,8 +28,8 @@ from trakt_mcp.errors import (
     error_for_status,
 )
 from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
-from trakt_mcp.signins import InMemorySignIns, PendingSignIns
-from trakt_mcp.tokens import Token, TokenStore, TokenStoreError, UnreadableToken, open_token_store
+from trakt_mcp.trakt.signins import InMemorySignIns, PendingSignIns
+from trakt_mcp.trakt.tokens import Token, TokenStore, TokenStoreError, UnreadableToken, open_token_store
 
 #: Refresh this long before the access token expires.
 REFRESH_MARGIN = 300.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from trakt_mcp.auth import DeviceFlow
+    from trakt_mcp.trakt.auth import DeviceFlow
 
 
 class PendingSignIns(Protocol):

@@ -20,8 +20,8 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from guard import jsonlimits
 from trakt_mcp import __version__
-from trakt_mcp.cache import CatalogueCache
-from trakt_mcp.errors import (
+from trakt_mcp.trakt.cache import CatalogueCache
+from trakt_mcp.trakt.errors import (
     RETRYABLE_STATUSES,
     UNDECODABLE,
     InvalidArgument,
@@ -57,7 +57,7 @@ Clock = Callable[[], float]
 #: Tells the MCP client how a wait is going (`guard.progress.report`, wired in by trakt_mcp.guarded).
 Report = Callable[..., Awaitable[None]]
 
-log = logging.getLogger("trakt_mcp.client")
+log = logging.getLogger("trakt_mcp.trakt.client")
 
 
 async def unreported(message: str, *, progress: float | None = None, total: float | None = None) -> None:
