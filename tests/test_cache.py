@@ -11,7 +11,7 @@ from mcp import types
 
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.trakt.cache import MAX_FRESH, freshness
-from trakt_mcp.cache_hints import CATALOGUE_TTL_MS
+from trakt_mcp.server.cache_hints import CATALOGUE_TTL_MS
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.fake import PUBLIC_CACHE_CONTROL, Fault
 

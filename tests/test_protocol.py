@@ -20,7 +20,7 @@ from mcp.shared.exceptions import MCPError
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.fake import Fault
-from trakt_mcp.server import build_server, create_app
+from trakt_mcp.server.build import build_server, create_app
 from trakt_mcp.settings import Settings
 
 # logging/setLevel is deprecated in the 2026-07-28 era, still the handshake era's way to ask for log lines.

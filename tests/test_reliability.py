@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.app import App
-from trakt_mcp.guarded import audit_path
+from trakt_mcp.server.guarded import audit_path
 from trakt_mcp.sandbox import FakeTrakt, Fault
 from trakt_mcp.sandbox.fake import IssuedToken
 

@@ -24,7 +24,7 @@ class App:
     #: What every process on this state folder shares: rate-limit windows, approvals, pending sign-ins.
     store: Store | None = None
     fake: FakeTrakt | None = None
-    #: Set when the server is built (trakt_mcp.guarded.install).
+    #: Set when the server is built (trakt_mcp.server.guarded.install).
     guard: Guard | None = None
 
     async def aclose(self) -> None:

@@ -210,7 +210,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
     if settings.transport == "stdio" and sys.platform != "win32":
-        from trakt_mcp import quickstart
+        from trakt_mcp.server import quickstart
 
         try:
             quickstart.serve(settings, lambda: _build(settings)[1])
@@ -219,7 +219,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     app, server = _build(settings)
     if settings.transport == "streamable-http":
-        from trakt_mcp.guarded import policy_in_force
+        from trakt_mcp.server.guarded import policy_in_force
         from trakt_mcp.http.serve import HttpOptions, serve_http
 
         extra_hosts, extra_origins = (tuple(getattr(args, k, None) or ()) for k in ("allowed_host", "allowed_origin"))
@@ -231,7 +231,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _build(settings: Settings) -> tuple[App, MCPServer]:
-    from trakt_mcp.server import build_server, create_app
+    from trakt_mcp.server.build import build_server, create_app
 
     app = create_app(settings)
     return app, build_server(app)

@@ -52,7 +52,7 @@ def run_command(command: Command, settings: Settings) -> int:
 
 
 async def _with_app(command: Command, settings: Settings) -> int:
-    from trakt_mcp.server import create_app
+    from trakt_mcp.server.build import create_app
 
     app = create_app(settings, sleep=SLEEP, clock=CLOCK)
     try:
@@ -114,7 +114,7 @@ async def logout(app: App) -> int:
 
 
 async def status(app: App) -> int:
-    from trakt_mcp.guarded import policy_summary, store_summary
+    from trakt_mcp.server.guarded import policy_summary, store_summary
     from trakt_mcp.tools.auth import status_lines
 
     settings = app.settings

@@ -143,7 +143,7 @@ class AuthManager:
         self._seen_in_store: str | None = None
         self._pending: PendingSignIns = pending if pending is not None else InMemorySignIns()
         self._refresh_lock = anyio.Lock()
-        #: Tells the MCP client a device code is being polled (wired in by trakt_mcp.guarded).
+        #: Tells the MCP client a device code is being polled (wired in by trakt_mcp.server.guarded).
         self.progress: Report = unreported
         #: A refreshed pair the store refused: saved again on each later use until it is kept.
         self._unsaved: Token | None = None

@@ -54,7 +54,7 @@ PAGE_FETCH_CONCURRENCY = 4
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
-#: Tells the MCP client how a wait is going (`guard.progress.report`, wired in by trakt_mcp.guarded).
+#: Tells the MCP client how a wait is going (`guard.progress.report`, wired in by trakt_mcp.server.guarded).
 Report = Callable[..., Awaitable[None]]
 
 log = logging.getLogger("trakt_mcp.trakt.client")

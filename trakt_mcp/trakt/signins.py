@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 class PendingSignIns(Protocol):
     """Where the device code of a sign-in in progress waits: shared by every process on the same state folder
-    (see trakt_mcp.guarded), so a sign-in started in one process is finished in another. The device code is a
+    (see trakt_mcp.server.guarded), so a sign-in started in one process is finished in another. The device code is a
     credential: it never reaches a log."""
 
     def load(self) -> DeviceFlow | None: ...

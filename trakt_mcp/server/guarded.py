@@ -29,7 +29,7 @@ from guard.store.sqlite import SqliteStore
 from trakt_mcp.trakt.auth import DeviceFlow
 from trakt_mcp.trakt.errors import NotSignedIn, TraktError
 from trakt_mcp.http.serve import request_identity
-from trakt_mcp.resources import RESOURCES, TEMPLATES
+from trakt_mcp.server.resources import RESOURCES, TEMPLATES
 from trakt_mcp.settings import Settings, default_home
 from trakt_mcp.trakt.tokens import TokenStoreError
 from trakt_mcp.tools import tools_by_name

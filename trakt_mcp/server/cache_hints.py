@@ -15,7 +15,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, Server
 from mcp.shared.uri_template import UriTemplate
 
 from trakt_mcp.trakt.cache import MAX_FRESH
-from trakt_mcp.resources import RESOURCES, TEMPLATES
+from trakt_mcp.server.resources import RESOURCES, TEMPLATES
 from trakt_mcp.tools.spec import ToolSpec
 
 MODERN_ERA = "2026-07-28"
