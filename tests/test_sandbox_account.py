@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from trakt_mcp.cli import main
+from trakt_mcp.cli.main import main
 from trakt_mcp.trakt.errors import NotSignedIn
 from trakt_mcp.sandbox.state import SandboxState
 

@@ -29,13 +29,13 @@ if TYPE_CHECKING:
     from trakt_mcp.app import App
 
 COMMAND_MODULES: list[str] = [
-    "trakt_mcp.cli_auth",
-    "trakt_mcp.cli_policy",
-    "trakt_mcp.cli_identity",
-    "trakt_mcp.cli_install",
-    "trakt_mcp.cli_setup",
-    "trakt_mcp.cli_sandbox",
-    "trakt_mcp.cli_state",
+    "trakt_mcp.cli.auth",
+    "trakt_mcp.cli.policy",
+    "trakt_mcp.cli.identity",
+    "trakt_mcp.cli.install",
+    "trakt_mcp.cli.setup",
+    "trakt_mcp.cli.sandbox",
+    "trakt_mcp.cli.state",
 ]
 
 Runner = Callable[[argparse.Namespace, Settings], int]
@@ -261,7 +261,7 @@ def run_call(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         print(f"trakt-mcp call: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from trakt_mcp.local import INTERRUPTED, call_tool_locally
+    from trakt_mcp.cli.local import INTERRUPTED, call_tool_locally
 
     text, is_error = anyio.run(call_tool_locally, settings, args.tool, arguments)
     if INTERRUPTED.is_set():
