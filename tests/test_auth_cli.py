@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from tests.conftest import FakeTime
-from trakt_mcp.cli import main as cli
 from trakt_mcp.cli import auth as cli_auth
+from trakt_mcp.cli import main as cli
 from trakt_mcp.sandbox import FakeTrakt, Fault
 from trakt_mcp.settings import SANDBOX_CLIENT_SECRET
 

@@ -13,10 +13,10 @@ from tests import auth_support
 from tests.auth_support import SlowOAuth, accept, assert_no_secrets, auth_calls, bearer, flow, sign_in, stored
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.app import App
-from trakt_mcp.trakt.auth import REFRESH_MARGIN
-from trakt_mcp.trakt.errors import NetworkError, NotSignedIn, TraktError
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.fake import Fault
+from trakt_mcp.trakt.auth import REFRESH_MARGIN
+from trakt_mcp.trakt.errors import NetworkError, NotSignedIn, TraktError
 from trakt_mcp.trakt.tokens import TokenStoreError
 
 TOKEN = "/oauth/token"

@@ -14,8 +14,8 @@ import pytest
 
 from trakt_mcp import __version__
 from trakt_mcp.cli import docs
-from trakt_mcp.cli.main import main
 from trakt_mcp.cli.clients import CLIENTS
+from trakt_mcp.cli.main import main
 from trakt_mcp.settings import ENV_VARS
 from trakt_mcp.tools import tools_by_name
 

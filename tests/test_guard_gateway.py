@@ -16,8 +16,8 @@ from guard.policy import parse_policy
 from tests.conftest import text_of
 from tests.test_guard_trakt import ROOT, served
 from trakt_mcp.cli.main import main
-from trakt_mcp.server.guarded import build_catalog
 from trakt_mcp.sandbox import FakeTrakt
+from trakt_mcp.server.guarded import build_catalog
 from trakt_mcp.settings import Settings
 
 SIX = [{"trakt_id": str(n)} for n in range(6)]

@@ -19,9 +19,9 @@ from guard.policy import policy_schema, read_policy
 from tests.conftest import Session, text_of
 from trakt_mcp.app import App
 from trakt_mcp.cli.main import main
-from trakt_mcp.server.guarded import build_catalog
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.server.build import build_server, create_app
+from trakt_mcp.server.guarded import build_catalog
 from trakt_mcp.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from trakt_mcp.cli.main import main
-from trakt_mcp.trakt.errors import NotSignedIn
 from trakt_mcp.sandbox.state import SandboxState
+from trakt_mcp.trakt.errors import NotSignedIn
 
 
 def trakt_mcp(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from trakt_mcp.trakt.client import TraktClient
 from trakt_mcp.settings import Settings
+from trakt_mcp.trakt.client import TraktClient
 
 if TYPE_CHECKING:
     from guard.middleware import Guard
     from guard.store import Store
-    from trakt_mcp.trakt.auth import AuthManager
     from trakt_mcp.sandbox import FakeTrakt
+    from trakt_mcp.trakt.auth import AuthManager
 
 
 @dataclass

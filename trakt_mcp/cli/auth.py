@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from trakt_mcp.trakt.errors import NetworkError, ServerError, TraktError
 from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
+from trakt_mcp.trakt.errors import NetworkError, ServerError, TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App
@@ -65,8 +65,8 @@ async def _with_app(command: Command, settings: Settings) -> int:
 
 
 async def login(app: App) -> int:
-    from trakt_mcp.trakt.auth import DeviceFlow
     from trakt_mcp.tools.auth import flow_text, signed_in_text
+    from trakt_mcp.trakt.auth import DeviceFlow
 
     auth = app.auth
     started = await auth.start_device()

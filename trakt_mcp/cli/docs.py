@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from trakt_mcp import __version__
-from trakt_mcp.cli.install import snippet
 from trakt_mcp.cli.clients import CLIENTS, SOURCE
+from trakt_mcp.cli.install import snippet
 from trakt_mcp.tools import tools_by_name
 from trakt_mcp.tools.spec import published_schema
 

@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from trakt_mcp.cli import jsonc
-from trakt_mcp.cli.clients import CLIENTS, SERVER_NAME, SOURCE, ClientKind, entry, executable, server_arguments, uvx_command
+from trakt_mcp.cli.clients import (
+    CLIENTS,
+    SERVER_NAME,
+    SOURCE,
+    ClientKind,
+    entry,
+    executable,
+    server_arguments,
+    uvx_command,
+)
 from trakt_mcp.settings import Settings, default_home
 from trakt_mcp.trakt.tokens import write_private
 

@@ -219,8 +219,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     app, server = _build(settings)
     if settings.transport == "streamable-http":
-        from trakt_mcp.server.guarded import policy_in_force
         from trakt_mcp.http.serve import HttpOptions, serve_http
+        from trakt_mcp.server.guarded import policy_in_force
 
         extra_hosts, extra_origins = (tuple(getattr(args, k, None) or ()) for k in ("allowed_host", "allowed_origin"))
         no_auth = bool(getattr(args, "no_auth", False))

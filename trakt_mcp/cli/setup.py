@@ -12,8 +12,8 @@ import webbrowser
 from collections.abc import Callable
 from typing import Any
 
-from trakt_mcp.trakt import credentials
 from trakt_mcp.settings import TRAKT_APP_PAGE, Settings
+from trakt_mcp.trakt import credentials
 from trakt_mcp.trakt.tokens import TokenStoreError
 
 EXIT_USAGE = 2

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from trakt_mcp.settings import SANDBOX_VERIFICATION_URL
+from trakt_mcp.tools.spec import Handler, NoArgs, ToolSpec, Unready
 from trakt_mcp.trakt.auth import AuthManager, DeviceFlow
 from trakt_mcp.trakt.errors import TraktError
-from trakt_mcp.settings import SANDBOX_VERIFICATION_URL
 from trakt_mcp.trakt.tokens import TokenStoreError, UnreadableToken
-from trakt_mcp.tools.spec import Handler, NoArgs, ToolSpec, Unready
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import anyio
 import httpx
 
+from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
 from trakt_mcp.trakt.client import Report, transport_failure, unreported
 from trakt_mcp.trakt.errors import (
     InvalidClient,
@@ -27,7 +28,6 @@ from trakt_mcp.trakt.errors import (
     TraktHTTPError,
     error_for_status,
 )
-from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
 from trakt_mcp.trakt.signins import InMemorySignIns, PendingSignIns
 from trakt_mcp.trakt.tokens import Token, TokenStore, TokenStoreError, UnreadableToken, open_token_store
 

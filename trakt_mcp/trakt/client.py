@@ -20,6 +20,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from guard import jsonlimits
 from trakt_mcp import __version__
+from trakt_mcp.settings import Settings
 from trakt_mcp.trakt.cache import CatalogueCache
 from trakt_mcp.trakt.errors import (
     RETRYABLE_STATUSES,
@@ -36,7 +37,6 @@ from trakt_mcp.trakt.errors import (
     Unauthorized,
     error_for_status,
 )
-from trakt_mcp.settings import Settings
 
 USER_AGENT = f"trakt-mcp/{__version__} (+https://github.com/trakt-mcp/trakt-mcp)"
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})

@@ -11,9 +11,9 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from trakt_mcp.trakt.errors import TraktError
 from trakt_mcp.sandbox.fake import FakeRequest, FakeTrakt, IssuedToken, Reply, error
 from trakt_mcp.sandbox.router import route
+from trakt_mcp.trakt.errors import TraktError
 from trakt_mcp.trakt.tokens import TokenStore, TokenStoreError
 
 if TYPE_CHECKING:
