@@ -10,8 +10,8 @@ import pytest
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.app import App
 from trakt_mcp.sandbox import FakeTrakt, Fault
-from trakt_mcp.sandbox.fake import FakeRequest, Reply, paginated
 from trakt_mcp.sandbox.router import route
+from trakt_mcp.sandbox.wire import FakeRequest, Reply, paginated
 from trakt_mcp.settings import Settings
 from trakt_mcp.tools import all_tools
 from trakt_mcp.trakt.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, endpoint

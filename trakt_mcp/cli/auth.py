@@ -19,8 +19,8 @@ from trakt_mcp.trakt.errors import NetworkError, ServerError, TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App
-    from trakt_mcp.trakt.auth import DeviceFlow
     from trakt_mcp.trakt.client import Clock, Sleep
+    from trakt_mcp.trakt.signins import DeviceFlow
 
 #: How `login` waits and tells the time. Tests swap in an instant clock so no test waits real seconds.
 SLEEP: Sleep = anyio.sleep
@@ -66,7 +66,7 @@ async def _with_app(command: Command, settings: Settings) -> int:
 
 async def login(app: App) -> int:
     from trakt_mcp.tools.auth import flow_text, signed_in_text
-    from trakt_mcp.trakt.auth import DeviceFlow
+    from trakt_mcp.trakt.signins import DeviceFlow
 
     auth = app.auth
     started = await auth.start_device()

@@ -31,8 +31,8 @@ from trakt_mcp.server.resources import RESOURCES, TEMPLATES
 from trakt_mcp.settings import Settings, default_home
 from trakt_mcp.tools import tools_by_name
 from trakt_mcp.tools.spec import ToolSpec, explain_validation_error, published_schema
-from trakt_mcp.trakt.auth import DeviceFlow
 from trakt_mcp.trakt.errors import NotSignedIn, TraktError
+from trakt_mcp.trakt.signins import DeviceFlow
 from trakt_mcp.trakt.tokens import TokenStoreError
 
 if TYPE_CHECKING:

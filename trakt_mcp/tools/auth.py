@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from trakt_mcp.settings import SANDBOX_VERIFICATION_URL
 from trakt_mcp.tools.spec import Handler, NoArgs, ToolSpec, Unready
-from trakt_mcp.trakt.auth import AuthManager, DeviceFlow
+from trakt_mcp.trakt.auth import AuthManager
 from trakt_mcp.trakt.errors import TraktError
+from trakt_mcp.trakt.signins import DeviceFlow
 from trakt_mcp.trakt.tokens import TokenStoreError, UnreadableToken
 
 if TYPE_CHECKING:

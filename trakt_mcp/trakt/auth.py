@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from typing import Any, Literal
 
 import anyio
@@ -28,7 +27,7 @@ from trakt_mcp.trakt.errors import (
     TraktHTTPError,
     error_for_status,
 )
-from trakt_mcp.trakt.signins import InMemorySignIns, PendingSignIns
+from trakt_mcp.trakt.signins import DeviceFlow, InMemorySignIns, PendingSignIns
 from trakt_mcp.trakt.tokens import Token, TokenStore, TokenStoreError, UnreadableToken, open_token_store
 
 #: Refresh this long before the access token expires.
@@ -66,17 +65,6 @@ DEVICE_STATES: dict[int, DeviceState] = {
 }
 NO_FLOW = DeviceState("no_flow", "Not signed in and no sign-in in progress: call start_device_auth first.")
 LOCALLY_EXPIRED = DEVICE_STATES[410]
-
-
-@dataclass
-class DeviceFlow:
-    #: With the client secret it fetches the token, so it stays out of reprs (logs, tracebacks).
-    device_code: str = dataclass_field(repr=False)
-    user_code: str
-    verification_url: str
-    expires_at: float
-    interval: float
-    next_poll_at: float
 
 
 @dataclass(frozen=True)

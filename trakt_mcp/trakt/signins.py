@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from trakt_mcp.trakt.auth import DeviceFlow
+
+@dataclass
+class DeviceFlow:
+    """A device-code sign-in in progress: what the person is shown, and when to poll Trakt next."""
+
+    #: With the client secret it fetches the token, so it stays out of reprs (logs, tracebacks).
+    device_code: str = dataclass_field(repr=False)
+    user_code: str
+    verification_url: str
+    expires_at: float
+    interval: float
+    next_poll_at: float
 
 
 class PendingSignIns(Protocol):

@@ -31,8 +31,8 @@ from trakt_mcp.sandbox.data import (
     videos_of,
     watching_of,
 )
-from trakt_mcp.sandbox.fake import FakeRequest, Reply, error, paginated
 from trakt_mcp.sandbox.router import route
+from trakt_mcp.sandbox.wire import FakeRequest, Reply, error, paginated
 
 POOLS = {"shows": SHOWS, "movies": MOVIES}
 PERIODS = ("daily", "weekly", "monthly", "yearly", "all")

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trakt_mcp.sandbox.data import MOVIES, SEASONS, SHOWS, find, minimal, public
-from trakt_mcp.sandbox.fake import FakeRequest, Reply, error, paginated
 from trakt_mcp.sandbox.router import route
 from trakt_mcp.sandbox.state import Checkin, Listed, Play, Rating, SandboxState
+from trakt_mcp.sandbox.wire import FakeRequest, Reply, error, paginated
 
 #: Body section (plural) <-> stored kind (singular).
 KIND = {"movies": "movie", "shows": "show", "seasons": "season", "episodes": "episode"}
