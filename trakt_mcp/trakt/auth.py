@@ -16,7 +16,7 @@ import anyio
 import httpx
 
 from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
-from trakt_mcp.trakt.client import Report, transport_failure, unreported
+from trakt_mcp.trakt.client import Report, unreported
 from trakt_mcp.trakt.errors import (
     InvalidClient,
     MalformedResponse,
@@ -26,6 +26,7 @@ from trakt_mcp.trakt.errors import (
     TraktError,
     TraktHTTPError,
     error_for_status,
+    transport_failure,
 )
 from trakt_mcp.trakt.signins import DeviceFlow, InMemorySignIns, PendingSignIns
 from trakt_mcp.trakt.tokens import Token, TokenStore, TokenStoreError, UnreadableToken, open_token_store
