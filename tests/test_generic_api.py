@@ -19,13 +19,13 @@ from guard.policy import PolicyError
 from scripts.generate_endpoints import parse
 from tests.conftest import text_of
 from tests.process_support import audit_lines
-from trakt_mcp.cli import main
-from trakt_mcp.guarded import build_catalog, load_engine
+from trakt_mcp.cli.main import main
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.http import serve_on_loopback
+from trakt_mcp.server.guarded import build_catalog, load_engine
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
-from trakt_mcp.tokens import FileStore, Token
 from trakt_mcp.tools import endpoints
+from trakt_mcp.trakt.tokens import FileStore, Token
 
 REMOVE = {"method": "POST", "path": "/sync/history/remove", "body": {"movies": [{"ids": {"trakt": 120}}]}}
 

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import anyio
 from pydantic import AfterValidator
 
-from trakt_mcp.client import endpoint
-from trakt_mcp.errors import TraktError
 from trakt_mcp.tools.entries import when
 from trakt_mcp.tools.format import bullet_list, fact, media_line, title
 from trakt_mcp.tools.params import within
 from trakt_mcp.tools.spec import ToolArgs, ToolSpec
+from trakt_mcp.trakt.client import endpoint
+from trakt_mcp.trakt.errors import TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import ValidationInfo, field_validator, model_validator
 
-from trakt_mcp.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, endpoint
-from trakt_mcp.errors import TraktError
 from trakt_mcp.tools.endpoints import Endpoint, Method, UnknownEndpoint, check_value, find, search
 from trakt_mcp.tools.params import text_of
 from trakt_mcp.tools.spec import ToolArgs, ToolSpec
+from trakt_mcp.trakt.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, endpoint
+from trakt_mcp.trakt.errors import TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

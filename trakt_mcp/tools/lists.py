@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, model_validator
 
-from trakt_mcp.client import endpoint
-from trakt_mcp.errors import NotFound, TraktError
 from trakt_mcp.tools.entries import line
 from trakt_mcp.tools.format import bullet_list, fact
 from trakt_mcp.tools.params import Limit, TraktId, text_of
 from trakt_mcp.tools.spec import ToolArgs, ToolSpec, Unready
 from trakt_mcp.tools.writes import Batch, ItemRef, MediaType, batch_effect, ids_fit, sync_report
+from trakt_mcp.trakt.client import endpoint
+from trakt_mcp.trakt.errors import NotFound, TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import model_validator
 
-from trakt_mcp.client import endpoint
-from trakt_mcp.errors import Conflict, NotFound, TraktError
 from trakt_mcp.tools.checkin import SHARING
 from trakt_mcp.tools.entries import when
 from trakt_mcp.tools.format import media_line, title
 from trakt_mcp.tools.params import Episode, Season, TraktId, within
 from trakt_mcp.tools.spec import ToolArgs, ToolSpec
 from trakt_mcp.tools.writes import ItemRef, lookup_title
+from trakt_mcp.trakt.client import endpoint
+from trakt_mcp.trakt.errors import Conflict, NotFound, TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

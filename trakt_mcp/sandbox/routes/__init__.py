@@ -1,5 +1,5 @@
 """Importing this package registers every fake endpoint."""
 
-from trakt_mcp.sandbox.routes import catalogue, lists, oauth, user, watching
+from trakt_mcp.sandbox.routes import activity, catalogue, lists, oauth, user, watching
 
-__all__ = ["catalogue", "lists", "oauth", "user", "watching"]
+__all__ = ["activity", "catalogue", "lists", "oauth", "user", "watching"]

@@ -4,52 +4,27 @@ They live in the sandbox account (SandboxState.lists), so they persist between p
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
-from trakt_mcp.sandbox.data import EPISODES, MOVIES, SEASONS, SHOWS, minimal
-from trakt_mcp.sandbox.fake import FakeRequest, Reply, error
+from trakt_mcp.sandbox.account import KIND as SECTIONS
+from trakt_mcp.sandbox.account import POOLS, lookup, now, state
+from trakt_mcp.sandbox.data import SHOWS, minimal
 from trakt_mcp.sandbox.router import route
-from trakt_mcp.sandbox.state import ListEntry, PersonalList, SandboxState
+from trakt_mcp.sandbox.state import ListEntry, PersonalList
+from trakt_mcp.sandbox.wire import FakeRequest, Reply, error
 
-SECTIONS = {"movies": "movie", "shows": "show", "seasons": "season", "episodes": "episode"}
-SEASON_ROWS = [
-    {**{k: v for k, v in season.items() if k != "episodes"}, "show": show_id}
-    for show_id, seasons in SEASONS.items()
-    for season in seasons
-]
-POOLS = {"movie": MOVIES, "show": SHOWS, "season": SEASON_ROWS, "episode": EPISODES}
-ID_KEYS = ("trakt", "slug", "imdb", "tmdb", "tvdb")
 LIST = "/users/{user}/lists"
 SORTS = ("rank", "added", "title", "released", "runtime", "popularity", "percentage", "votes")
 PRIVACY = ("private", "link", "friends", "public")
 
 
-def _now(request: FakeRequest) -> str:
-    return datetime.fromtimestamp(request.fake.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _state(request: FakeRequest) -> SandboxState:
-    return request.fake.state
-
-
 def _mine(request: FakeRequest) -> bool:
-    return request.params["user"] in ("me", _state(request).username)
+    return request.params["user"] in ("me", state(request).username)
 
 
 def _find(request: FakeRequest) -> PersonalList | None:
     wanted = request.params["list_id"]
-    return next((pl for pl in _state(request).lists if wanted in (str(pl.trakt), pl.slug)), None)
-
-
-def _item(kind: str, ids: Any) -> dict[str, Any] | None:
-    if not isinstance(ids, dict):
-        return None
-    given = {key: str(ids[key]) for key in ID_KEYS if ids.get(key) is not None}
-    for item in POOLS[kind] if given else []:
-        if all(str(item["ids"].get(key)) == value for key, value in given.items()):
-            return item
-    return None
+    return next((pl for pl in state(request).lists if wanted in (str(pl.trakt), pl.slug)), None)
 
 
 def list_json(request: FakeRequest, personal: PersonalList) -> dict[str, Any]:
@@ -68,7 +43,7 @@ def list_json(request: FakeRequest, personal: PersonalList) -> dict[str, Any]:
         "comment_count": 0,
         "likes": 0,
         "ids": {"trakt": personal.trakt, "slug": personal.slug},
-        "user": {"username": _state(request).username, "ids": {"slug": _state(request).username}},
+        "user": {"username": state(request).username, "ids": {"slug": state(request).username}},
     }
 
 
@@ -88,7 +63,7 @@ def _entry_json(entry: ListEntry, rank: int) -> dict[str, Any]:
 def lists(request: FakeRequest) -> Reply:
     if not _mine(request):
         return error(404, "user not found")
-    return Reply([list_json(request, personal) for personal in _state(request).lists])
+    return Reply([list_json(request, personal) for personal in state(request).lists])
 
 
 def _slug(name: str) -> str:
@@ -103,12 +78,12 @@ def create(request: FakeRequest) -> Reply:
         return error(422, "name is required")
     if body.get("privacy", "private") not in PRIVACY or body.get("sort_by", "rank") not in SORTS:
         return error(422, "invalid privacy or sort_by")
-    moment = _now(request)
+    moment = now(request)
     personal = PersonalList(
-        _state(request).new_id(), name, _slug(name), moment, moment, body.get("description"),
+        state(request).new_id(), name, _slug(name), moment, moment, body.get("description"),
         body.get("privacy", "private"), body.get("sort_by", "rank"), body.get("sort_how", "asc"),
     )  # fmt: skip
-    _state(request).lists.append(personal)
+    state(request).lists.append(personal)
     return Reply(list_json(request, personal), status=201)
 
 
@@ -129,7 +104,7 @@ def update(request: FakeRequest) -> Reply:
             setattr(personal, key, body[key])
     if body.get("name"):
         personal.slug = _slug(personal.name)
-    personal.updated_at = _now(request)
+    personal.updated_at = now(request)
     return Reply(list_json(request, personal))
 
 
@@ -138,7 +113,7 @@ def delete(request: FakeRequest) -> Reply:
     personal = _find(request) if _mine(request) else None
     if personal is None:
         return error(404, "list not found")
-    _state(request).lists.remove(personal)
+    state(request).lists.remove(personal)
     return Reply(status=204)
 
 
@@ -165,7 +140,7 @@ def _change(request: FakeRequest, remove: bool) -> Reply:
     missing: dict[str, list[Any]] = {section: [] for section in (*SECTIONS, "people")}
     for section, kind in SECTIONS.items():
         for sent in body.get(section) or []:
-            item = _item(kind, sent.get("ids") if isinstance(sent, dict) else None)
+            item = lookup(kind, sent.get("ids") if isinstance(sent, dict) else None)
             if item is None:
                 missing[section].append(sent)
                 continue
@@ -175,11 +150,11 @@ def _change(request: FakeRequest, remove: bool) -> Reply:
                 personal.items.remove(on)
                 counts[section] += 1
             elif not remove and on is None:
-                personal.items.append(ListEntry(_state(request).new_id(), kind, trakt, _now(request)))
+                personal.items.append(ListEntry(state(request).new_id(), kind, trakt, now(request)))
                 counts[section] += 1
             elif not remove:
                 existing[section] += 1
-    personal.updated_at = _now(request)
+    personal.updated_at = now(request)
     answer: dict[str, Any] = {"deleted" if remove else "added": counts, "not_found": missing}
     if not remove:
         answer["existing"] = existing

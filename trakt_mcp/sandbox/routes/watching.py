@@ -6,13 +6,14 @@ watched or put on the watchlist."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from trakt_mcp.sandbox.data import EPISODES, MOVIES, SHOWS, minimal
-from trakt_mcp.sandbox.fake import FakeRequest, Reply, error
+from trakt_mcp.sandbox.account import EPISODES, iso, lookup, state
+from trakt_mcp.sandbox.data import MOVIES, SHOWS, minimal
 from trakt_mcp.sandbox.router import route
-from trakt_mcp.sandbox.state import Checkin, Paused, Play, SandboxState
+from trakt_mcp.sandbox.state import Checkin, Paused, Play
+from trakt_mcp.sandbox.wire import FakeRequest, Reply, error
 
 MAX_DAYS = 33
 #: Trakt marks an item watched when a scrobble stops at this progress or more.
@@ -20,14 +21,6 @@ WATCHED_AT = 80.0
 MOVIE_CYCLE = 60
 SEASON_WEEKS = 26
 EPOCH = date(2024, 1, 1)
-
-
-def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _state(request: FakeRequest) -> SandboxState:
-    return request.fake.state
 
 
 def _window(request: FakeRequest) -> tuple[date, int] | Reply:
@@ -40,7 +33,7 @@ def _window(request: FakeRequest) -> tuple[date, int] | Reply:
 
 
 def _mine(request: FakeRequest, kind: str) -> set[int]:
-    account = _state(request)
+    account = state(request)
     episode_shows = {e["ids"]["trakt"]: e["show"] for e in EPISODES}
     ids = {entry.trakt for entry in account.watchlist if entry.kind == kind}
     ids |= {play.trakt for play in account.history if play.kind == kind}
@@ -130,7 +123,7 @@ _register_calendars()
 
 @route("GET", "/users/{user}/stats", auth=True)
 def stats(request: FakeRequest) -> Reply:
-    account = _state(request)
+    account = state(request)
     if request.params["user"] not in ("me", account.username):
         return error(404, "user not found")
     runtimes = {m["ids"]["trakt"]: m.get("runtime", 0) for m in MOVIES}
@@ -164,21 +157,15 @@ def stats(request: FakeRequest) -> Reply:
     )
 
 
-def _by_ids(pool: list[dict[str, Any]], ids: Any) -> dict[str, Any] | None:
-    if not isinstance(ids, dict) or not ids:
-        return None
-    return next((i for i in pool if all(str(i["ids"].get(k)) == str(v) for k, v in ids.items())), None)
-
-
 def _watched(body: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any] | None] | None:
     """('movie', movie, None) or ('episode', episode, show) for a scrobble or check-in body; None when unknown."""
-    movie = _by_ids(MOVIES, (body.get("movie") or {}).get("ids"))
+    movie = lookup("movie", (body.get("movie") or {}).get("ids"))
     if movie is not None:
         return "movie", movie, None
     sent = body.get("episode") or {}
-    episode = _by_ids(EPISODES, sent.get("ids"))
+    episode = lookup("episode", sent.get("ids"))
     if episode is None:
-        show = _by_ids(SHOWS, (body.get("show") or {}).get("ids"))
+        show = lookup("show", (body.get("show") or {}).get("ids"))
         number = (sent.get("season"), sent.get("number"))
         episode = next(
             (
@@ -204,15 +191,15 @@ def scrobble(request: FakeRequest) -> Reply:
     if found is None or not isinstance(progress, int | float):
         return error(404 if found is None else 400, "item not found" if found is None else "progress is required")
     kind, item, show = found
-    account, moment = _state(request), request.fake.clock()
+    account, moment = state(request), request.fake.clock()
     trakt = item["ids"]["trakt"]
     account.playback = [p for p in account.playback if (p.kind, p.trakt) != (kind, trakt)]
     done = "start"
     if action == "stop" and progress >= WATCHED_AT:
-        account.history.append(Play(account.new_id(), kind, trakt, _iso(moment), "scrobble"))
+        account.history.append(Play(account.new_id(), kind, trakt, iso(moment), "scrobble"))
         done = "scrobble"
     elif action in ("pause", "stop"):
-        account.playback.append(Paused(account.new_id(), kind, trakt, float(progress), _iso(moment)))
+        account.playback.append(Paused(account.new_id(), kind, trakt, float(progress), iso(moment)))
         done = "pause"
     answer: dict[str, Any] = {"id": account.new_id(), "action": done, "progress": progress}
     answer["sharing"] = {"twitter": False, "mastodon": False, "tumblr": False}
@@ -224,18 +211,18 @@ def scrobble(request: FakeRequest) -> Reply:
 
 def movie_checkin(request: FakeRequest, body: dict[str, Any]) -> Reply:
     """POST /checkin for a movie (the episode check-in is answered by routes/user.py)."""
-    movie = _by_ids(MOVIES, (body.get("movie") or {}).get("ids"))
+    movie = lookup("movie", (body.get("movie") or {}).get("ids"))
     if movie is None:
         return error(404, "movie not found")
-    account, moment = _state(request), request.fake.clock()
+    account, moment = state(request), request.fake.clock()
     active = account.new_id()
     account.checkin = Checkin(active, movie["ids"]["trakt"], moment, moment + movie.get("runtime", 120) * 60, "movie")
-    account.history.append(Play(active, "movie", movie["ids"]["trakt"], _iso(moment), "checkin"))
+    account.history.append(Play(active, "movie", movie["ids"]["trakt"], iso(moment), "checkin"))
     sharing = body.get("sharing") or {}
     return Reply(
         {
             "id": active,
-            "watched_at": _iso(moment),
+            "watched_at": iso(moment),
             "sharing": {key: bool(sharing.get(key)) for key in ("twitter", "mastodon", "tumblr")},
             "movie": minimal(movie),
         },
