@@ -200,7 +200,9 @@ class View:
         else:
             theirs = reached.judge(endpoint_arguments)
         winner = theirs if RANK[theirs.action] >= RANK[outcome.action] else outcome
-        return Judged(winner, decision.limits + reached.limits, shown)
+        # Quotas shared by every call (all_tools) are in both decisions: each is counted once.
+        limits = decision.limits + tuple(quota for quota in reached.limits if quota not in decision.limits)
+        return Judged(winner, limits, shown)
 
 
 class Engine:

@@ -1,6 +1,6 @@
 """The MCP Bundle for Claude Desktop, with the official `mcpb` tool: the manifest validates, the bundle packs, and
 the packed bundle, unpacked into an empty folder, starts the way the host starts it (the manifest's mcp_config,
-`uv run` in the bundle's folder) and lists all 77 tools. Needs `npm ci --prefix bundle` and uv (a dev
+`uv run` in the bundle's folder) and lists all 93 tools. Needs `npm ci --prefix bundle` and uv (a dev
 dependency); CI installs both, and there a missing one fails the test instead of skipping it."""
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def test_the_manifest_validates_with_mcpb() -> None:
     assert {"client_id", "client_secret", "policy_file"} <= set(config)
 
 
-async def test_the_packed_bundle_starts_from_an_empty_folder_and_lists_77_tools(tmp_path: Path) -> None:
+async def test_the_packed_bundle_starts_from_an_empty_folder_and_lists_93_tools(tmp_path: Path) -> None:
     require(MCPB, "mcpb (npm ci --prefix bundle)")
     uv_path = require(uv(), "uv")
     packed = tmp_path / "trakt-mcp.mcpb"
@@ -91,5 +91,5 @@ async def test_the_packed_bundle_starts_from_an_empty_folder_and_lists_77_tools(
     async with Client(params, mode="legacy") as session:
         tools = (await session.list_tools()).tools
         assert session.server_info is not None and session.server_info.name == "trakt-mcp"
-    assert len(tools) == 77
+    assert len(tools) == 93
     assert {tool["name"] for tool in manifest["tools"]} == {tool.name for tool in tools}

@@ -30,7 +30,7 @@ def test_typescript_sdk_client_lists_calls_and_confirms_clear_auth(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["server"]["name"] == "trakt-mcp"
-    assert len(report["toolNames"]) == 77
+    assert len(report["toolNames"]) == 93
     assert "Breaking Bad" in report["trending"]
     assert "signed in" in report["status"].lower()
     assert len(report["asked"]) == 1, "clear_auth must ask the human exactly once"

@@ -88,7 +88,7 @@ class DeclineThenAccept(Answers):
         return await super().__call__(context, params)
 
 
-async def test_find_call_and_confirm_through_a_real_process(signed_in_sandbox: Path) -> None:
+async def test_find_call_and_confirm_then_read_only_in_the_next_process(signed_in_sandbox: Path) -> None:
     asked = DeclineThenAccept("decline")
     async with Client(sandbox(signed_in_sandbox), mode="legacy", elicitation_callback=asked) as client:
         found = text_of(await client.call_tool("find_trakt_endpoints", {"query": "history remove"}))
@@ -102,6 +102,13 @@ async def test_find_call_and_confirm_through_a_real_process(signed_in_sandbox: P
         accepted = await client.call_tool("call_trakt_api", REMOVE)
         gone = text_of(await client.call_tool("fetch_history", {"history_type": "movies"}))
         oauth = await client.call_tool("call_trakt_api", {"method": "POST", "path": "/oauth/revoke", "body": {}})
+        created = text_of(await client.call_tool("create_user_list", {"name": "Made in process one"}))
+    # The next process, --read-only: GET endpoints pass, nothing else; the list made above persisted.
+    async with Client(sandbox(signed_in_sandbox, "--read-only"), mode="legacy") as client:
+        listed = {tool.name for tool in (await client.list_tools()).tools}
+        lists = text_of(await client.call_tool("fetch_user_lists", {}))
+        read = await client.call_tool("call_trakt_api", {"path": "/users/me/lists"})
+        write = await client.call_tool("call_trakt_api", {"method": "PUT", "path": "/users/me/lists/4001", "body": {}})
     first = next(line for line in found.splitlines() if line.startswith("- "))
     assert first.startswith("- `POST /sync/history/remove` Remove items from history.")
     assert not stats.is_error and '"movies":{"plays":2,"watched":2' in text_of(stats), text_of(stats)
@@ -120,6 +127,13 @@ async def test_find_call_and_confirm_through_a_real_process(signed_in_sandbox: P
     assert not accepted.is_error and '"deleted":{"movies":1' in text_of(accepted), text_of(accepted)
     assert "The Dark Knight" not in gone
     assert oauth.is_error and 'Blocked by policy rule rules."api:POST /oauth/revoke"' in text_of(oauth)
+    assert "Made in process one `made-in-process-one`" in created and "Made in process one" in lists
+    assert {"call_trakt_api", "find_trakt_endpoints", "fetch_user_lists"} <= listed and "delete_user_list" not in listed
+    assert not read.is_error and "Weekend favourites" in text_of(read)
+    assert write.is_error and text_of(write) == (
+        "Blocked by policy rule --read-only: PUT /users/{id}/lists/{list_id} is hidden by it. "
+        "call_trakt_api did not run."
+    )
 
 
 async def test_a_rule_on_the_endpoint_refuses_the_generic_call_and_nothing_reaches_trakt(tmp_path: Path) -> None:
@@ -173,21 +187,17 @@ async def test_a_rule_on_the_endpoint_refuses_the_generic_call_and_nothing_reach
     assert "call_trakt_api POST /sync/history/remove" in table
 
 
-async def test_read_only_lets_only_get_endpoints_through(signed_in_sandbox: Path, tmp_path: Path) -> None:
-    async with Client(sandbox(signed_in_sandbox, "--read-only"), mode="legacy") as client:
-        listed = {tool.name for tool in (await client.list_tools()).tools}
-        read = await client.call_tool("call_trakt_api", {"path": "/users/me/lists"})
-        write = await client.call_tool("call_trakt_api", {"method": "PUT", "path": "/users/me/lists/4001", "body": {}})
-    assert {"call_trakt_api", "find_trakt_endpoints"} <= listed and "delete_user_list" not in listed
-    assert not read.is_error and "Weekend favourites" in text_of(read)
-    assert write.is_error and text_of(write) == (
-        "Blocked by policy rule --read-only: PUT /users/{id}/lists/{list_id} is hidden by it. "
-        "call_trakt_api did not run."
-    )
+def test_read_only_hides_every_endpoint_but_get_ones_and_hide_hides_the_tool(tmp_path: Path) -> None:
     engine = load_engine(Settings(home=tmp_path, read_only=True), build_catalog(None))
     for entry in endpoints.catalogue():
         hidden = engine.decisions[f"api:{entry.key}"].action == "hide"
         assert hidden == (entry.method != "GET" or entry.path.startswith("/oauth/")), entry.key
+    assert "call_trakt_api" in engine.visible_tools
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"version": "1", "default": "allow", "hide": ["call_trakt_api"]}))
+    hidden = load_engine(Settings(home=tmp_path, policy=policy), build_catalog(None))
+    assert "call_trakt_api" not in hidden.visible_tools and "find_trakt_endpoints" in hidden.visible_tools
+    assert not any(name.startswith("api:") for name in hidden.visible_tools)  # entries are never listed
 
 
 def test_policy_commands_show_the_endpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -275,3 +285,23 @@ def test_the_generator_reads_the_blueprint() -> None:
     ]
     keys = [entry.key for entry in endpoints.catalogue()]
     assert len(keys) == len(set(keys)) == 209 and "POST /sync/history/remove" in keys
+
+
+def test_a_generic_call_counts_once_against_shared_quotas_and_against_both_rules(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.json"
+    rules = {
+        "call_trakt_api": {"action": "allow", "rate_limit": {"max": 9, "window": 60}},
+        "api:GET *": {"action": "allow", "rate_limit": {"max": 5, "window": 60}},
+    }
+    policy.write_text(
+        json.dumps(
+            {"version": "1", "default": "allow", "all_tools": {"limits": [{"max": 50, "window": 60}]}, "rules": rules}
+        )
+    )
+    catalog = build_catalog(None)
+    engine = load_engine(Settings(home=tmp_path, policy=policy), catalog)
+    assert catalog.normalize is not None
+    arguments = catalog.normalize("call_trakt_api", {"path": "/shows/trending"})
+    judged = engine.view(None).judge_call(engine.decisions["call_trakt_api"], arguments)
+    assert judged.endpoint == "GET /shows/trending" and judged.outcome.action == "allow"
+    assert sorted(quota.limit.max for quota in judged.limits) == [5, 9, 50]

@@ -72,4 +72,4 @@ def test_inspector_strict_reports_no_warning_on_trakt_mcp(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr and "Error" not in done.stderr, done.stderr
     listed = json.loads(done.stdout)
-    assert len(listed["tools"]) == 77
+    assert len(listed["tools"]) == 93

@@ -70,7 +70,7 @@ async def test_install_then_start_exactly_as_the_client_would(
         tools = (await session.list_tools()).tools
         server = session.server_info
     assert server is not None and server.name == "trakt-mcp"
-    assert len(tools) == 77
+    assert len(tools) == 93
 
     installed = config.read_bytes()
     backup = config.with_name(config.name + BACKUP_SUFFIX)

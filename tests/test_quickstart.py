@@ -49,7 +49,7 @@ async def session_report(home: Path, *extra: str) -> dict[str, Any]:
 async def test_a_second_start_answers_from_the_snapshot_and_serves_the_rest(tmp_path: Path) -> None:
     first = await session_report(tmp_path)
     (snapshot,) = snapshots(tmp_path)
-    assert len(first["tools"]) == 77 and "Inception" in first["called"]
+    assert len(first["tools"]) == 93 and "Inception" in first["called"]
 
     # Mark the snapshot: a second start must show the mark (answered from it), then notice that the server's
     # own list differs, tell the client to list again, and repair the snapshot.
@@ -77,7 +77,7 @@ async def test_the_snapshot_follows_the_policy_and_never_shows_a_hidden_tool(tmp
     first = await session_report(tmp_path, "--policy", str(policy))
     second = await session_report(tmp_path, "--policy", str(policy))
     for report in (first, second):
-        assert "clear_auth" not in report["tools"] and len(report["tools"]) == 76
+        assert "clear_auth" not in report["tools"] and len(report["tools"]) == 92
         assert report["hidden"] == "-32602 Unknown tool: clear_auth"
     assert len(snapshots(tmp_path)) == 1, "one snapshot: the one for the configuration in use"
     policy.write_text(json.dumps({"version": "1", "default": "allow", "hide": ["clear_auth", "remove_*"]}))
