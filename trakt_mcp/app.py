@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from guard.middleware import Guard
     from guard.store import Store
     from trakt_mcp.auth import AuthManager
+    from trakt_mcp.remote.routes import Remote
     from trakt_mcp.sandbox import FakeTrakt
 
 
@@ -26,6 +27,8 @@ class App:
     fake: FakeTrakt | None = None
     #: Set when the server is built (trakt_mcp.guarded.install).
     guard: Guard | None = None
+    #: Multi-user mode (settings.public_url): the OAuth server and each person's Trakt access.
+    remote: Remote | None = None
 
     async def aclose(self) -> None:
         await self.client.aclose()

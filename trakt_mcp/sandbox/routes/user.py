@@ -88,7 +88,7 @@ def now(request: FakeRequest) -> str:
 
 
 def state(request: FakeRequest) -> SandboxState:
-    return request.fake.state
+    return request.fake.state_for(request.token)
 
 
 def _counts() -> dict[str, int]:
