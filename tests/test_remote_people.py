@@ -5,7 +5,9 @@ metadata document on a private or loopback address is never fetched."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from trakt_mcp.remote.sealing import load_sealer
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.fake import IssuedToken
 from trakt_mcp.sandbox.http import serve_on_loopback
+from trakt_mcp.sandbox.routes.oauth import oauth_state
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
 
@@ -127,3 +130,41 @@ def test_a_metadata_document_on_a_private_address_is_refused_outside_sandbox(set
             assert "non-public address" in page.text or "https://" in page.text, page.text
     assert documents.hits == [], "nothing was fetched from a private or loopback address"
     assert not Path(server.home / "people.db").read_bytes().count(b"client.json")
+
+
+def test_the_device_flow_signs_a_person_in_when_the_trakt_app_has_only_the_out_of_band_redirect(
+    tmp_path: Path,
+) -> None:
+    fake = FakeTrakt()
+    env = {"TRAKT_CLIENT_ID": SANDBOX_CLIENT_ID, "TRAKT_CLIENT_SECRET": SANDBOX_CLIENT_SECRET}
+    with (
+        serve_on_loopback(fake) as api,
+        remote_server(tmp_path / "home", "--trakt-signin", "device", env={**env, "TRAKT_API_URL": api}) as server,
+        server.http() as http,
+    ):
+        client_id = register(http, CALLBACK)["client_id"]
+        verifier, challenge = pkce()
+        page = http.get("/authorize", params=authorize_query(server, client_id, CALLBACK, challenge))
+        assert 'id="trakt-get-code"' in page.text and "trakt-sign-in" not in page.text
+        state = html.unescape(re.search(r'name="state" value="([^"]+)"', page.text).group(1))  # type: ignore[union-attr]
+        shown = http.post("/oauth/trakt/device", data={"state": state})
+        assert oauth_state(fake).latest().user_code in shown.text
+        assert 'id="not-yet"' in http.post("/oauth/trakt/device", data={"state": state}).text
+        oauth_state(fake).approve()
+        back = http.post("/oauth/trakt/device", data={"state": state})
+        assert back.status_code == 302, back.text
+        location = httpx.URL(back.headers["location"])
+        assert str(location).startswith(CALLBACK) and location.params["iss"] == server.base
+        answer = token(
+            http,
+            grant_type="authorization_code",
+            code=location.params["code"],
+            redirect_uri=CALLBACK,
+            client_id=client_id,
+            code_verifier=verifier,
+            resource=server.mcp,
+        )
+        listed = tool_text(call_tool(http, answer.json()["access_token"], "fetch_user_watchlist"))
+        assert "Dune: Part Two" in listed, "the fake's own account, signed in with a code"
+        replay = http.post("/oauth/trakt/device", data={"state": state})
+        assert replay.status_code == 400, "the code and its authorization are used up"

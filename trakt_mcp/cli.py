@@ -101,6 +101,13 @@ def serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "proxy's job). Each person signs in with their own Trakt account (README: Host it for others)",
     )
     group.add_argument(
+        "--trakt-signin",
+        choices=["redirect", "device"],
+        default=default,
+        help="multi-user mode: people sign in at Trakt and come back by redirect (default), or, for a Trakt app with "
+        "only the out-of-band redirect, enter a code at Trakt",
+    )
+    group.add_argument(
         "--allowed-origin",
         action="append",
         default=default,
@@ -155,6 +162,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "toolsets": getattr(args, "toolsets", None),
         "tools": getattr(args, "tools", None),
         "public_url": getattr(args, "public_url", None),
+        "trakt_signin": getattr(args, "trakt_signin", None),
     }
     from trakt_mcp import credentials
 

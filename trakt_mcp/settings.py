@@ -30,6 +30,7 @@ ENV_VARS: dict[str, str] = {
     "TRAKT_MCP_TOOLSETS": "toolsets",
     "TRAKT_MCP_TOOLS": "tools",
     "TRAKT_MCP_PUBLIC_URL": "public_url",
+    "TRAKT_MCP_TRAKT_SIGNIN": "trakt_signin",
 }
 
 #: The settings that are credentials, for `status` (where each came from).
@@ -80,6 +81,9 @@ class Settings(BaseModel):
     #: Multi-user mode (trakt_mcp.remote): the address clients reach, e.g. https://trakt.example.com (MCP at
     #: <public_url>/mcp). Each person signs in with their own Trakt account.
     public_url: str | None = None
+    #: How people sign in with Trakt there: Trakt redirects back to <public_url>/oauth/trakt/callback, or (a Trakt
+    #: app with only the out-of-band redirect) they enter a code at Trakt (the device flow).
+    trakt_signin: Literal["redirect", "device"] = "redirect"
     #: Where each credential came from ("environment (TRAKT_CLIENT_ID)", "flag --client-id", "keyring ..."),
     #: for `trakt-mcp status`. Never the value.
     origins: dict[str, str] = Field(default_factory=dict, repr=False)

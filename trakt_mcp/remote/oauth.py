@@ -67,7 +67,8 @@ class FormRequest(OAuth2Request):  # type: ignore[misc]
     """An OAuth request already read: query (authorization endpoint) or form (token, revocation) parameters."""
 
     def __init__(self, method: str, uri: str, headers: Mapping[str, str], values: Mapping[str, str]) -> None:
-        super().__init__(method, uri, headers=headers)  # case-insensitive (Starlette's): authlib asks for "Authorization"
+        # Starlette's headers, case-insensitive: authlib asks for "Authorization".
+        super().__init__(method, uri, headers=headers)
         self._values = dict(values)
         self.payload = BasicOAuth2Payload(self._values)
 

@@ -50,6 +50,30 @@ def sign_in(client_name: str, redirect_host: str, trakt_url: str) -> HTMLRespons
     )
 
 
+def sign_in_with_code(client_name: str, redirect_host: str, state: str) -> HTMLResponse:
+    """For a Trakt app with only the out-of-band redirect: the device flow, a code to enter at Trakt."""
+    return page(
+        "Sign in with Trakt",
+        f"<h1>Connect {escape(client_name)} to your Trakt account</h1>"
+        f"<p>{escape(client_name)} (returning to <code>{escape(redirect_host)}</code>) asks to use this Trakt server "
+        "for you. Get a code, enter it at Trakt while signed in with your own account, then come back here.</p>"
+        f'<form method="post" action="/oauth/trakt/device"><input type="hidden" name="state" value="{escape(state)}">'
+        '<button id="trakt-get-code" autofocus>Get a Trakt code</button></form>',
+    )
+
+
+def enter_code(user_code: str, verification_url: str, state: str, waiting: bool) -> HTMLResponse:
+    note = '<p class="muted" id="not-yet">Trakt has not seen the code yet.</p>' if waiting else ""
+    return page(
+        "Enter your code at Trakt",
+        f'<h1>Your code: <code id="user-code">{escape(user_code)}</code></h1>'
+        f'<p>Open <a href="{escape(verification_url)}" target="_blank" rel="noopener">{escape(verification_url)}</a>, '
+        "sign in with your own Trakt account and enter the code. Then continue here.</p>"
+        f'{note}<form method="post" action="/oauth/trakt/device"><input type="hidden" name="state" '
+        f'value="{escape(state)}"><button id="trakt-continue" autofocus>I entered the code: continue</button></form>',
+    )
+
+
 def error(title: str, detail: str, status: int = 400) -> HTMLResponse:
     return page(
         title,

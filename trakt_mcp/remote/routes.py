@@ -25,6 +25,7 @@ from trakt_mcp.remote.client_documents import ClientDocuments, DocumentRefused, 
 from trakt_mcp.remote.oauth import Answer, BodyJsonRequest, FormRequest, MultiUserServer
 from trakt_mcp.remote.people import PERSON_CLAIM, People
 from trakt_mcp.remote.store import PendingRecord, digest
+from trakt_mcp.tokens import Token
 
 log = logging.getLogger("trakt_mcp.remote")
 
@@ -34,6 +35,7 @@ PENDING_SECONDS = 600.0
 REGISTRATIONS_PER_ADDRESS, REGISTRATIONS_TOTAL = 10, 200
 MAX_FORM_BYTES = 16 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+EXPIRED = "It was used already or is older than 10 minutes."
 
 
 MCP_PATH = "/mcp"
@@ -93,6 +95,7 @@ class RemoteRoutes:
             Route("/.well-known/oauth-authorization-server", self.metadata, methods=["GET"]),
             Route("/authorize", self.authorize, methods=["GET"]),
             Route(trakt_signin.CALLBACK_PATH, self.trakt_callback, methods=["GET"]),
+            Route(trakt_signin.DEVICE_PATH, self.trakt_device, methods=["POST"]),
             Route("/token", self.token, methods=["POST"]),
             Route("/register", self.register, methods=["POST"]),
             Route("/revoke", self.revoke, methods=["POST"]),
@@ -125,6 +128,8 @@ class RemoteRoutes:
         self.server.store.put_pending(PendingRecord(digest(state), urlencode(query), expires))
         client = grant.request.client.record
         redirect_host = urlsplit(grant.request.payload.redirect_uri or client.redirect_uris[0]).netloc
+        if self.settings.trakt_signin == "device":
+            return pages.sign_in_with_code(client.name, redirect_host, state)
         return pages.sign_in(client.name, redirect_host, trakt_signin.authorize_url(self.settings, self.base, state))
 
     def _authorize_error(self, request: Request, exc: OAuth2Error) -> Response:
@@ -139,17 +144,54 @@ class RemoteRoutes:
         params = request.query_params
         pending = self.server.store.take_pending(digest(params.get("state", "")), self.server.now())
         if pending is None:
-            return pages.error("This sign-in link has expired", "It was used already or is older than 10 minutes.")
-        query = dict(parse_qsl(pending.request))
-        oauth_request = FormRequest("GET", f"{self.base}/authorize", request.headers, query)
+            return pages.error("This sign-in link has expired", EXPIRED)
+        if "code" not in params:  # the person said no at Trakt
+            return await self._finish(request, pending, None)
+        try:
+            token = await trakt_signin.exchange(self.people.http, self.settings, params["code"], self.base)
+        except TraktError as exc:
+            return pages.error("Trakt sign-in did not finish", str(exc), 502)
+        return await self._finish(request, pending, token)
+
+    async def trakt_device(self, request: Request) -> Response:
+        """The device flow (an app with only the out-of-band redirect): a code for the person to enter at Trakt,
+        then each "continue" asks Trakt once. The code waits beside the pending authorization, taken and put back
+        so that two tabs never poll with it at once."""
+        form = await self._form(request)
+        state = form.get("state", "") if isinstance(form, dict) else ""
+        store, now, device_key = self.server.store, self.server.now(), digest(f"device:{state}")
+        waiting = store.take_pending(device_key, now)
+        try:
+            if waiting is None:
+                pending = store.take_pending(digest(state), now)
+                if pending is None:
+                    return pages.error("This sign-in link has expired", EXPIRED)
+                store.put_pending(pending)
+                device = await trakt_signin.start_device(self.people.http, self.settings)
+                store.put_pending(PendingRecord(device_key, device.to_json(), pending.expires_at))
+                return pages.enter_code(device.user_code, device.verification_url, state, waiting=False)
+            device = trakt_signin.DeviceCode.from_json(waiting.request)
+            token = await trakt_signin.poll_device(self.people.http, self.settings, device)
+        except TraktError as exc:
+            return pages.error("Trakt sign-in did not finish", str(exc), 502)
+        if token is None:
+            store.put_pending(waiting)
+            return pages.enter_code(device.user_code, device.verification_url, state, waiting=True)
+        pending = store.take_pending(digest(state), now)
+        if pending is None:
+            return pages.error("This sign-in link has expired", EXPIRED)
+        return await self._finish(request, pending, token)
+
+    async def _finish(self, request: Request, pending: PendingRecord, token: Token | None) -> Response:
+        """The person's Trakt token (None: they said no at Trakt) answers the client's waiting authorization."""
+        oauth_request = FormRequest("GET", f"{self.base}/authorize", request.headers, dict(parse_qsl(pending.request)))
         try:
             grant = self.server.get_consent_grant(oauth_request)
         except OAuth2Error as exc:
             return self._authorize_error(request, exc)
-        if "code" not in params:  # the person said no at Trakt
+        if token is None:
             return to_response(self.server.create_authorization_response(oauth_request, None, grant))
         try:
-            token = await trakt_signin.exchange(self.people.http, self.settings, params["code"], self.base)
             username = await trakt_signin.username(self.people.http, token)
             stored = self.people.tokens(username)
             previous = stored.load()

@@ -23,7 +23,7 @@ from trakt_mcp.remote.people import CallerAuth, People, bind_person
 from trakt_mcp.remote.routes import MCP_PATH, PeopleTokenVerifier, Remote, RemoteRoutes
 from trakt_mcp.remote.sealing import load_sealer
 from trakt_mcp.remote.sqlite import open_people_store
-from trakt_mcp.remote.trakt_signin import SANDBOX_TRAKT_PATH, callback_url
+from trakt_mcp.remote.trakt_signin import DEVICE_REDIRECT, SANDBOX_TRAKT_PATH, callback_url
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -39,7 +39,8 @@ def install(app: App, *, documents_transport: httpx.AsyncBaseTransport | None = 
     assert settings.public_url is not None
     base = settings.public_url
     store = open_people_store(settings.home)
-    people = People(settings, app.client.http, store, load_sealer(settings.home), callback_url(base), time.time)
+    redirect = DEVICE_REDIRECT if settings.trakt_signin == "device" else callback_url(base)
+    people = People(settings, app.client.http, store, load_sealer(settings.home), redirect, time.time)
     caller = CallerAuth(people)
     app.auth = caller
     app.client.tokens = caller

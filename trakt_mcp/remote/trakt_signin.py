@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
+from dataclasses import asdict, dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -15,6 +19,7 @@ from trakt_mcp.tokens import Token
 
 TRAKT_AUTHORIZE = "https://trakt.tv/oauth/authorize"
 CALLBACK_PATH = "/oauth/trakt/callback"
+DEVICE_PATH = "/oauth/trakt/device"
 #: In sandbox mode the fake Trakt's sign-in page is served by this server, under this path.
 SANDBOX_TRAKT_PATH = "/sandbox/trakt"
 
@@ -65,10 +70,8 @@ async def exchange(http: httpx.AsyncClient, settings: Settings, code: str, publi
 async def revoke(http: httpx.AsyncClient, settings: Settings, token: Token) -> None:
     """Best effort: a Trakt token the person no longer uses (replaced by a new sign-in) is revoked at Trakt."""
     body = {"token": token.access_token, "client_id": settings.client_id or "", "client_secret": settings.secret or ""}
-    try:
+    with contextlib.suppress(httpx.HTTPError):
         await http.post("/oauth/revoke", json=body)
-    except httpx.HTTPError:
-        pass
 
 
 async def username(http: httpx.AsyncClient, token: Token) -> str:
@@ -81,3 +84,53 @@ async def username(http: httpx.AsyncClient, token: Token) -> str:
     if not isinstance(name, str) or not name.strip():
         raise TraktError("Trakt did not say who signed in. Start again from your app.")
     return name
+
+
+#: What the sign-in page offers: Trakt's redirect back to us, or (an app with only the out-of-band redirect) a code.
+DEVICE_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
+
+
+@dataclass(frozen=True)
+class DeviceCode:
+    device_code: str
+    user_code: str
+    verification_url: str
+    expires_at: float
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> DeviceCode:
+        return cls(**json.loads(text))
+
+
+async def start_device(http: httpx.AsyncClient, settings: Settings) -> DeviceCode:
+    try:
+        response = await http.post("/oauth/device/code", json={"client_id": settings.client_id or ""})
+        data: Any = response.json() if response.status_code == 200 else None
+        return DeviceCode(
+            str(data["device_code"]),
+            str(data["user_code"]),
+            str(data["verification_url"]),
+            time.time() + float(data["expires_in"]),
+        )
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        raise TraktError("Trakt did not give a sign-in code. Try again in a minute.") from None
+
+
+async def poll_device(http: httpx.AsyncClient, settings: Settings, device: DeviceCode) -> Token | None:
+    """The person's token once they entered the code at Trakt; None while Trakt still waits for them."""
+    body = {"code": device.device_code, "client_id": settings.client_id or "", "client_secret": settings.secret or ""}
+    try:
+        response = await http.post("/oauth/device/token", json=body)
+    except httpx.HTTPError as exc:
+        raise TraktError(f"Trakt could not be reached ({type(exc).__name__}). Try again.") from None
+    if response.status_code in (400, 429):
+        return None
+    if response.status_code != 200:
+        raise TraktError("The code expired or was refused at Trakt. Start again from your app.")
+    try:
+        return parse_token(response.json(), time.time())
+    except ValueError:
+        raise TraktError("Trakt's answer to the sign-in was not understood. Start again from your app.") from None
