@@ -32,9 +32,9 @@ from tests.remote_support import (
 )
 from trakt_mcp.remote.sealing import load_sealer
 from trakt_mcp.sandbox import FakeTrakt
-from trakt_mcp.sandbox.fake import IssuedToken
 from trakt_mcp.sandbox.http import serve_on_loopback
 from trakt_mcp.sandbox.routes.oauth import oauth_state
+from trakt_mcp.sandbox.wire import IssuedToken
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
 

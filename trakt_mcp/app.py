@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from trakt_mcp.client import TraktClient
 from trakt_mcp.settings import Settings
+from trakt_mcp.trakt.client import TraktClient
 
 if TYPE_CHECKING:
     from guard.middleware import Guard
     from guard.store import Store
-    from trakt_mcp.auth import AuthManager
     from trakt_mcp.remote.routes import Remote
     from trakt_mcp.sandbox import FakeTrakt
+    from trakt_mcp.trakt.auth import AuthManager
 
 
 @dataclass
@@ -25,7 +25,7 @@ class App:
     #: What every process on this state folder shares: rate-limit windows, approvals, pending sign-ins.
     store: Store | None = None
     fake: FakeTrakt | None = None
-    #: Set when the server is built (trakt_mcp.guarded.install).
+    #: Set when the server is built (trakt_mcp.server.guarded.install).
     guard: Guard | None = None
     #: Multi-user mode (settings.public_url): the OAuth server and each person's Trakt access.
     remote: Remote | None = None

@@ -20,13 +20,13 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.context import CallNext, HandlerResult
 
 from guard.store import StoreError
-from trakt_mcp.auth import AuthManager, DeviceFlow, PollResult, SignOut
-from trakt_mcp.errors import NotSignedIn, TraktError
 from trakt_mcp.remote.sealing import Sealer, SealingError
 from trakt_mcp.remote.store import PeopleStore
 from trakt_mcp.settings import Settings
-from trakt_mcp.signins import InMemorySignIns
-from trakt_mcp.tokens import Token, TokenStoreError
+from trakt_mcp.trakt.auth import AuthManager, PollResult, SignOut
+from trakt_mcp.trakt.errors import NotSignedIn, TraktError
+from trakt_mcp.trakt.signins import DeviceFlow, InMemorySignIns
+from trakt_mcp.trakt.tokens import Token, TokenStoreError
 
 #: The person the current MCP request acts for (None: nobody, e.g. outside a request).
 CURRENT_PERSON: contextvars.ContextVar[str | None] = contextvars.ContextVar("trakt_mcp_person", default=None)

@@ -19,13 +19,13 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from guard.store import StoreError
-from trakt_mcp.errors import TraktError
 from trakt_mcp.remote import pages, trakt_signin
 from trakt_mcp.remote.client_documents import ClientDocuments, DocumentRefused, is_document_url
 from trakt_mcp.remote.oauth import Answer, BodyJsonRequest, FormRequest, MultiUserServer
 from trakt_mcp.remote.people import PERSON_CLAIM, People
 from trakt_mcp.remote.store import PendingRecord, digest
-from trakt_mcp.tokens import Token
+from trakt_mcp.trakt.errors import TraktError
+from trakt_mcp.trakt.tokens import Token
 
 log = logging.getLogger("trakt_mcp.remote")
 

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from guard.home import open_private_stat
-from trakt_mcp.tokens import write_private
+from trakt_mcp.trakt.tokens import write_private
 
 KEY_ENV = "TRAKT_MCP_PEOPLE_KEY"
 OLD_KEYS_ENV = "TRAKT_MCP_PEOPLE_OLD_KEYS"

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
     from trakt_mcp.app import App
-    from trakt_mcp.http import HttpOptions
+    from trakt_mcp.http.serve import HttpOptions
 
 
 def install(app: App, *, documents_transport: httpx.AsyncBaseTransport | None = None) -> Remote:
@@ -91,8 +91,8 @@ def _sandbox_trakt(app: App) -> Route:
 
 
 def build_app(server: MCPServer, app: App, options: HttpOptions) -> Starlette:
-    from trakt_mcp.http import transport_security
-    from trakt_mcp.http_limits import BodyLimit
+    from trakt_mcp.http.limits import BodyLimit
+    from trakt_mcp.http.serve import transport_security
 
     remote = app.remote
     assert remote is not None
@@ -117,7 +117,7 @@ def build_app(server: MCPServer, app: App, options: HttpOptions) -> Starlette:
 
 
 def serve(server: MCPServer, app: App, options: HttpOptions) -> int:
-    from trakt_mcp.http import announcing_server, uvicorn_config
+    from trakt_mcp.http.serve import announcing_server, uvicorn_config
 
     if app.remote is None:
         print("trakt-mcp: --public-url is needed for multi-user mode", file=sys.stderr)

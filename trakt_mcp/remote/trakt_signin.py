@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 
 import httpx
 
-from trakt_mcp.auth import parse_token
-from trakt_mcp.errors import TraktError
 from trakt_mcp.settings import DEFAULT_API_URL, Settings
-from trakt_mcp.tokens import Token
+from trakt_mcp.trakt.auth import parse_token
+from trakt_mcp.trakt.errors import TraktError
+from trakt_mcp.trakt.tokens import Token
 
 TRAKT_AUTHORIZE = "https://trakt.tv/oauth/authorize"
 CALLBACK_PATH = "/oauth/trakt/callback"
