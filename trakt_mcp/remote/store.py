@@ -11,6 +11,10 @@ Rules every implementation keeps:
   gets the row;
 - revocation is a row update (`revoked`), so every process sees it on its next lookup;
 - every failure raises `guard.store.StoreError` naming where the state lives and the fix (fail closed).
+
+Room for what each person decides (issue 22): a code's and a token's `scope` already carries what was granted to
+that person × client; grants (person × client -> capabilities, revoked flag) and browser sessions (by digest, with
+expiry) join this interface under the same rules.
 """
 
 from __future__ import annotations
