@@ -13,7 +13,7 @@ Rules every implementation keeps:
 - every failure raises `guard.store.StoreError` naming where the state lives and the fix (fail closed).
 
 Room for what each person decides (issue 22): a code's and a token's `scope` already carries what was granted to
-that person × client; grants (person × client -> capabilities, revoked flag) and browser sessions (by digest, with
+that person and client; grants (person and client -> capabilities, revoked flag) and browser sessions (by digest, with
 expiry) join this interface under the same rules.
 """
 
