@@ -7,6 +7,7 @@ so it is covered here and anything else fails loudly rather than being skipped.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hypothesis import strategies as st
@@ -49,6 +50,11 @@ def from_schema(schema: dict[str, Any], root: dict[str, Any] | None = None) -> s
         if schema.get("format") == "date-time":
             return st.datetimes().map(lambda moment: moment.isoformat() + "Z")
         return st.text(min_size=schema.get("minLength", 0), max_size=min(schema.get("maxLength", 40), 40))
+    if kind == "number":
+        low, high = schema.get("minimum"), schema.get("maximum")
+        return st.floats(min_value=low, max_value=high, allow_nan=False, allow_infinity=False) | st.integers(
+            min_value=None if low is None else math.ceil(low), max_value=None if high is None else math.floor(high)
+        )
     if kind == "boolean":
         return st.booleans()
     if kind == "null":

@@ -160,7 +160,11 @@ TOOLS: list[ToolSpec[Any]] = [
         risk="read",
         args=CalendarArgs,
         run=fetch_calendar,
-        endpoints=("GET /calendars/{my|all}/{shows|shows/new|shows/premieres|movies}/{start_date}/{days}",),
+        endpoints=tuple(
+            f"GET /calendars/{scope}/{'/'.join(parts)}/{{start_date}}/{{days}}"
+            for scope in ("my", "all")
+            for parts, _ in CALENDARS.values()
+        ),
     ),
     ToolSpec(
         name="fetch_up_next",

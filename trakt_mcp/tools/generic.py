@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import ValidationInfo, field_validator, model_validator
 
-from trakt_mcp.tools.endpoints import Endpoint, Method, UnknownEndpoint, check_value, find, search
+from trakt_mcp.tools.endpoints import Endpoint, Method, UnknownEndpoint, catalogue, check_value, find, search
 from trakt_mcp.tools.params import text_of
 from trakt_mcp.tools.spec import ToolArgs, ToolSpec
 from trakt_mcp.trakt.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, endpoint
@@ -167,7 +167,7 @@ TOOLS: list[ToolSpec[Any]] = [
         risk="destructive",
         args=CallArgs,
         run=call_api,
-        endpoints=("* (any catalogue entry)",),
+        endpoints=tuple(entry.key for entry in catalogue()),
         effect=call_effect,
         routed=True,
     ),
