@@ -49,7 +49,8 @@ class Setup:
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     folder = tmp_path_factory.mktemp("people")
     policy = folder / "policy.json"
-    policy.write_text(json.dumps({"version": "1", "default": "allow"}))
+    once_a_day = {"action": "allow", "rate_limit": {"max": 1, "window": "day"}}
+    policy.write_text(json.dumps({"version": "1", "default": "allow", "rules": {"fetch_history": once_a_day}}))
     fake = FakeTrakt()
     document = {"client_id": "", "client_name": "private", "redirect_uris": [CALLBACK]}
     with serve_on_loopback(fake) as api, https_documents(folder, {"/client.json": document}) as documents:
@@ -106,6 +107,20 @@ def test_clear_auth_for_alice_revokes_at_trakt_and_every_token_of_hers_bob_untou
     with sqlite3.connect(server.home / "people.db") as db:
         rows = dict(db.execute("SELECT username, trakt_token IS NOT NULL FROM people").fetchall())
     assert rows == {"alice": 0, "bob": 1}
+
+
+def test_each_person_has_their_own_rate_limit_windows_and_audit_lines(setup: Setup) -> None:
+    server = setup.server
+    with server.http() as http:
+        client_id = register(http, CALLBACK)["client_id"]
+        alice, bob = signed_in(server, http, client_id, "alice"), signed_in(server, http, client_id, "bob")
+        assert "Inception" in tool_text(call_tool(http, alice["access_token"], "fetch_history"))
+        again = tool_text(call_tool(http, alice["access_token"], "fetch_history"))
+        assert "Inception" not in again and "limit" in again.lower(), again
+        assert "Dune: Part Two" in tool_text(call_tool(http, bob["access_token"], "fetch_history"))
+    lines = [json.loads(line) for line in (server.home / "audit.jsonl").read_text().splitlines()]
+    history = [(line["identity"], line["decision"]) for line in lines if line.get("tool") == "fetch_history"]
+    assert history == [("alice", "allowed"), ("alice", "rate_limited"), ("bob", "allowed")], history
 
 
 def test_a_metadata_document_on_a_private_address_is_refused_outside_sandbox(setup: Setup) -> None:
