@@ -183,3 +183,18 @@ def test_the_device_flow_signs_a_person_in_when_the_trakt_app_has_only_the_out_o
         assert "Dune: Part Two" in listed, "the fake's own account, signed in with a code"
         replay = http.post("/oauth/trakt/device", data={"state": state})
         assert replay.status_code == 400, "the code and its authorization are used up"
+
+
+def test_an_unusable_people_store_fails_closed_with_the_fix(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    (home / "people.db").write_bytes(b"this is not a database" * 100)
+    (home / "people.db").chmod(0o600)
+    with remote_server(home, "--sandbox") as server, server.http() as http:
+        refused = http.post("/register", json={"client_name": "x", "redirect_uris": [CALLBACK]})
+        assert refused.status_code == 503, refused.text
+        assert "people.db" in refused.json()["error_description"] and "Fix" in refused.json()["error_description"]
+        answer = token(http, grant_type="authorization_code", code="anything", client_id="anyone")
+        assert answer.status_code == 503 and "access_token" not in answer.text
+        page = http.get("/authorize", params={"response_type": "code", "client_id": "anyone"})
+        assert page.status_code == 503 and "people.db" in page.text
