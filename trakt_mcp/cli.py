@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES: list[str] = [
     "trakt_mcp.cli_auth",
     "trakt_mcp.cli_policy",
+    "trakt_mcp.cli_audit",
     "trakt_mcp.cli_identity",
     "trakt_mcp.cli_install",
     "trakt_mcp.cli_setup",
