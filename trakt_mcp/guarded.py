@@ -283,7 +283,10 @@ def load_engine(settings: Settings, catalog: Catalog) -> Engine:
     source = "built-in" if settings.policy is None else str(settings.policy)
     if settings.restricted:
         source = f"{source} + {' '.join(settings.restriction_flags())}"
-    return Engine(restrict(policy, settings, catalog), catalog, source)
+    shadow = read_policy(settings.shadow_policy) if settings.shadow_policy is not None else None
+    if shadow is not None:
+        shadow = restrict(shadow, settings, catalog)
+    return Engine(restrict(policy, settings, catalog), catalog, source, shadow)
 
 
 class SharedWatcher(PolicyWatcher):
