@@ -151,7 +151,7 @@ def run_verify(settings: Settings) -> int:
     try:
         with log.steady():
             files = log.files()
-            head = StoreHead(store, guarded.AUDIT_HEAD, time.time).recall()
+            head = StoreHead(store, guarded.AUDIT_HEAD).recall()
             try:
                 secret = read_private(settings.home / KEY_FILE)
             except FileNotFoundError:

@@ -7,7 +7,6 @@ import difflib
 import json
 import math
 import shlex
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
@@ -64,7 +63,7 @@ def audit_path(settings: Settings) -> Path:
 
 def audit_log(settings: Settings, store: Store) -> AuditLog:
     """The audit log, every line chained with the state folder's secret; the store remembers the last link."""
-    head = StoreHead(store, AUDIT_HEAD, time.time)
+    head = StoreHead(store, AUDIT_HEAD)
     return AuditLog(audit_path(settings), key=lambda: secret_key(settings.home), head=head)
 
 
