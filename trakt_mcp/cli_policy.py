@@ -16,6 +16,7 @@ from typing import Any
 from guard.approvals import ApprovalError
 from guard.engine import LEVELS, Decision, Engine, Quota, UnknownIdentity, View
 from guard.policy import PolicyError, policy_schema
+from trakt_mcp import cli_policycode
 from trakt_mcp.settings import Settings
 from trakt_mcp.terminal import ask as terminal_ask
 from trakt_mcp.terminal import printable
@@ -37,6 +38,7 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
     explain.set_defaults(run=run_explain)
     schema = actions.add_parser("schema", parents=[common], help="print the policy file's JSON Schema")
     schema.set_defaults(run=lambda args, settings: _print_schema())
+    cli_policycode.register(actions, common)
 
     approve = subcommands.add_parser(
         "approve",
