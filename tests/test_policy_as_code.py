@@ -23,7 +23,7 @@ from guard.auditchain import StoreHead
 from guard.home import secret_key
 from guard.store.sqlite import SqliteStore
 from tests.process_support import audit_lines
-from trakt_mcp.cli import main
+from trakt_mcp.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CASES = ROOT / "policy.example.tests.toml"
