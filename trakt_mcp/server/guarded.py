@@ -285,7 +285,8 @@ def load_engine(settings: Settings, catalog: Catalog) -> Engine:
     shadow = read_policy(settings.shadow_policy) if settings.shadow_policy is not None else None
     if shadow is not None:
         shadow = restrict(shadow, settings, catalog)
-    return Engine(restrict(policy, settings, catalog), catalog, source, shadow)
+    people = settings.public_url is not None
+    return Engine(restrict(policy, settings, catalog), catalog, source, shadow=shadow, people=people)
 
 
 class SharedWatcher(PolicyWatcher):
