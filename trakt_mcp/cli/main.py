@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES: list[str] = [
     "trakt_mcp.cli.auth",
     "trakt_mcp.cli.policy",
+    "trakt_mcp.cli.audit",
     "trakt_mcp.cli.identity",
     "trakt_mcp.cli.install",
     "trakt_mcp.cli.setup",
@@ -55,6 +56,13 @@ def common_options(*, suppress: bool) -> argparse.ArgumentParser:
     group.add_argument("--api-url", default=default, help="Trakt API base URL (TRAKT_API_URL)")
     group.add_argument("--home", default=default, help="state folder (TRAKT_MCP_HOME)")
     group.add_argument("--policy", default=default, help="policy file (TRAKT_MCP_POLICY)")
+    group.add_argument(
+        "--shadow-policy",
+        default=default,
+        metavar="FILE",
+        help="a policy that decides beside the one in force without acting: audited as would_deny, would_confirm, "
+        "would_limit (TRAKT_MCP_SHADOW_POLICY; see `audit --shadow`)",
+    )
     group.add_argument("-v", "--verbose", action="store_true", default=default or False, help="debug logging")
     quick = parser.add_argument_group("quick restrictions (the stricter of these and the policy file wins)")
     quick.add_argument(
@@ -155,6 +163,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "api_url": getattr(args, "api_url", None),
         "home": getattr(args, "home", None),
         "policy": getattr(args, "policy", None),
+        "shadow_policy": getattr(args, "shadow_policy", None),
         "transport": getattr(args, "transport", None),
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
