@@ -262,12 +262,20 @@ def _decided(entry: dict[str, Any]) -> str:
 
 
 def run_audit(args: argparse.Namespace, settings: Settings) -> int:
-    from guard.audit import AuditLog
+    from guard.store import StoreError
     from trakt_mcp import guarded
 
-    entries = list(AuditLog(guarded.audit_path(settings)).tail(max(args.count, 1)))
+    store = guarded.open_store(settings)
+    trail = guarded.audit_trail(settings, store)
+    try:
+        entries = list(trail.tail(max(args.count, 1)))
+    except StoreError as exc:
+        print(f"trakt-mcp audit: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
     if not entries:
-        print(f"No audit entries yet ({guarded.audit_path(settings)}).")
+        print(f"No audit entries yet ({guarded.audit_where(trail)}).")
         return 0
     rows = [("TIME", "IDENTITY", "CLIENT", "TOOL", "DECISION", "RULE", "OUTCOME", "MS", "ARGUMENTS")]
     for entry in entries:

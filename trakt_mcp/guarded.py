@@ -17,7 +17,8 @@ from pydantic import PrivateAttr, ValidationError
 
 from guard import progress
 from guard.approvals import Approvals
-from guard.audit import AuditLog
+from guard.audit import AuditLog, AuditTrail
+from guard.audit_table import TableAudit
 from guard.catalog import Catalog, InvalidArguments, NotReady, ResourceInfo, ToolInfo
 from guard.engine import Engine, matches_any
 from guard.home import secret_key, secure_folder
@@ -60,9 +61,26 @@ def state_path(settings: Settings) -> Path:
     return settings.home / "state.db"
 
 
-def open_store(settings: Settings) -> SqliteStore:
-    """The state every trakt-mcp process on this home shares (opened on first use)."""
+def open_store(settings: Settings) -> Store:
+    """The state every trakt-mcp process on this home shares, or with a postgresql:// state every replica behind
+    the balancer (opened on first use)."""
+    if settings.state_url is not None:
+        from guard.store.postgres import PostgresStore
+
+        return PostgresStore(settings.state_url)
     return SqliteStore(state_path(settings))
+
+
+def audit_trail(settings: Settings, store: Store) -> AuditTrail:
+    """The JSONL file in the state folder; with a PostgreSQL state, the shared table too (which `audit` reads)."""
+    from guard.store.postgres import PostgresStore
+
+    local = AuditLog(audit_path(settings))
+    return TableAudit(store, local) if isinstance(store, PostgresStore) else local
+
+
+def audit_where(trail: AuditTrail) -> str:
+    return trail.location if isinstance(trail, TableAudit) else str(getattr(trail, "path", "the audit log"))
 
 
 def approvals(settings: Settings, store: Store | None = None) -> Approvals:
@@ -308,7 +326,7 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
     store = app.store if app.store is not None else open_store(settings)
     guard = Guard(
         watcher,
-        audit=AuditLog(audit_path(settings)),
+        audit=audit_trail(settings, store),
         approvals=approvals(settings, store),
         approve_command=approve_command(settings),
         identify=request_identity,
