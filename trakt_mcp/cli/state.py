@@ -42,7 +42,7 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
 
 def run_reset_limits(args: argparse.Namespace, settings: Settings) -> int:
     from guard.store import StoreError
-    from trakt_mcp.guarded import open_store
+    from trakt_mcp.server.guarded import open_store
 
     store = open_store(settings)
     try:
@@ -60,7 +60,7 @@ def run_state_status(args: argparse.Namespace, settings: Settings) -> int:
     from guard.store import StoreError
     from guard.store.postgres import PostgresStore
     from guard.store.postgres_schema import latest_version
-    from trakt_mcp.guarded import open_store
+    from trakt_mcp.server.guarded import open_store
 
     url = settings.state_url
     store = open_store(settings) if url is None else PostgresStore(url, migrate_at_start=False)
