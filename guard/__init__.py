@@ -5,12 +5,13 @@ Where things are, by job (the data path runs one way: bind -> decide -> remember
 - decide: `policy` (the document and its loading), `rules` (one rule: action, conditions, limit), `engine`
   (allow / deny / confirm / limit for a caller), `conditions` (argument conditions), `catalog` (what the host says
   its tools are), `names`, `preview` (a verdict ahead of time)
-- remember: `store/` (one interface; `sqlite` by default, `memory` for tests), `ratelimit`, `approvals`, `home`
+- remember: `store/` (one interface; `sqlite` by default, `postgres` for replicas sharing one database, with its
+  shipped `migrations/`; `memory` for tests), `ratelimit`, `approvals`, `home`
   (the private state folder), `reload` (the policy file, re-read when it changes)
 - ask: `channels/` (`host` elicitation, `app` card, `desktop` dialog, `terminal` codes), `progress`
 - bind: `middleware` (the one MCP choke point), `calls` (a request's subject and verdict), `exact_ids`,
   `jsonlimits` (bounded JSON from outside)
-- record: `audit` (the append-only trail)
+- record: `audit` (the append-only trail), `audit_table` (the replicas' trail in the database)
 
 The names below are loaded on first use, so a command that only reads a policy (`guard.policy`) does not pay for
 importing the MCP SDK that the middleware needs.
