@@ -120,6 +120,23 @@ class Deployment:
         log = (replica.home.parent / f"{replica.home.name}.log").open("ab")
         replica.process = subprocess.Popen(argv, env=self.environment(replica.home), stdout=log, stderr=log)
 
+    def wait_ready(self, replica: Replica) -> None:
+        """Until the replica answers /readyz; fails at once, with its log, if the process ends."""
+        deadline = time.monotonic() + 90
+        while True:
+            assert replica.process is not None
+            if replica.process.poll() is not None:
+                log = (replica.home.parent / f"{replica.home.name}.log").read_text(errors="replace")
+                raise AssertionError(f"replica on port {replica.port} exited: {log[-2000:]}")
+            try:
+                if httpx.get(f"{replica.base}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"replica on port {replica.port} was not ready within 90 s")
+            time.sleep(0.1)
+
     def kill(self, replica: Replica) -> None:
         assert replica.process is not None
         replica.process.send_signal(signal.SIGKILL)
@@ -131,13 +148,22 @@ class Deployment:
         env = self.environment(replica.home)
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, stdin=stdin)
 
-    def start_balancer(self) -> None:
+    def start_balancer(self, serving: int | None = None) -> None:
+        """HAProxy with deploy/haproxy.cfg; with `serving`, only the first `serving` replicas are named and the
+        other server lines a closed port, which the health checks take out (bench/replicas.py: fewer replicas)."""
+        if self.balancer is not None and self.balancer.poll() is None:
+            self.balancer.terminate()
+            self.balancer.wait(timeout=10)
         env = {**os.environ, "TRAKT_MCP_LISTEN": f"127.0.0.1:{self.port}"}
-        for index, replica in enumerate(self.replicas, 1):
-            env[f"TRAKT_MCP_REPLICA{index}"] = f"127.0.0.1:{replica.port}"
+        for index, replica in enumerate(self.replicas):
+            port = replica.port if serving is None or index < serving else free_port()
+            env[f"TRAKT_MCP_REPLICA{index + 1}"] = f"127.0.0.1:{port}"
         log = (self.folder / "haproxy.log").open("ab")
         argv = [haproxy_binary(), "-db", "-f", str(HAPROXY_CONFIG)]
         self.balancer = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
+        wait_for(f"http://127.0.0.1:{self.port}/readyz")
+        if serving is not None:
+            time.sleep(3)  # two failed checks a second apart take the unnamed lines out
 
     def stop(self) -> None:
         for process in [self.balancer, *(replica.process for replica in self.replicas)]:
@@ -166,9 +192,8 @@ def deployment(folder: Path, state: str, replicas: int = 3, limit: int = LIMIT) 
             for replica in deployed.replicas:
                 deployed.start(replica)
             for replica in deployed.replicas:
-                wait_for(f"{replica.base}/readyz")
+                deployed.wait_ready(replica)
             deployed.start_balancer()
-            wait_for(f"http://127.0.0.1:{deployed.port}/readyz")
             yield deployed
         finally:
             deployed.stop()

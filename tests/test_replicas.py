@@ -140,7 +140,7 @@ async def test_kill_9_of_a_replica_mid_burst_runs_no_call_twice_and_counts_stay_
     assert len(ran) == len(set(ran)) <= BIG_LIMIT, ran  # no call ran twice, none beyond the limit
     assert sum(sum(results) for results in outcomes) <= len(ran)
     fresh.start(victim)
-    wait_for(f"{victim.base}/readyz")
+    fresh.wait_ready(victim)
     window = counted(fresh, "fetch_trending_shows")
     assert len(ran) <= window <= BIG_LIMIT  # a call counted by the killed replica may not have reached Trakt
     more = await calls_of_their_own(f"{victim.base}/mcp", range(31, 31 + BIG_LIMIT - window + 2))
@@ -180,7 +180,7 @@ async def test_a_handshake_session_sticks_to_its_replica_and_its_death_is_a_clea
         assert not result.is_error, text_of(result)
     finally:
         fresh.start(owner)
-        wait_for(f"{owner.base}/readyz")
+        fresh.wait_ready(owner)
 
 
 async def test_a_sign_in_started_on_one_replica_finishes_on_another(fresh: Deployment) -> None:

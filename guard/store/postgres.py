@@ -16,8 +16,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from guard.store import Blocked, Record, StoreError, StoreFull, Window
@@ -97,7 +96,6 @@ class PostgresStore:
                 min_size=POOL_MIN,
                 max_size=POOL_MAX,
                 kwargs={"autocommit": True, "application_name": "trakt-mcp"},
-                check=psycopg_pool.ConnectionPool.check_connection,
                 timeout=self.timeout,
                 name="trakt-mcp-state",
                 open=False,
@@ -120,21 +118,33 @@ class PostgresStore:
         if pool is not None:
             pool.close(timeout=1.0)
 
-    @contextmanager
-    def _connection(self) -> Iterator[Connection]:
-        """A pooled connection; any failure to reach the database becomes a StoreError (and drops the pool)."""
+    def _run(self, work: Callable[[Connection], T], *, write: bool) -> T:
+        """`work` on a pooled connection (in a transaction when `write`). Any failure to reach the database becomes
+        a StoreError (and drops the pool). A connection the database dropped while idle (a restart, a timeout) is
+        found by the first statement, not by a check on every use: the work is then tried once more on a new pool,
+        whose first step probes the database directly. A retried check-and-record may count a call twice (if the
+        first attempt's commit had landed), never zero times."""
         psycopg, psycopg_pool = _driver()
-        try:
-            with self._open_pool().connection() as connection:
-                yield connection
-        except StoreFull:
-            raise
-        except SchemaTooNew as exc:
-            self.close()
-            raise StoreError(f"the guard's state database {self.location} cannot be used: {exc}") from None
-        except (psycopg.Error, psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed, OSError) as exc:
-            self.close()
-            raise self._explain(exc) from None
+        for last_try in (False, True):
+            try:
+                with self._open_pool().connection() as connection:
+                    if not write:
+                        return work(connection)
+                    with connection.transaction():
+                        return work(connection)
+            except StoreFull:
+                raise
+            except SchemaTooNew as exc:
+                self.close()
+                raise StoreError(f"the guard's state database {self.location} cannot be used: {exc}") from None
+            except psycopg.OperationalError as exc:
+                self.close()
+                if last_try:
+                    raise self._explain(exc) from None
+            except (psycopg.Error, psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed, OSError) as exc:
+                self.close()
+                raise self._explain(exc) from None
+        raise AssertionError("unreachable")
 
     def _explain(self, exc: BaseException) -> StoreError:
         reason = " ".join(str(exc).split()) or type(exc).__name__
@@ -144,13 +154,6 @@ class PostgresStore:
             "correct --state / TRAKT_MCP_STATE (`trakt-mcp state status` checks it); trakt-mcp uses it again by "
             "itself as soon as it answers, no restart needed"
         )
-
-    def _run(self, work: Callable[[Connection], T], *, write: bool) -> T:
-        with self._connection() as connection:
-            if not write:
-                return work(connection)
-            with connection.transaction():
-                return work(connection)
 
     def _sweep(self, connection: Connection, now: float) -> None:
         if now < self._next_sweep:
