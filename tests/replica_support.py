@@ -39,7 +39,7 @@ LIMIT = 5
 #: Not passed on to the replicas: no desktop to ask on, no developer's settings.
 UNINHERITED = frozenset({"DISPLAY", "WAYLAND_DISPLAY", "TRAKT_MCP_POLICY", "TRAKT_MCP_TOOLS", "TRAKT_MCP_TOOLSETS"})
 #: fetch_trending_shows' limit: room for calls after a replica is killed mid-burst.
-BIG_LIMIT = 12
+BIG_LIMIT = 24
 
 
 def policy(limit: int = LIMIT) -> dict[str, Any]:

@@ -47,18 +47,21 @@ def searches(deployed: Deployment) -> list[str]:
     return [call.query.get("query", "") for call in deployed.fake.calls_to("GET", "/search/show")]
 
 
-async def calls_of_their_own(url: str, pages: range) -> list[bool]:
-    """Concurrent fetch_trending_shows calls, one per page, each from a 2026-07-28 era client of its own (no session:
-    any request may land on any replica). A client whose request was cut by a dying replica fails as a whole."""
+async def calls_of_their_own(url: str, pages: range, in_flight: int = 10) -> list[bool]:
+    """fetch_trending_shows calls, one per page, `in_flight` at a time, each from a 2026-07-28 era client of its own
+    (no session: any request may land on any replica). A client whose request was cut by a dying replica fails as a
+    whole in the SDK."""
     results: list[bool] = []
+    gate = anyio.Semaphore(in_flight)
 
     async def one(page: int) -> None:
-        try:
-            async with mcp_client(url, "auto") as client:
-                result = await client.call_tool("fetch_trending_shows", {"page": page, "limit": 1})
-            results.append(not result.is_error)
-        except (Exception, ExceptionGroup):  # the replica serving it died
-            results.append(False)
+        async with gate:
+            try:
+                async with mcp_client(url, "auto") as client:
+                    result = await client.call_tool("fetch_trending_shows", {"page": page, "limit": 1})
+                results.append(not result.is_error)
+            except (Exception, ExceptionGroup):  # the replica serving it died
+                results.append(False)
 
     async with anyio.create_task_group() as group:
         for page in pages:
@@ -123,7 +126,7 @@ async def test_kill_9_of_a_replica_mid_burst_runs_no_call_twice_and_counts_stay_
     started = time.monotonic()
 
     async def client(pages: range) -> None:
-        outcomes.append(await calls_of_their_own(fresh.url, pages))
+        outcomes.append(await calls_of_their_own(fresh.url, pages, in_flight=2))
 
     async def killer() -> None:
         while len(trending_pages(fresh)) < 3 and time.monotonic() - started < 30:
