@@ -4,6 +4,7 @@ Debian's HAProxy running deploy/haproxy.cfg in front of them, and the fake Trakt
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -97,6 +98,13 @@ class Deployment:
     replicas: list[Replica] = field(default_factory=list)
     balancer: subprocess.Popen[bytes] | None = None
     port: int = field(default_factory=free_port)
+    #: Multi-user mode (--public-url: the balancer's address), people's tokens sealed with one shared key.
+    multi_user: bool = False
+    people_key: str = field(default_factory=lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:
@@ -112,6 +120,7 @@ class Deployment:
             "TRAKT_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
             "TRAKT_API_URL": self.api,
             "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+            **({"TRAKT_MCP_PUBLIC_URL": self.base, "TRAKT_MCP_PEOPLE_KEY": self.people_key} if self.multi_user else {}),
         }
 
     def start(self, replica: Replica) -> None:
@@ -155,9 +164,9 @@ class Deployment:
             self.balancer.terminate()
             self.balancer.wait(timeout=10)
         env = {**os.environ, "TRAKT_MCP_LISTEN": f"127.0.0.1:{self.port}"}
-        for index, replica in enumerate(self.replicas):
-            port = replica.port if serving is None or index < serving else free_port()
-            env[f"TRAKT_MCP_REPLICA{index + 1}"] = f"127.0.0.1:{port}"
+        for index in range(3):
+            named = index < len(self.replicas) and (serving is None or index < serving)
+            env[f"TRAKT_MCP_REPLICA{index + 1}"] = f"127.0.0.1:{self.replicas[index].port if named else free_port()}"
         log = (self.folder / "haproxy.log").open("ab")
         argv = [haproxy_binary(), "-db", "-f", str(HAPROXY_CONFIG)]
         self.balancer = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
@@ -176,11 +185,16 @@ class Deployment:
 
 
 @contextmanager
-def deployment(folder: Path, state: str, replicas: int = 3, limit: int = LIMIT) -> Iterator[Deployment]:
+def deployment(
+    folder: Path, state: str, replicas: int = 3, limit: int = LIMIT, *, multi_user: bool = False
+) -> Iterator[Deployment]:
+    """With `multi_user`, the replicas serve people who sign in with their own Trakt account (the policy allows
+    everything; its identities do not apply there)."""
     fake = FakeTrakt()
     with serve_on_loopback(fake) as api:
-        deployed = Deployment(folder, state, api, fake)
-        (folder / "policy.json").write_text(json.dumps(policy(limit)))
+        deployed = Deployment(folder, state, api, fake, multi_user=multi_user)
+        rules = {"version": "1", "default": "allow"} if multi_user else policy(limit)
+        (folder / "policy.json").write_text(json.dumps(rules))
         key = secret_key(folder / "replica1")  # approvals are tagged with it: every replica has the same one
         for index in range(1, replicas + 1):
             home = folder / f"replica{index}"

@@ -17,6 +17,7 @@ from guard.store import StoreError, Window
 from guard.store.postgres import PostgresStore
 from guard.store.postgres_schema import latest_version, masked, migrations
 from tests.postgres_support import PASSWORD, free_port
+from trakt_mcp.server.guarded import STATE_SCHEMAS
 
 NOW = 1_000_000.0
 
@@ -30,7 +31,7 @@ def trakt_mcp(home: Path, *argv: str, state: str | None = None) -> subprocess.Co
 
 
 def test_replicas_starting_together_apply_each_migration_once(postgres_url: str) -> None:
-    stores = [PostgresStore(postgres_url) for _ in range(6)]
+    stores = [PostgresStore(postgres_url, schemas=STATE_SCHEMAS) for _ in range(6)]
     failures: list[BaseException] = []
     gate = threading.Barrier(len(stores))
 
@@ -48,9 +49,10 @@ def test_replicas_starting_together_apply_each_migration_once(postgres_url: str)
         thread.join()
     assert failures == []
     with psycopg.connect(postgres_url) as connection:
-        versions = [row[0] for row in connection.execute("SELECT version FROM trakt_mcp_schema ORDER BY version")]
+        applied = connection.execute("SELECT component, version FROM trakt_mcp_schema ORDER BY 1, 2").fetchall()
         counted = connection.execute("SELECT count(*) FROM guard_calls").fetchone()
-    assert versions == [migration.version for migration in migrations()] and versions[-1] == latest_version()
+    shipped = [(m.component, m.version) for schema in STATE_SCHEMAS for m in migrations(schema)]
+    assert applied == sorted(shipped) and ("guard", latest_version()) in applied
     assert counted == (6,)
     for store in stores:
         store.close()
@@ -80,14 +82,16 @@ def test_connections_racing_for_the_last_slot_let_exactly_one_through(postgres_u
 def test_state_status_and_migrate_show_the_version_and_never_the_password(tmp_path: Path, postgres_url: str) -> None:
     home = tmp_path / "home"
     before = trakt_mcp(home, "state", "status", state=postgres_url)
-    assert before.returncode == 1 and "schema is at version 0" in before.stdout, before.stdout + before.stderr
+    expected = ", ".join(f"{schema.component} at 0 of {latest_version(schema)}" for schema in STATE_SCHEMAS)
+    assert before.returncode == 1 and f"schema is not current ({expected})" in before.stdout, before.stdout
     assert "`trakt-mcp state migrate`" in before.stdout
     migrated = trakt_mcp(home, "state", "migrate", state=postgres_url)
     assert migrated.returncode == 0, migrated.stderr
-    assert "applied 0001 guard_state, 0002 audit" in migrated.stdout
+    assert "applied guard 0001 guard_state, guard 0002 audit, people 0001 people" in migrated.stdout, migrated.stdout
     assert "nothing to apply" in trakt_mcp(home, "state", "migrate", state=postgres_url).stdout
     after = trakt_mcp(home, "state", "status", state=postgres_url)
-    assert after.returncode == 0 and f"schema version {latest_version()}" in after.stdout, after.stdout
+    current = ", ".join(f"{schema.component} {latest_version(schema)}" for schema in STATE_SCHEMAS)
+    assert after.returncode == 0 and f"ok, schema {current} (" in after.stdout, after.stdout
     assert masked(postgres_url) in after.stdout
     for run in (before, migrated, after):
         assert PASSWORD not in run.stdout + run.stderr

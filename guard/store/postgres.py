@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from guard.store import Blocked, Record, StoreError, StoreFull, Window
 from guard.store.postgres_schema import (
+    GUARD,
     WINDOW_LOCK_CLASS,
     Migration,
+    Schema,
     SchemaTooNew,
-    applied_version,
-    latest_version,
+    applied_versions,
+    behind,
     masked,
     migrate,
 )
@@ -60,8 +62,18 @@ def _driver() -> Any:
 
 
 class PostgresStore:
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, migrate_at_start: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        schemas: Sequence[Schema] = (GUARD,),
+        timeout: float = DEFAULT_TIMEOUT,
+        migrate_at_start: bool = True,
+    ) -> None:
+        """`schemas`: the components whose tables this process uses (the guard's, and a host's own such as
+        trakt-mcp's multi-user people), each migrated at start and required current."""
         self.url = url
+        self.schemas = tuple(schemas)
         self.location = masked(url)
         self.timeout = timeout
         self.migrate_at_start = migrate_at_start
@@ -86,11 +98,9 @@ class PostgresStore:
             _, psycopg_pool = _driver()
             with self.connect() as probe:  # fails fast while the database is away; checks the schema when back
                 if self.migrate_at_start:
-                    for migration in migrate(probe):
-                        log.warning(
-                            "state %s: applied migration %04d %s", self.location, migration.version, migration.name
-                        )
-                self._require_current(applied_version(probe))
+                    for migration in migrate(probe, self.schemas):
+                        log.warning("state %s: applied migration %s", self.location, migration)
+                self._require_current(applied_versions(probe))
             pool: ConnectionPool[Connection] = psycopg_pool.ConnectionPool(
                 self.url,
                 min_size=POOL_MIN,
@@ -104,12 +114,10 @@ class PostgresStore:
             self._pool = pool
             return pool
 
-    def _require_current(self, version: int) -> None:
-        latest = latest_version()
-        if version < latest:
+    def _require_current(self, applied: dict[str, int]) -> None:
+        if lagging := behind(applied, self.schemas):
             raise SchemaTooNew(
-                f"the database's schema is at version {version}, this trakt-mcp needs {latest}. Fix: run "
-                "`trakt-mcp state migrate`"
+                f"the database's schema is not current ({', '.join(lagging)}). Fix: run `trakt-mcp state migrate`"
             )
 
     def close(self) -> None:
@@ -117,6 +125,11 @@ class PostgresStore:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.close(timeout=1.0)
+
+    def run(self, work: Callable[[Connection], T], *, write: bool = False) -> T:
+        """For a host's own tables in the same database (e.g. trakt-mcp's people store): `work` with a connection,
+        in a transaction when `write`, with this store's failure handling (StoreError naming the masked URL)."""
+        return self._run(work, write=write)
 
     def _run(self, work: Callable[[Connection], T], *, write: bool) -> T:
         """`work` on a pooled connection (in a transaction when `write`). Any failure to reach the database becomes
@@ -304,12 +317,12 @@ class PostgresStore:
 
     # --- health --------------------------------------------------------------------------------------------------
 
-    def migrate(self) -> tuple[list[Migration], int]:
-        """Apply the migrations the database lacks now (`trakt-mcp state migrate`): (applied, schema version)."""
+    def migrate(self) -> tuple[list[Migration], dict[str, int]]:
+        """Apply the migrations the database lacks now (`trakt-mcp state migrate`): (applied, versions)."""
         psycopg, _ = _driver()
         try:
             with self.connect() as connection:
-                return migrate(connection), applied_version(connection)
+                return migrate(connection, self.schemas), applied_versions(connection)
         except SchemaTooNew as exc:
             raise StoreError(f"the guard's state database {self.location} cannot be used: {exc}") from None
         except (psycopg.Error, OSError) as exc:
@@ -319,14 +332,15 @@ class PostgresStore:
         now = time.time()
 
         def work(connection: Connection) -> str:
-            version = applied_version(connection)
-            self._require_current(version)
+            applied = applied_versions(connection)
+            self._require_current(applied)
+            version = ", ".join(f"{schema.component} {applied.get(schema.component, 0)}" for schema in self.schemas)
             row = connection.execute("SELECT count(*) FROM guard_calls WHERE expires > %s", (now,)).fetchone()
             kinds = connection.execute(
                 "SELECT kind, count(*) FROM guard_records WHERE expires > %s GROUP BY kind ORDER BY kind", (now,)
             ).fetchall()
             records = "".join(f", {count} {kind}" for kind, count in kinds)
             hits = row[0] if row else 0
-            return f"{self.location}: ok, schema version {version} ({hits} calls in rate-limit windows{records})"
+            return f"{self.location}: ok, schema {version} ({hits} calls in rate-limit windows{records})"
 
         return self._run(work, write=False)

@@ -5,6 +5,7 @@ applied in order, each in its own transaction, under one advisory lock, so repli
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -22,24 +23,40 @@ SECRET_PARAMETERS = frozenset({"password", "sslpassword", "passfile"})
 
 
 @dataclass(frozen=True)
+class Schema:
+    """One component's tables: its migrations are `PACKAGE/migrations/NNNN_name.sql` (the guard's own, or those of
+    a host application's state kept in the same database, such as trakt-mcp's multi-user people)."""
+
+    component: str
+    package: str
+
+
+GUARD = Schema("guard", "guard.store")
+
+
+@dataclass(frozen=True)
 class Migration:
+    component: str
     version: int
     name: str
     sql: str
 
+    def __str__(self) -> str:
+        return f"{self.component} {self.version:04d} {self.name}"
 
-def migrations() -> list[Migration]:
-    """Every migration shipped in the package, oldest first."""
+
+def migrations(schema: Schema = GUARD) -> list[Migration]:
+    """Every migration the component ships, oldest first."""
     found = []
-    for entry in (resources.files("guard.store") / "migrations").iterdir():
+    for entry in (resources.files(schema.package) / "migrations").iterdir():
         match = _NAME.match(entry.name)
         if match:
-            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+            found.append(Migration(schema.component, int(match[1]), match[2], entry.read_text(encoding="utf-8")))
     return sorted(found, key=lambda migration: migration.version)
 
 
-def latest_version() -> int:
-    return max((migration.version for migration in migrations()), default=0)
+def latest_version(schema: Schema = GUARD) -> int:
+    return max((migration.version for migration in migrations(schema)), default=0)
 
 
 def masked(url: str) -> str:
@@ -60,44 +77,54 @@ class SchemaTooNew(RuntimeError):
     """The database was migrated by a newer trakt-mcp than this one."""
 
 
-def applied_version(connection: psycopg.Connection[tuple[Any, ...]]) -> int:
-    """The newest migration applied to this database (0 when none)."""
+def applied_versions(connection: psycopg.Connection[tuple[Any, ...]]) -> dict[str, int]:
+    """The newest migration applied to this database, by component (empty when none)."""
     row = connection.execute("SELECT to_regclass('trakt_mcp_schema') IS NOT NULL").fetchone()
     if not row or not row[0]:
-        return 0
-    row = connection.execute("SELECT coalesce(max(version), 0) FROM trakt_mcp_schema").fetchone()
-    return int(row[0]) if row else 0
+        return {}
+    rows = connection.execute("SELECT component, max(version) FROM trakt_mcp_schema GROUP BY component").fetchall()
+    return {str(component): int(version) for component, version in rows}
 
 
-def migrate(connection: psycopg.Connection[tuple[Any, ...]]) -> list[Migration]:
+def behind(applied: dict[str, int], schemas: Sequence[Schema]) -> list[str]:
+    """'guard at 1 of 2' for every component whose schema is not current."""
+    return [
+        f"{schema.component} at {applied.get(schema.component, 0)} of {latest_version(schema)}"
+        for schema in schemas
+        if applied.get(schema.component, 0) < latest_version(schema)
+    ]
+
+
+def migrate(connection: psycopg.Connection[tuple[Any, ...]], schemas: Sequence[Schema] = (GUARD,)) -> list[Migration]:
     """Apply the migrations this database lacks, under the advisory lock; returns those applied here. Raises
     SchemaTooNew when the database is ahead of this package (never downgrades)."""
-    known = migrations()
-    newest = known[-1].version if known else 0
-    if applied_version(connection) == newest:
+    if not behind(applied_versions(connection), schemas):
         return []
     applied: list[Migration] = []
     connection.execute("SELECT pg_advisory_lock(%s, %s)", MIGRATION_LOCK)
     try:
         connection.execute(
-            "CREATE TABLE IF NOT EXISTS trakt_mcp_schema ("
-            "version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            "CREATE TABLE IF NOT EXISTS trakt_mcp_schema (component text NOT NULL, version integer NOT NULL, "
+            "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"
         )
-        current = applied_version(connection)
-        if current > newest:
-            raise SchemaTooNew(
-                f"the database's schema is version {current}, newer than this trakt-mcp knows ({newest}). Fix: "
-                "upgrade this replica to the version the others run"
-            )
-        for migration in known:
-            if migration.version <= current:
-                continue
-            with connection.transaction():
-                connection.execute(migration.sql.encode("utf-8"))
-                connection.execute(
-                    "INSERT INTO trakt_mcp_schema (version, name) VALUES (%s, %s)", (migration.version, migration.name)
+        current = applied_versions(connection)
+        for schema in schemas:
+            done, newest = current.get(schema.component, 0), latest_version(schema)
+            if done > newest:
+                raise SchemaTooNew(
+                    f"the database's {schema.component} schema is version {done}, newer than this trakt-mcp knows "
+                    f"({newest}). Fix: upgrade this replica to the version the others run"
                 )
-            applied.append(migration)
+            for migration in migrations(schema):
+                if migration.version <= done:
+                    continue
+                with connection.transaction():
+                    connection.execute(migration.sql.encode("utf-8"))
+                    connection.execute(
+                        "INSERT INTO trakt_mcp_schema (component, version, name) VALUES (%s, %s, %s)",
+                        (migration.component, migration.version, migration.name),
+                    )
+                applied.append(migration)
     finally:
         connection.execute("SELECT pg_advisory_unlock(%s, %s)", MIGRATION_LOCK)
     return applied

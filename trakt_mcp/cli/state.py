@@ -58,13 +58,13 @@ def run_reset_limits(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_state_status(args: argparse.Namespace, settings: Settings) -> int:
     from guard.store import StoreError
-    from guard.store.postgres import PostgresStore
     from guard.store.postgres_schema import latest_version
-    from trakt_mcp.server.guarded import open_store
+    from trakt_mcp.server.guarded import STATE_SCHEMAS, open_store
 
     url = settings.state_url
-    store = open_store(settings) if url is None else PostgresStore(url, migrate_at_start=False)
-    engine = "SQLite, this machine only" if url is None else f"PostgreSQL, shared; schema {latest_version()} expected"
+    store = open_store(settings, migrate_at_start=False)
+    expected = ", ".join(f"{schema.component} {latest_version(schema)}" for schema in STATE_SCHEMAS)
+    engine = "SQLite, this machine only" if url is None else f"PostgreSQL, shared; schema expected: {expected}"
     print(f"State: {store.location} ({engine})")
     try:
         print(f"Health: {store.health()}")
@@ -79,20 +79,20 @@ def run_state_status(args: argparse.Namespace, settings: Settings) -> int:
 def run_state_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from guard.store import StoreError
     from guard.store.postgres import PostgresStore
+    from trakt_mcp.server.guarded import open_store
 
-    url = settings.state_url
-    if url is None:
+    store = open_store(settings, migrate_at_start=False)
+    if not isinstance(store, PostgresStore):
         print("The state is the SQLite file in the state folder: it makes its own tables, nothing to migrate.")
         return 0
-    store = PostgresStore(url, migrate_at_start=False)
     try:
-        applied, version = store.migrate()
+        applied, versions = store.migrate()
     except StoreError as exc:
         print(f"trakt-mcp state migrate: {exc}", file=sys.stderr)
         return 1
+    now = ", ".join(f"{component} {version}" for component, version in sorted(versions.items()))
     if applied:
-        names = ", ".join(f"{migration.version:04d} {migration.name}" for migration in applied)
-        print(f"{store.location}: applied {names}; schema version {version}.")
+        print(f"{store.location}: applied {', '.join(map(str, applied))}; schema now {now}.")
     else:
-        print(f"{store.location}: schema already at version {version}, nothing to apply.")
+        print(f"{store.location}: schema already current ({now}), nothing to apply.")
     return 0

@@ -14,7 +14,7 @@ import hmac
 import ipaddress
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -177,15 +177,12 @@ def request_identity(ctx: ServerRequestContext[Any, Any]) -> str | None:
     return None if name == LOCAL_USER else name
 
 
-def build_http_app(
-    server: MCPServer, options: HttpOptions, current_policy: PolicySource, ready: Readiness | None = None
-) -> Starlette:
-    """The ASGI app: MCP at /mcp behind the bearer check, and GET /health, /healthz and /readyz (open, no secrets:
-    why the state is not ready goes to the server's log, not to whoever asks)."""
+Endpoint = Callable[[Request], Awaitable[JSONResponse]]
 
-    async def health(request: Request) -> JSONResponse:
-        auth = "bearer" if tokens_required(options, current_policy()) else "none"
-        return JSONResponse({"status": "ok", "server": "trakt-mcp", "version": __version__, "auth": auth})
+
+def balancer_probes(ready: Readiness | None) -> list[tuple[str, Endpoint]]:
+    """GET /healthz (the process lives) and /readyz (the shared state answers, schema current), for balancers: open,
+    and why the state is not ready goes to the server's log, not to whoever asks."""
 
     async def live(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -199,7 +196,20 @@ def build_http_app(
                 return JSONResponse({"status": "not ready", "reason": NOT_READY}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    for path, endpoint in ((HEALTH_PATH, health), (LIVE_PATH, live), (READY_PATH, readiness)):
+    return [(LIVE_PATH, live), (READY_PATH, readiness)]
+
+
+def build_http_app(
+    server: MCPServer, options: HttpOptions, current_policy: PolicySource, ready: Readiness | None = None
+) -> Starlette:
+    """The ASGI app: MCP at /mcp behind the bearer check, and GET /health, /healthz and /readyz (open, no secrets:
+    why the state is not ready goes to the server's log, not to whoever asks)."""
+
+    async def health(request: Request) -> JSONResponse:
+        auth = "bearer" if tokens_required(options, current_policy()) else "none"
+        return JSONResponse({"status": "ok", "server": "trakt-mcp", "version": __version__, "auth": auth})
+
+    for path, endpoint in [(HEALTH_PATH, health), *balancer_probes(ready)]:
         server.custom_route(path, methods=["GET"], include_in_schema=False)(endpoint)
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH, transport_security=transport_security(options), host=options.host

@@ -26,6 +26,7 @@ from guard.middleware import Guard
 from guard.policy import Identity, Layer, Policy, PolicyError, Rule, read_policy
 from guard.reload import PolicyWatcher
 from guard.store import Store, StoreError
+from guard.store.postgres_schema import GUARD, Schema
 from guard.store.sqlite import SqliteStore
 from trakt_mcp.http.serve import request_identity
 from trakt_mcp.server.resources import RESOURCES, TEMPLATES
@@ -57,17 +58,21 @@ def audit_path(settings: Settings) -> Path:
     return settings.home / "audit.jsonl"
 
 
+#: What trakt-mcp keeps in a PostgreSQL state: the guard's tables and multi-user mode's (trakt_mcp/remote/migrations).
+STATE_SCHEMAS = (GUARD, Schema("people", "trakt_mcp.remote"))
+
+
 def state_path(settings: Settings) -> Path:
     return settings.home / "state.db"
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: Settings, *, migrate_at_start: bool = True) -> Store:
     """The state every trakt-mcp process on this home shares, or with a postgresql:// state every replica behind
-    the balancer (opened on first use)."""
+    the balancer (opened on first use; its schema, the guard's and multi-user mode's people, migrated then)."""
     if settings.state_url is not None:
         from guard.store.postgres import PostgresStore
 
-        return PostgresStore(settings.state_url)
+        return PostgresStore(settings.state_url, schemas=STATE_SCHEMAS, migrate_at_start=migrate_at_start)
     return SqliteStore(state_path(settings))
 
 
