@@ -117,6 +117,8 @@ async def test_three_clients_of_twenty_concurrent_calls_against_a_limit_of_five_
     assert len(served) >= 2, "the balancer spread the three sessions over the replicas"
     audit = fresh.run(fresh.replicas[1], "audit", "-n", "200")
     assert audit.stdout.count("rate_limited") == 60 - LIMIT, audit.stdout  # every replica's lines, one table
+    verified = fresh.run(fresh.replicas[2], "audit", "verify")  # one HMAC chain, whichever replica wrote each line
+    assert verified.returncode == 0 and "row(s) in table guard_audit" in verified.stdout, verified.stdout
 
 
 async def test_kill_9_of_a_replica_mid_burst_runs_no_call_twice_and_counts_stay_right(fresh: Deployment) -> None:

@@ -117,7 +117,7 @@ def test_a_state_that_is_not_a_postgresql_url_is_refused_before_anything_starts(
     assert "hunter2" not in run.stderr and "Traceback" not in run.stderr
 
 
-def test_the_audit_table_is_append_only_and_trakt_mcp_audit_reads_it_from_any_machine(
+def test_the_audit_table_is_append_only_chained_and_trakt_mcp_audit_reads_it_from_any_machine(
     tmp_path: Path, postgres_url: str
 ) -> None:
     called = trakt_mcp(tmp_path / "one", "call", "--sandbox", "search_shows", "query=breaking", state=postgres_url)
@@ -125,8 +125,19 @@ def test_the_audit_table_is_append_only_and_trakt_mcp_audit_reads_it_from_any_ma
     shown = trakt_mcp(tmp_path / "another", "audit", state=postgres_url)  # another state folder: the table
     assert "search_shows" in shown.stdout and "allowed" in shown.stdout, shown.stdout + shown.stderr
     assert (tmp_path / "one" / "audit.jsonl").exists()  # the replica's own JSONL is still written
+    again = trakt_mcp(tmp_path / "one", "call", "--sandbox", "search_shows", "query=dune", state=postgres_url)
+    assert again.returncode == 0, again.stderr
+    intact = trakt_mcp(tmp_path / "one", "audit", "verify", state=postgres_url)
+    assert intact.returncode == 0 and "intact: 2 row(s) in table guard_audit" in intact.stdout, intact.stdout
+    assert "up to seq 2" in intact.stdout
     with psycopg.connect(postgres_url, autocommit=True) as connection:
         for change in ("UPDATE guard_audit SET entry = '{}'", "DELETE FROM guard_audit", "TRUNCATE guard_audit"):
             with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
                 connection.execute(change)  # type: ignore[arg-type]
-        assert connection.execute("SELECT count(*) FROM guard_audit").fetchone() == (1,)
+        assert connection.execute("SELECT count(*) FROM guard_audit").fetchone() == (2,)
+        # The database's owner can lift the trigger; the chain still shows the edit.
+        connection.execute("ALTER TABLE guard_audit DISABLE TRIGGER guard_audit_append_only")
+        connection.execute("UPDATE guard_audit SET entry = replace(entry, 'dune', 'dusk') WHERE id = 2")
+    broken = trakt_mcp(tmp_path / "one", "audit", "verify", state=postgres_url)
+    assert broken.returncode == 1 and "BROKEN: table guard_audit" in broken.stdout, broken.stdout + broken.stderr
+    assert "row 2: its tag does not match" in broken.stdout

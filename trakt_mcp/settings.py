@@ -26,6 +26,7 @@ ENV_VARS: dict[str, str] = {
     "TRAKT_API_URL": "api_url",
     "TRAKT_MCP_HOME": "home",
     "TRAKT_MCP_POLICY": "policy",
+    "TRAKT_MCP_SHADOW_POLICY": "shadow_policy",
     "TRAKT_MCP_READ_ONLY": "read_only",
     "TRAKT_MCP_TOOLSETS": "toolsets",
     "TRAKT_MCP_TOOLS": "tools",
@@ -74,6 +75,8 @@ class Settings(BaseModel):
     api_url: str = DEFAULT_API_URL
     home: Path = Field(default_factory=default_home)
     policy: Path | None = None
+    #: A whole policy that decides beside the one in force without acting (audited as would_deny ...).
+    shadow_policy: Path | None = None
     sandbox: bool = False
     transport: Literal["stdio", "streamable-http"] = "stdio"
     host: str = "127.0.0.1"

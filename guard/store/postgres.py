@@ -19,8 +19,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from guard.auditchain import START, Link, seal, unseal
 from guard.store import Blocked, Record, StoreError, StoreFull, Window
 from guard.store.postgres_schema import (
+    AUDIT_LOCK,
     GUARD,
     WINDOW_LOCK_CLASS,
     Migration,
@@ -298,14 +300,24 @@ class PostgresStore:
 
     # --- audit ---------------------------------------------------------------------------------------------------
 
-    def append_audit(self, line: str) -> None:
-        """Add one audit line (a JSON object) to the append-only table."""
-        self._run(
-            lambda connection: connection.execute("INSERT INTO guard_audit (entry) VALUES (%s)", (line,)), write=True
-        )
+    def append_audit(self, record: Mapping[str, Any], key: bytes | None) -> None:
+        """Add one audit line to the append-only table; with `key`, chained to the table's last row (under an
+        advisory lock, so lines from every replica make one chain)."""
 
-    def audit_tail(self, count: int) -> list[str]:
-        """The latest `count` audit lines, oldest first."""
+        def work(connection: Connection) -> None:
+            line = json.dumps(dict(record), ensure_ascii=True, default=str)
+            if key is not None:
+                connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", AUDIT_LOCK)
+                row = connection.execute("SELECT entry FROM guard_audit ORDER BY id DESC LIMIT 1").fetchone()
+                last = unseal(row[0].encode("ascii", errors="replace")) if row else None
+                previous = Link(last.seq, last.tag) if last is not None and last.seq is not None else START
+                line = seal(key, record, previous, first_in_file=previous is START)[0].decode("ascii").rstrip("\n")
+            connection.execute("INSERT INTO guard_audit (entry) VALUES (%s)", (line,))
+
+        self._run(work, write=True)
+
+    def audit_tail(self, count: int | None) -> list[str]:
+        """The latest `count` audit lines (None: all), oldest first."""
         rows = self._run(
             lambda connection: connection.execute(
                 "SELECT entry FROM (SELECT id, entry FROM guard_audit ORDER BY id DESC LIMIT %s) AS latest ORDER BY id",

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 #: The advisory lock every replica takes to migrate (a two-key lock: its own space, apart from the windows' locks).
 MIGRATION_LOCK = (0x54524B54, 1)  # "TRKT", 1
+#: The audit table's chain: one writer at a time appends the next link.
+AUDIT_LOCK = (0x54524B54, 2)
 #: The windows' advisory locks: (WINDOW_LOCK_CLASS, hashtext(key)).
 WINDOW_LOCK_CLASS = 0x54524B57  # "TRKW"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES: list[str] = [
     "trakt_mcp.cli.auth",
     "trakt_mcp.cli.policy",
+    "trakt_mcp.cli.audit",
     "trakt_mcp.cli.identity",
     "trakt_mcp.cli.install",
     "trakt_mcp.cli.setup",
@@ -61,6 +62,13 @@ def common_options(*, suppress: bool) -> argparse.ArgumentParser:
         metavar="URL",
         help="shared state for several replicas: postgresql://USER:PASSWORD@HOST:PORT/DB (TRAKT_MCP_STATE); "
         "default: the SQLite file in the state folder",
+    )
+    group.add_argument(
+        "--shadow-policy",
+        default=default,
+        metavar="FILE",
+        help="a policy that decides beside the one in force without acting: audited as would_deny, would_confirm, "
+        "would_limit (TRAKT_MCP_SHADOW_POLICY; see `audit --shadow`)",
     )
     group.add_argument("-v", "--verbose", action="store_true", default=default or False, help="debug logging")
     quick = parser.add_argument_group("quick restrictions (the stricter of these and the policy file wins)")
@@ -163,6 +171,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "home": getattr(args, "home", None),
         "policy": getattr(args, "policy", None),
         "state": getattr(args, "state", None),
+        "shadow_policy": getattr(args, "shadow_policy", None),
         "transport": getattr(args, "transport", None),
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),

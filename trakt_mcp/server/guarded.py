@@ -7,6 +7,7 @@ import difflib
 import json
 import math
 import shlex
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
@@ -19,6 +20,7 @@ from guard import progress
 from guard.approvals import Approvals
 from guard.audit import AuditLog, AuditTrail
 from guard.audit_table import TableAudit
+from guard.auditchain import StoreHead
 from guard.catalog import Catalog, InvalidArguments, NotReady, ResourceInfo, ToolInfo
 from guard.engine import Engine, matches_any
 from guard.home import secret_key, secure_folder
@@ -54,12 +56,30 @@ SIGN_IN = "sign-in"
 EXPIRED_KEPT = 3600.0
 
 
+#: The name the audit chain's last link is remembered under in the state store.
+AUDIT_HEAD = "audit.jsonl"
+
+
 def audit_path(settings: Settings) -> Path:
     return settings.home / "audit.jsonl"
 
 
 #: What trakt-mcp keeps in a PostgreSQL state: the guard's tables and multi-user mode's (trakt_mcp/remote/migrations).
 STATE_SCHEMAS = (GUARD, Schema("people", "trakt_mcp.remote"))
+
+
+def audit_head(settings: Settings) -> str:
+    """The name the JSONL chain's last link is kept under. A PostgreSQL state is shared by replicas, each with a
+    file (and chain) of its own: there the name says whose (host and state folder)."""
+    if settings.state_url is None:
+        return AUDIT_HEAD
+    return f"{AUDIT_HEAD} {socket.gethostname()}:{settings.home}"
+
+
+def audit_log(settings: Settings, store: Store) -> AuditLog:
+    """The audit log, every line chained with the state folder's secret; the store remembers the last link."""
+    head = StoreHead(store, audit_head(settings))
+    return AuditLog(audit_path(settings), key=lambda: secret_key(settings.home), head=head)
 
 
 def state_path(settings: Settings) -> Path:
@@ -77,15 +97,14 @@ def open_store(settings: Settings, *, migrate_at_start: bool = True) -> Store:
 
 
 def audit_trail(settings: Settings, store: Store) -> AuditTrail:
-    """The JSONL file in the state folder; with a PostgreSQL state, the shared table too (which `audit` reads)."""
+    """The JSONL file in the state folder; with a PostgreSQL state, the shared table too (which `audit` reads), both
+    chained (guard.auditchain)."""
     from guard.store.postgres import PostgresStore
 
-    local = AuditLog(audit_path(settings))
-    return TableAudit(store, local) if isinstance(store, PostgresStore) else local
-
-
-def audit_where(trail: AuditTrail) -> str:
-    return trail.location if isinstance(trail, TableAudit) else str(getattr(trail, "path", "the audit log"))
+    local = audit_log(settings, store)
+    if not isinstance(store, PostgresStore):
+        return local
+    return TableAudit(store, local, key=lambda: secret_key(settings.home))
 
 
 def approvals(settings: Settings, store: Store | None = None) -> Approvals:
@@ -294,7 +313,11 @@ def load_engine(settings: Settings, catalog: Catalog) -> Engine:
     source = "built-in" if settings.policy is None else str(settings.policy)
     if settings.restricted:
         source = f"{source} + {' '.join(settings.restriction_flags())}"
-    return Engine(restrict(policy, settings, catalog), catalog, source, people=settings.public_url is not None)
+    shadow = read_policy(settings.shadow_policy) if settings.shadow_policy is not None else None
+    if shadow is not None:
+        shadow = restrict(shadow, settings, catalog)
+    people = settings.public_url is not None
+    return Engine(restrict(policy, settings, catalog), catalog, source, shadow=shadow, people=people)
 
 
 class SharedWatcher(PolicyWatcher):
