@@ -14,6 +14,7 @@ from mcp.server.context import HandlerResult, ServerRequestContext
 
 from guard.catalog import Catalog
 from guard.engine import Outcome, Quota, View
+from guard.shadow_calls import Would
 
 Context = ServerRequestContext[Any, Any]
 
@@ -47,14 +48,17 @@ class Subject:
     sent: dict[str, Any] | None = None
     #: The Trakt endpoint a generic (routed) call reaches, once judged: 'POST /sync/history/remove'.
     endpoint: str | None = None
+    #: What the shadow rules would have done with this call (audited only).
+    would: Would | None = None
 
     def canonical(self, catalog: Catalog, tool: str) -> None:
         """Replace the arguments with the canonical ones the handler will receive (one parse, shared by the
         conditions, the approval binding and the handler); raises InvalidArguments."""
         if catalog.normalize is None:
             return
+        canonical = catalog.normalize(tool, self.arguments)
         self.sent = self.arguments if self.sent is None else self.sent
-        self.arguments = catalog.normalize(tool, self.arguments)
+        self.arguments = canonical
         if self.resource is None:
             self.params = {**self.params, "arguments": self.arguments}
 

@@ -28,7 +28,7 @@ from mcp.shared.exceptions import MCPError
 
 from guard import exact_ids, progress
 from guard.approvals import Approvals, Questions
-from guard.audit import AuditLog, RefusalThrottle, summarize
+from guard.audit import AuditTrail, RefusalThrottle, summarize
 from guard.calls import (
     WIRE_NAMES,
     Context,
@@ -52,6 +52,7 @@ from guard.engine import Outcome, UnknownIdentity, View
 from guard.names import shown_name
 from guard.ratelimit import RateLimiter, window_key
 from guard.reload import PolicyWatcher
+from guard.shadow_calls import would
 from guard.store import Store, StoreError
 from guard.store.memory import MemoryStore
 
@@ -79,7 +80,7 @@ class Guard:
         self,
         watcher: PolicyWatcher,
         *,
-        audit: AuditLog | None = None,
+        audit: AuditTrail | None = None,
         approvals: Approvals | None = None,
         approve_command: str = "approve",
         limiter: RateLimiter | None = None,
@@ -333,6 +334,8 @@ class Guard:
         if outcome.action == "deny":
             because = f": {outcome.reason}" if outcome.reason else ""
             return Verdict("denied", outcome, f"Blocked by {where(outcome)}{because}. {subject.raw_name} did not run.")
+        if view.engine.shadow is not None and confirmed is None:  # what shadow rules would do: audited, not acted on
+            subject.would = would(view, decision.tool, subject.arguments, decision, outcome, self.limiter)
         keys = [(window_key(quota.path, quota.limit, view.identity), quota.limit) for quota in judged.limits]
         limited = rate_limited(outcome, judged.limits, subject, self.limiter.check_all(keys))
         if limited is not None:
@@ -417,7 +420,7 @@ class Guard:
             "rule": decided.rule if decided else None,
             "condition": decided.condition if decided else None,
             "reason": decided.reason if decided and verdict.decision != "allowed" else None,
-            "arguments": summarize(subject.arguments if subject.sent is None else subject.sent),
+            "arguments": (sent := summarize(subject.arguments if subject.sent is None else subject.sent)),
             "outcome": outcome,
             "duration_ms": round(seconds * 1000, 2),
         }
@@ -430,6 +433,10 @@ class Guard:
             entry["resource"] = summarize(subject.resource)
         if subject.endpoint is not None:
             entry["endpoint"] = subject.endpoint
+        if subject.sent is not None and (whole := summarize(subject.arguments, shorten=False)) != sent:
+            entry["canonical"] = whole  # what the tool received, whole but for secrets: `policy replay` re-decides it
+        if subject.would is not None:
+            entry["shadow"], entry["shadow_rule"] = subject.would.action, subject.would.rule
         self.refusals.record(self.audit, entry, refused=outcome == "blocked", now=self._clock())
 
 
