@@ -184,6 +184,8 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
             return f"{spec.title} with {json.dumps(arguments, ensure_ascii=False, sort_keys=True)}"
 
     def normalize(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        if name not in specs:  # an endpoint entry: its arguments are what the route gave (path, query, body)
+            return dict(arguments)
         try:
             return specs[name].canonical(arguments)
         except ValidationError as exc:

@@ -77,7 +77,11 @@ class ItemsArgs(ToolArgs):
 
     @model_validator(mode="after")
     def _ids_fit_the_type(self) -> ItemsArgs:
-        ids_fit(self.item_type, self.refs())
+        try:
+            refs = self.refs()
+        except TraktError:
+            raise ValueError("items: expected Trakt IDs, IMDB IDs or lowercase slugs") from None
+        ids_fit(self.item_type, refs)
         return self
 
     def refs(self) -> list[ItemRef]:
