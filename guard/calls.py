@@ -10,8 +10,11 @@ from typing import Any
 from mcp import types
 from mcp.server.context import HandlerResult, ServerRequestContext
 
+from guard.audit import summarize
 from guard.catalog import Catalog
+from guard.channels import Answer, Refusal, Result, Unasked, Waiting
 from guard.engine import Outcome, View
+from guard.names import shown_name
 
 Context = ServerRequestContext[Any, Any]
 
@@ -43,6 +46,15 @@ class Subject:
     resource: str | None = None
     #: The arguments as the caller sent them (what the audit records), once `arguments` are the canonical ones.
     sent: dict[str, Any] | None = None
+    #: Set for a use that is not a call (guard.gate.use): "completion", "card", ...
+    via: str | None = None
+    #: The tool the policy decided on (`raw_name` resolved), once the gate found it.
+    tool: str | None = None
+
+    @property
+    def door(self) -> str:
+        """How the request reached the tool, as an admission names it (guard.gate.Admission.via)."""
+        return self.via or ("resource" if self.resource is not None else "call")
 
     def canonical(self, catalog: Catalog, tool: str) -> None:
         """Replace the arguments with the canonical ones the handler will receive (one parse, shared by the
@@ -86,3 +98,55 @@ def visible_templates(view: View) -> frozenset[str]:
 
 def tool_error(text: str, error: bool = True) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error)
+
+
+def verdict_of(outcome: Outcome, subject: Subject, result: Result | Unasked) -> Verdict:
+    """What the approval channels' answer (or that nobody could be asked) means for the call."""
+    did_not_run = f"{subject.raw_name} did not run."
+    if isinstance(result, Answer):
+        if result.approved:
+            params = dict(result.params) if result.params is not None else subject.params
+            return Verdict("confirmed", outcome, params=params, channel=result.channel, answered_by=result.by)
+        message = f"{result.message} {did_not_run}"
+        return Verdict("declined", outcome, message, channel=result.channel, answered_by=result.by)
+    if isinstance(result, Waiting):
+        return Verdict("approval_pending", outcome, result.message, reply=result.reply, channel=result.channel)
+    if isinstance(result, Refusal):
+        return Verdict("denied", outcome, f"{result.message} {did_not_run}", channel=result.channel)
+    reasons = "; ".join(result.reasons)
+    return Verdict(
+        "denied",
+        outcome,
+        f"Nobody could be asked to confirm this call ({where(outcome)}), so {did_not_run} Nobody declined it: "
+        f'{reasons}. Fix: name a channel that works here in the rule\'s confirm_via (e.g. ["terminal"]), '
+        "run the server where a display is available, or use a client that can ask (elicitation).",
+    )
+
+
+def audit_entry(
+    identity: str | None, client: str | None, subject: Subject, verdict: Verdict, outcome: str, seconds: float
+) -> dict[str, Any]:
+    """The audit line for one judged request (guard.audit.AuditLog writes it)."""
+    decided = verdict.outcome
+    entry: dict[str, Any] = {
+        "identity": identity,
+        "client": summarize(client),
+        "tool": shown_name(subject.raw_name) if verdict.unknown else summarize(subject.raw_name),
+        "decision": verdict.decision,
+        "rule": decided.rule if decided else None,
+        "condition": decided.condition if decided else None,
+        "reason": decided.reason if decided and verdict.decision != "allowed" else None,
+        "arguments": summarize(subject.arguments if subject.sent is None else subject.sent),
+        "outcome": outcome,
+        "duration_ms": round(seconds * 1000, 2),
+    }
+    if verdict.unknown:
+        entry["unknown_tool"] = True
+    if verdict.channel is not None:
+        entry["channel"] = verdict.channel
+        entry["answered_by"] = verdict.answered_by
+    if subject.resource is not None:
+        entry["resource"] = summarize(subject.resource)
+    if subject.via is not None:
+        entry["via"] = subject.via
+    return entry

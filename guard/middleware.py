@@ -27,22 +27,24 @@ from mcp import types
 from mcp.server.context import CallNext, HandlerResult
 from mcp.shared.exceptions import MCPError
 
-from guard import exact_ids, progress
+from guard import exact_ids, gate, progress
 from guard.approvals import Approvals, Questions
-from guard.audit import AuditLog, RefusalThrottle, summarize
+from guard.audit import AuditLog, RefusalThrottle
 from guard.calls import (
     WIRE_NAMES,
     Context,
     Subject,
     Verdict,
+    audit_entry,
     client_name,
     is_error,
     tool_error,
+    verdict_of,
     visible_templates,
     where,
 )
 from guard.catalog import InvalidArguments
-from guard.channels import Answer, Asking, Channel, Question, Refusal, Result, Unasked, Waiting, settle
+from guard.channels import Asking, Channel, Question, settle
 from guard.channels.app import AppChannel, offers_apps
 from guard.channels.base import bounded_effect, progress_token, reporter, trusts_host
 from guard.channels.desktop import DesktopChannel
@@ -123,7 +125,9 @@ class Guard:
         }
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> HandlerResult:
-        with progress.bind(ctx.session):  # waits anywhere in this request may report progress (guard.progress)
+        # Waits anywhere in this request may report progress (guard.progress); work it does for the caller beyond
+        # a call (a completion, a card's data) is judged by this guard for the same caller (guard.gate.use).
+        with progress.bind(ctx.session), gate.judging(lambda *use: self._use(ctx, *use)):
             return await self._guarded(ctx, call_next)
 
     async def _guarded(self, ctx: Context, call_next: CallNext) -> HandlerResult:
@@ -191,11 +195,14 @@ class Guard:
         return self._filter(await call_next(ctx), "resourceTemplates", "uri_template", visible_templates(view))
 
     async def _complete(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
-        """A template's arguments are completed only when the template is visible: a hidden one gets what an unknown
-        one gets (no values)."""
+        """A template's arguments are completed only when its tool is visible and not denied outright: otherwise
+        the answer is what an unknown one gets (no values). Each look-up the completion makes is then judged on its
+        own, as the tool whose data it fetches (guard.gate.use, bound in __call__)."""
         ref = (ctx.params or {}).get("ref")
         uri = ref.get("uri") if isinstance(ref, Mapping) and ref.get("type") == "ref/resource" else None
-        if isinstance(uri, str) and uri in view.catalog.templates and uri not in visible_templates(view):
+        template = view.catalog.templates.get(uri) if isinstance(uri, str) else None
+        decision = view.decide(template.tool) if template is not None else None
+        if template is not None and (decision is None or decision.action in ("hide", "deny")):
             return types.CompleteResult(completion=types.Completion(values=[]))  # as the server answers an unknown one
         return await call_next(ctx)
 
@@ -290,8 +297,10 @@ class Guard:
         self, ctx: Context, view: View, subject: Subject, verdict: Verdict, call_next: CallNext
     ) -> HandlerResult:
         started = time.perf_counter()
+        admission = gate.Admission(subject.tool or subject.raw_name, view.identity, subject.door)
         try:
-            result = await call_next(dataclasses.replace(ctx, params=verdict.params))
+            with gate.admitting(admission):  # what the handler fetches, it fetches as this tool (guard.gate)
+                result = await call_next(dataclasses.replace(ctx, params=verdict.params))
         except BaseException:
             self._record(ctx, view, subject, verdict, "exception", time.perf_counter() - started)
             raise
@@ -299,9 +308,25 @@ class Guard:
         self._record(ctx, view, subject, verdict, outcome, time.perf_counter() - started)
         return result
 
-    async def _safe_gate(self, view: View, ctx: Context, subject: Subject) -> Verdict:
+    async def _use(self, ctx: Context, tool: str, arguments: dict[str, Any], via: str) -> gate.Admission | gate.Refused:
+        """Judge one use of `tool` that is not a call (a completion, a card's data) for the caller of `ctx`, as a
+        call of it: hidden, denied, conditions and limits apply; confirmation is never asked (refused instead).
+        Audited with `via`, throttled like refusals (guard.audit.RefusalThrottle)."""
         try:
-            return await self._gate(view, ctx, subject)
+            view = await self._current_view(ctx)
+        except Exception as exc:
+            return gate.Refused(str(exc) if isinstance(exc, UnknownIdentity) else "the caller could not be identified")
+        subject = Subject(tool, dict(arguments), {"name": tool, "arguments": dict(arguments)}, via=via)
+        verdict = await self._safe_gate(view, ctx, subject, ask=False)
+        if verdict.message is None and verdict.reply is None:
+            self._record(ctx, view, subject, verdict, "admitted", 0.0)
+            return gate.Admission(subject.tool or tool, view.identity, via)
+        self._record(ctx, view, subject, verdict, "blocked", 0.0)
+        return gate.Refused("not available here" if verdict.unknown else str(verdict.message))
+
+    async def _safe_gate(self, view: View, ctx: Context, subject: Subject, *, ask: bool = True) -> Verdict:
+        try:
+            return await self._gate(view, ctx, subject, ask=ask)
         except StoreError as exc:
             log.error("guard state store failed while deciding on %s: %s", subject.raw_name, exc)
             return Verdict("denied", None, f"Blocked: {exc}. {subject.raw_name} did not run.")
@@ -309,8 +334,11 @@ class Guard:
             log.exception("guard failed while deciding on %s; blocking the call", subject.raw_name)
             return Verdict("denied", None, "The guard could not decide on this call (internal error). Nothing ran.")
 
-    async def _gate(self, view: View, ctx: Context, subject: Subject, confirmed: Verdict | None = None) -> Verdict:
-        """`confirmed`: the user already agreed to this call while an earlier policy was in force (decide again)."""
+    async def _gate(
+        self, view: View, ctx: Context, subject: Subject, confirmed: Verdict | None = None, *, ask: bool = True
+    ) -> Verdict:
+        """`confirmed`: the user already agreed to this call while an earlier policy was in force (decide again).
+        `ask` False: a call that needs confirmation is refused without asking anyone (a use, not a call)."""
         decision = view.decide(subject.raw_name)
         if decision is None:
             resolved = view.resolve(subject.raw_name)
@@ -320,6 +348,7 @@ class Guard:
             return Verdict("denied", None, "unknown", unknown=True)
         if decision.action == "hide":
             return Verdict("hidden", decision.outcome, "hidden", unknown=True)
+        subject.tool = decision.tool
         if decision.action != "deny" and confirmed is None:
             try:
                 subject.canonical(view.catalog, decision.tool)
@@ -336,6 +365,9 @@ class Guard:
         verdict = Verdict("allowed", outcome, params=subject.params)
         if confirmed is not None:
             verdict = dataclasses.replace(confirmed, outcome=outcome)
+        elif outcome.action == "confirm" and not ask:
+            because = f"{subject.raw_name} needs the owner's confirmation ({where(outcome)})"
+            return Verdict("denied", outcome, f"{because}, and nobody is asked about a {subject.via}.")
         elif outcome.action == "confirm":
             verdict = await self._confirm(view, ctx, decision.tool, outcome, subject)
             if verdict.message is not None or verdict.reply is not None:
@@ -370,6 +402,10 @@ class Guard:
     async def _confirm(self, view: View, ctx: Context, tool: str, outcome: Outcome, subject: Subject) -> Verdict:
         """Ask only about a call that can run: its arguments are canonical by now; is it ready (signed in,
         something to act on)?"""
+        with gate.admitting(gate.Admission(tool, view.identity, "ask")):  # look-ups to describe it: reads only
+            return await self._ask(view, ctx, tool, outcome, subject)
+
+    async def _ask(self, view: View, ctx: Context, tool: str, outcome: Outcome, subject: Subject) -> Verdict:
         arguments = subject.arguments
         catalog = view.catalog
         not_ready = await catalog.ready(tool, arguments) if catalog.ready else None
@@ -388,29 +424,7 @@ class Guard:
         )
         # A client that did not negotiate MCP Apps never hears of the app channel: its answers stay as they were.
         channels = [c for c in self.channels if not isinstance(c, AppChannel) or offers_apps(ctx)]
-        return self._verdict(outcome, subject, await settle(channels, outcome.confirm_via, asking))
-
-    @staticmethod
-    def _verdict(outcome: Outcome, subject: Subject, result: Result | Unasked) -> Verdict:
-        did_not_run = f"{subject.raw_name} did not run."
-        if isinstance(result, Answer):
-            if result.approved:
-                params = dict(result.params) if result.params is not None else subject.params
-                return Verdict("confirmed", outcome, params=params, channel=result.channel, answered_by=result.by)
-            message = f"{result.message} {did_not_run}"
-            return Verdict("declined", outcome, message, channel=result.channel, answered_by=result.by)
-        if isinstance(result, Waiting):
-            return Verdict("approval_pending", outcome, result.message, reply=result.reply, channel=result.channel)
-        if isinstance(result, Refusal):
-            return Verdict("denied", outcome, f"{result.message} {did_not_run}", channel=result.channel)
-        reasons = "; ".join(result.reasons)
-        return Verdict(
-            "denied",
-            outcome,
-            f"Nobody could be asked to confirm this call ({where(outcome)}), so {did_not_run} Nobody declined it: "
-            f'{reasons}. Fix: name a channel that works here in the rule\'s confirm_via (e.g. ["terminal"]), '
-            "run the server where a display is available, or use a client that can ask (elicitation).",
-        )
+        return verdict_of(outcome, subject, await settle(channels, outcome.confirm_via, asking))
 
     # --- audit -------------------------------------------------------------------------------------------------
 
@@ -419,27 +433,10 @@ class Guard:
     ) -> None:
         if self.audit is None:
             return
-        decided = verdict.outcome
-        entry: dict[str, Any] = {
-            "identity": view.identity if view else _safe_identity(self.identify, ctx),
-            "client": summarize(client_name(ctx)),
-            "tool": shown_name(subject.raw_name) if verdict.unknown else summarize(subject.raw_name),
-            "decision": verdict.decision,
-            "rule": decided.rule if decided else None,
-            "condition": decided.condition if decided else None,
-            "reason": decided.reason if decided and verdict.decision != "allowed" else None,
-            "arguments": summarize(subject.arguments if subject.sent is None else subject.sent),
-            "outcome": outcome,
-            "duration_ms": round(seconds * 1000, 2),
-        }
-        if verdict.unknown:
-            entry["unknown_tool"] = True
-        if verdict.channel is not None:
-            entry["channel"] = verdict.channel
-            entry["answered_by"] = verdict.answered_by
-        if subject.resource is not None:
-            entry["resource"] = summarize(subject.resource)
-        self.refusals.record(self.audit, entry, refused=outcome == "blocked", now=self._clock())
+        identity = view.identity if view else _safe_identity(self.identify, ctx)
+        entry = audit_entry(identity, client_name(ctx), subject, verdict, outcome, seconds)
+        throttled = outcome == "blocked" or subject.via is not None
+        self.refusals.record(self.audit, entry, refused=throttled, now=self._clock())
 
 
 def _safe_identity(identify: Identify, ctx: Context) -> str | None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
+from guard.gate import owner
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.app import App
 from trakt_mcp.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, endpoint
@@ -26,6 +28,14 @@ from trakt_mcp.settings import Settings
 from trakt_mcp.tools import all_tools
 
 NUMBERS = [{"n": i} for i in range(1, 1251)]
+
+
+@pytest.fixture(autouse=True)
+async def as_owner(anyio_backend: str) -> AsyncIterator[None]:
+    """These tests drive the Trakt client itself, as the owner's terminal commands do (guard.gate.owner); what
+    reaches Trakt through the server is gated (tests/test_gate.py)."""
+    with owner("tests of the Trakt client itself"):
+        yield
 
 
 @route("GET", "/test/numbers")

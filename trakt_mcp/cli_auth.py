@@ -52,11 +52,13 @@ def run_command(command: Command, settings: Settings) -> int:
 
 
 async def _with_app(command: Command, settings: Settings) -> int:
+    from guard.gate import owner
     from trakt_mcp.server import create_app
 
     app = create_app(settings, sleep=SLEEP, clock=CLOCK)
     try:
-        return await command(app)
+        with owner("a sign-in command at the owner's terminal"):
+            return await command(app)
     except TraktError as exc:
         print(f"\ntrakt-mcp: {exc}", file=sys.stderr)
         return 1
