@@ -216,8 +216,9 @@ class AuditLog:
 
 class RefusalThrottle:
     """The guard's meta-limit: at most `max` refused or unknown calls, completions and card look-ups (guard.gate.use)
-    per caller per `window` seconds get an audit line each; past that they are counted (in the shared store) and written as one `suppressed` line with the
-    count when the burst ends, i.e. when the caller's next line is written. A flood of nonsense costs one line."""
+    per caller per `window` seconds get an audit line each; past that they are counted (in the shared store) and
+    written as one `suppressed` line with the count when the burst ends, i.e. when the caller's next line is
+    written. A flood of nonsense costs one line."""
 
     KIND = "suppressed"
 
@@ -253,7 +254,9 @@ class RefusalThrottle:
             "identity": identity,
             "decision": "suppressed",
             "count": ended.get("count"),
-            "reason": f"more than {self.max_lines} refused calls or uses in {self.window:g} s, between {first} and {last}",
+            "reason": (
+                f"more than {self.max_lines} refused calls or uses in {self.window:g} s, between {first} and {last}"
+            ),
         }
         return True, burst
 

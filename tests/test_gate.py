@@ -13,16 +13,16 @@ import trakt_mcp
 from guard.gate import Admission, Refused, admitted, admitting, owner, use
 from tests.conftest import Session
 from trakt_mcp.app import App
-from trakt_mcp.client import endpoint
 from trakt_mcp.sandbox import FakeTrakt
-from trakt_mcp.server import trakt_gate
+from trakt_mcp.server.build import trakt_gate
+from trakt_mcp.trakt.client import endpoint
 from trakt_mcp.trakt.gate import Ungated
 
 PACKAGE = Path(trakt_mcp.__file__).parent
 #: Only the owner's own terminal commands run outside any caller's request (guard.gate.owner).
 OWNER_MODULES = ("trakt_mcp.cli",)
 #: The one place the Trakt client is made, with the gate.
-CLIENT_MAKERS = ("trakt_mcp.server",)
+CLIENT_MAKERS = ("trakt_mcp.server.build",)
 #: Ways to reach the network around the Trakt client: httpx's clients and one-shot requests, urllib.
 HTTPX_CALLS = frozenset({"AsyncClient", "Client", "get", "post", "put", "patch", "delete", "request", "stream"})
 
@@ -69,7 +69,7 @@ def test_the_trakt_client_is_made_in_one_place_and_always_with_the_gate() -> Non
     assert [dotted for dotted, _ in made] == list(CLIENT_MAKERS)
     assert all(any(k.arg == "gate" for k in call.keywords) for _, call in made)
     http_clients = [dotted for dotted, tree in modules() for _ in network_calls(tree)]
-    assert http_clients == ["trakt_mcp.client"]  # the Trakt client's own connection, behind GatedTransport
+    assert http_clients == ["trakt_mcp.trakt.client"]  # the Trakt client's own connection, behind GatedTransport
 
 
 def test_every_tool_declares_where_it_may_go() -> None:

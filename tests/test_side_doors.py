@@ -28,14 +28,14 @@ from tests.apps_support import AppsHost
 from tests.schema_strategies import from_schema
 from tests.test_fuzz import draw
 from trakt_mcp.apps.html import CARD_TITLES
-from trakt_mcp.prompts import PROMPTS
-from trakt_mcp.resources import RESOURCES, TEMPLATES
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.http import serve_on_loopback
+from trakt_mcp.server.prompts import PROMPTS
+from trakt_mcp.server.resources import RESOURCES, TEMPLATES
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
-from trakt_mcp.tokens import FileStore, Token
 from trakt_mcp.tools import all_tools
 from trakt_mcp.tools.spec import published_schema
+from trakt_mcp.trakt.tokens import FileStore, Token
 
 POLICIES: dict[str, dict[str, Any]] = {
     "hide-all": {"version": "1", "default": "allow", "hide": ["*"]},

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from guard.gate import Refused, use
-from trakt_mcp.client import endpoint
-from trakt_mcp.errors import TraktError
 from trakt_mcp.tools.catalogue import CHART_ROWS, OTHER_ROWS, build_path
+from trakt_mcp.trakt.client import endpoint
+from trakt_mcp.trakt.errors import TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

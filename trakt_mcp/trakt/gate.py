@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 import httpx
 
 from guard.gate import EVERYTHING, Admission, admitted
-from trakt_mcp.errors import TraktError
+from trakt_mcp.trakt.errors import TraktError
 
 log = logging.getLogger("trakt_mcp.gate")
 

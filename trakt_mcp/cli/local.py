@@ -10,7 +10,7 @@ from typing import Any
 from mcp import Client, types
 from mcp.client.context import ClientRequestContext
 
-from trakt_mcp.server import build_server, create_app
+from trakt_mcp.server.build import build_server, create_app
 from trakt_mcp.settings import Settings
 from trakt_mcp.terminal import ask, printable_lines
 

@@ -2,7 +2,7 @@
 same code as `trakt-mcp install --print`) and its table of every tool with its parameters (from the tool
 declarations), and the tool list and version of the MCP Bundle manifest and of server.json.
 
-`python -m trakt_mcp.docs` rewrites them; tests/test_docs.py fails when one is stale."""
+`python -m trakt_mcp.cli.docs` rewrites them; tests/test_docs.py fails when one is stale."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from trakt_mcp import __version__
-from trakt_mcp.cli_install import snippet
-from trakt_mcp.clients import CLIENTS, SOURCE
+from trakt_mcp.cli.clients import CLIENTS, SOURCE
+from trakt_mcp.cli.install import snippet
 from trakt_mcp.tools import tools_by_name
 from trakt_mcp.tools.spec import published_schema
 

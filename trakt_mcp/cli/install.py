@@ -16,10 +16,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from trakt_mcp import jsonc
-from trakt_mcp.clients import CLIENTS, SERVER_NAME, SOURCE, ClientKind, entry, executable, server_arguments, uvx_command
+from trakt_mcp.cli import jsonc
+from trakt_mcp.cli.clients import (
+    CLIENTS,
+    SERVER_NAME,
+    SOURCE,
+    ClientKind,
+    entry,
+    executable,
+    server_arguments,
+    uvx_command,
+)
 from trakt_mcp.settings import Settings, default_home
-from trakt_mcp.tokens import write_private
+from trakt_mcp.trakt.tokens import write_private
 
 EXIT_USAGE = 2
 BACKUP_SUFFIX = ".trakt-mcp.bak"

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from trakt_mcp.settings import Settings
-from trakt_mcp.tokens import SERVICE, TokenStoreError, current_backend, usable, write_private
+from trakt_mcp.trakt.tokens import SERVICE, TokenStoreError, current_backend, usable, write_private
 
 ACCOUNT = "client-credentials"
 FILE = "credentials.json"
