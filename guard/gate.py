@@ -39,6 +39,9 @@ class Admission:
     tool: str
     identity: str | None
     via: str
+    #: For a generic tool judged by the endpoint it reaches ("POST /sync/history/remove"): that endpoint, which the
+    #: admission then reaches besides the tool's declared ones.
+    endpoint: str | None = None
 
 
 @dataclass(frozen=True)

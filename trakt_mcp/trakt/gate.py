@@ -8,7 +8,8 @@ answer is no side door either) and in `GatedTransport`, under everything that sh
 - is the owner's own terminal command (`guard.gate.owner`, tool "*"): anything;
 - was made while the guard prepares a question to a person (`via` "ask": the effect sentence, the readiness
   check): GET only, since describing a call never changes anything;
-- names a tool whose declared `endpoints` (ToolSpec.endpoints, "GET /shows/{id}") match the method and path; or
+- names a tool whose declared `endpoints` (ToolSpec.endpoints, "GET /shows/{id}") match the method and path, or
+  carries the one endpoint a generic tool's call was judged by (`Admission.endpoint`); or
 - is any admission and the request is the token refresh (POST /oauth/token) that a signed-in call may need.
 
 Anything else is refused with `Ungated` (nothing is sent) and logged as a bug: the feature fetched outside the
@@ -76,6 +77,8 @@ class TraktGate:
         if admission.via == ASKING:
             return method.upper() == "GET"
         patterns = [*self._always, *self._reach.get(admission.tool, ())]
+        if admission.endpoint is not None:
+            patterns.append(endpoint_pattern(admission.endpoint))
         return any(method.upper() == wanted and pattern.match(path) for wanted, pattern in patterns)
 
     def check(self, method: str, path: str) -> None:
