@@ -3,6 +3,7 @@ readers of the MCP request and result that the middleware needs."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,8 @@ from guard.catalog import Catalog
 from guard.channels import Answer, Refusal, Result, Unasked, Waiting
 from guard.engine import Outcome, View
 from guard.names import shown_name
+from guard.policy import RateLimit
+from guard.ratelimit import window_key
 
 Context = ServerRequestContext[Any, Any]
 
@@ -65,6 +68,27 @@ class Subject:
         self.arguments = catalog.normalize(tool, self.arguments)
         if self.resource is None:
             self.params = {**self.params, "arguments": self.arguments}
+
+
+#: Questions to the owner (a desktop dialog, a terminal code) one identity may cause, across every process: the
+#: owner's screen is not the callers'. The owner's own calls (identity None) are not rationed.
+QUESTION_LIMITS = (RateLimit(max=5, window=60), RateLimit(max=30, window=86_400))
+QUESTIONS = "questions to the owner"
+
+
+def question_windows(identity: str | None) -> list[tuple[str, RateLimit]]:
+    if identity is None:
+        return []
+    return [(window_key(QUESTIONS, limit, identity), limit) for limit in QUESTION_LIMITS]
+
+
+def too_many_questions(blocked: tuple[int, float]) -> str:
+    index, wait = blocked
+    limit = QUESTION_LIMITS[index]
+    return (
+        f"this caller already asked the owner {limit.max} questions in {limit.window:g} s, the most it may; "
+        f"retry in {math.ceil(wait)} s"
+    )
 
 
 def where(outcome: Outcome) -> str:
@@ -150,3 +174,17 @@ def audit_entry(
     if subject.via is not None:
         entry["via"] = subject.via
     return entry
+
+
+def filtered(result: HandlerResult, field: str, key: str, visible: frozenset[str]) -> HandlerResult:
+    """A list result (tools, resources, templates) with only the items this caller may see."""
+
+    def shown(item: Any) -> bool:
+        value = item.get(WIRE_NAMES.get(key, key)) if isinstance(item, Mapping) else getattr(item, key, None)
+        return str(value) in visible
+
+    if isinstance(result, Mapping):
+        return {**result, field: [item for item in result.get(field, []) if shown(item)]}
+    if result is None:
+        return None
+    return result.model_copy(update={field: [item for item in getattr(result, field) if shown(item)]})

@@ -31,13 +31,15 @@ from guard import exact_ids, gate, progress
 from guard.approvals import Approvals, Questions
 from guard.audit import AuditLog, RefusalThrottle
 from guard.calls import (
-    WIRE_NAMES,
     Context,
     Subject,
     Verdict,
     audit_entry,
     client_name,
+    filtered,
     is_error,
+    question_windows,
+    too_many_questions,
     tool_error,
     verdict_of,
     visible_templates,
@@ -186,13 +188,13 @@ class Guard:
     # --- lists -------------------------------------------------------------------------------------------------
 
     async def _list_tools(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
-        return self._filter(await call_next(ctx), "tools", "name", view.visible_tools)
+        return filtered(await call_next(ctx), "tools", "name", view.visible_tools)
 
     async def _list_resources(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
-        return self._filter(await call_next(ctx), "resources", "uri", view.visible_resources)
+        return filtered(await call_next(ctx), "resources", "uri", view.visible_resources)
 
     async def _list_templates(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
-        return self._filter(await call_next(ctx), "resourceTemplates", "uri_template", visible_templates(view))
+        return filtered(await call_next(ctx), "resourceTemplates", "uri_template", visible_templates(view))
 
     async def _complete(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
         """A template's arguments are completed only when its tool is visible and not denied outright: otherwise
@@ -205,18 +207,6 @@ class Guard:
         if template is not None and (decision is None or decision.action in ("hide", "deny")):
             return types.CompleteResult(completion=types.Completion(values=[]))  # as the server answers an unknown one
         return await call_next(ctx)
-
-    @staticmethod
-    def _filter(result: HandlerResult, field: str, key: str, visible: frozenset[str]) -> HandlerResult:
-        def shown(item: Any) -> bool:
-            value = item.get(WIRE_NAMES.get(key, key)) if isinstance(item, Mapping) else getattr(item, key, None)
-            return str(value) in visible
-
-        if isinstance(result, Mapping):
-            return {**result, field: [item for item in result.get(field, []) if shown(item)]}
-        if result is None:
-            return None
-        return result.model_copy(update={field: [item for item in getattr(result, field) if shown(item)]})
 
     # --- calls -------------------------------------------------------------------------------------------------
 
@@ -421,10 +411,16 @@ class Guard:
             home=self.home,
             describe=lambda: bounded_effect(catalog, tool, arguments, DESCRIBE_TIMEOUT),
             report=reporter(ctx),
+            ration=lambda: self._ration(view.identity),
         )
         # A client that did not negotiate MCP Apps never hears of the app channel: its answers stay as they were.
         channels = [c for c in self.channels if not isinstance(c, AppChannel) or offers_apps(ctx)]
         return verdict_of(outcome, subject, await settle(channels, outcome.confirm_via, asking))
+
+    def _ration(self, identity: str | None) -> str | None:
+        """One more question to the owner from this caller, if its question windows have room (counted now)."""
+        blocked = self.limiter.acquire_all(question_windows(identity))
+        return None if blocked is None else too_many_questions(blocked)
 
     # --- audit -------------------------------------------------------------------------------------------------
 

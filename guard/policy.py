@@ -24,7 +24,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from guard import jsonlimits
-from guard.home import read_regular_file
+from guard.home import HomeError, read_regular_file
 from guard.rules import (
     ACTION_SYNONYMS,
     HOST_CHANNELS,
@@ -241,7 +241,9 @@ def parse_policy(data: Any, source: str = "<policy>") -> Policy:
 def read_policy(path: Path) -> Policy:
     """Read and validate a policy file (the catalog-dependent checks happen in the engine)."""
     try:
-        text = read_regular_file(path)
+        text = read_regular_file(path, owners="policy")
+    except HomeError as exc:
+        raise PolicyError(str(path), [str(exc)]) from None
     except OSError as exc:
         raise PolicyError(str(path), [f"cannot read the file ({exc.strerror}). Fix: check the path"]) from None
     except UnicodeDecodeError:

@@ -74,6 +74,8 @@ class TerminalChannel:
                     f"{mine} approvals asked by this caller already wait for the owner; no new one is issued until "
                     f"they are approved, declined or expire (`{self.command}` lists them).",
                 )
+            if (rationed := asking.ration()) is not None:
+                return Refusal(self.name, rationed)
         effect = existing.action if existing else await asking.effect()
         try:
             pending = existing or self.approvals.request(question.tool, arguments, effect, question.identity)

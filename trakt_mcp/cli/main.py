@@ -91,7 +91,16 @@ def serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--no-auth",
         action="store_true",
         default=default or False,
-        help="HTTP on loopback without the owner's bearer token: every account on this machine can use it",
+        help="HTTP on loopback without the owner's bearer token: every account on this machine can use your Trakt "
+        "account within the policy; the audit names those callers (unauthenticated), and their clients cannot "
+        "approve confirmations (the desktop dialog or terminal asks you)",
+    )
+    group.add_argument(
+        "--trust-unauthenticated",
+        action="store_true",
+        default=default or False,
+        help="with --no-auth: treat every caller as you, so its own client may approve its confirmations "
+        "(any account on this machine could then approve its own calls)",
     )
     group.add_argument(
         "--allowed-origin",
@@ -224,7 +233,10 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
         extra_hosts, extra_origins = (tuple(getattr(args, k, None) or ()) for k in ("allowed_host", "allowed_origin"))
         no_auth = bool(getattr(args, "no_auth", False))
-        options = HttpOptions(settings.host, settings.port, extra_hosts, extra_origins, no_auth=no_auth)
+        trusted = bool(getattr(args, "trust_unauthenticated", False))
+        options = HttpOptions(
+            settings.host, settings.port, extra_hosts, extra_origins, no_auth=no_auth, trust_unauthenticated=trusted
+        )
         return serve_http(server, options, policy_in_force(app), settings.home)
     server.run("stdio")
     return 0

@@ -20,6 +20,7 @@ from guard.approvals import Approvals
 from guard.audit import AuditLog
 from guard.catalog import Catalog, InvalidArguments, NotReady, ResourceInfo, ToolInfo
 from guard.engine import Engine, matches_any
+from guard.gate import admitted
 from guard.home import secret_key, secure_folder
 from guard.middleware import Guard
 from guard.policy import Identity, Layer, Policy, PolicyError, Rule, read_policy
@@ -48,6 +49,9 @@ BUILTIN_RULES = {"@destructive": _CONFIRM, "remove_*": _CONFIRM, "clear_auth": _
 
 
 SIGN_IN = "sign-in"
+#: Signing the server in or out is the owner's: an identity (a caller over HTTP) never sees these tools unless a
+#: rule of its own in the policy names them (guard.catalog.Catalog.owner_only).
+OWNER_ONLY_GROUPS = ("auth",)
 #: An expired device code is kept this long, so that checking the sign-in says "expired", not "none started".
 EXPIRED_KEPT = 3600.0
 
@@ -70,12 +74,20 @@ def approvals(settings: Settings, store: Store | None = None) -> Approvals:
 
 
 class StoredSignIns:
-    """The pending device-code sign-in, kept in the state store (one per API and client ID) until it expires."""
+    """The pending device-code sign-in, kept in the state store until it expires: one per API, client ID and
+    caller. The caller is the identity of the admission the sign-in runs in (guard.gate): an identity the policy
+    lets sign in gets its own code and can never see, complete or redirect the owner's."""
 
     def __init__(self, store: Store, settings: Settings, now: Callable[[], float]) -> None:
         self.store = store
-        self.key = f"{settings.api_url} {settings.client_id}"
+        self.owners = f"{settings.api_url} {settings.client_id}"
         self.now = now
+
+    @property
+    def key(self) -> str:
+        admission = admitted()
+        caller = admission.identity if admission is not None else None
+        return self.owners if caller is None else f"{self.owners} identity {caller}"
 
     def load(self) -> DeviceFlow | None:
         with _as_trakt_error():
@@ -169,6 +181,7 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
         templates=(ResourceInfo(t.uri, t.tool, t.arguments) for t in TEMPLATES if t.tool in specs),
         normalize=normalize,
         ready=ready,
+        owner_only=OWNER_ONLY_GROUPS,
     )
 
 
