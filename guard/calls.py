@@ -72,7 +72,7 @@ class Subject:
 
 #: Questions to the owner (a desktop dialog, a terminal code) one identity may cause, across every process: the
 #: owner's screen is not the callers'. The owner's own calls (identity None) are not rationed.
-QUESTION_LIMITS = (RateLimit(max=5, window=60), RateLimit(max=30, window=86_400))
+QUESTION_LIMITS = (RateLimit(max=3, window=60), RateLimit(max=30, window=86_400))
 QUESTIONS = "questions to the owner"
 
 

@@ -7,35 +7,35 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 from mcp import Client, StdioServerParameters, types
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from tests.apps_support import AppsHost
+from tests.process_support import (
+    fake_trakt,
+    http_client,
+    http_server,
+    owner_token,
+    signed_in,
+    trakt_environment,
+    write_json,
+)
 from tests.schema_strategies import from_schema
 from tests.test_fuzz import draw
 from trakt_mcp.apps.html import CARD_TITLES
 from trakt_mcp.sandbox import FakeTrakt
-from trakt_mcp.sandbox.http import serve_on_loopback
 from trakt_mcp.server.prompts import PROMPTS
 from trakt_mcp.server.resources import RESOURCES, TEMPLATES
-from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from trakt_mcp.tools import all_tools
 from trakt_mcp.tools.spec import published_schema
-from trakt_mcp.trakt.tokens import FileStore, Token
 
 POLICIES: dict[str, dict[str, Any]] = {
     "hide-all": {"version": "1", "default": "allow", "hide": ["*"]},
@@ -48,37 +48,13 @@ TYPED = "breaking"
 Attempt = Callable[[Client], Awaitable[Any]]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def environment(home: Path, api: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    return {
-        **env,
-        "TRAKT_MCP_HOME": str(home),
-        "TRAKT_CLIENT_ID": SANDBOX_CLIENT_ID,
-        "TRAKT_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
-        "TRAKT_API_URL": api,
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",  # the token is a 0600 file
-    }
-
-
 @contextmanager
 def signed_in_home(tmp_path: Path, policy: dict[str, Any]) -> Iterator[tuple[FakeTrakt, dict[str, str], Path]]:
     """A fake Trakt on loopback, a state folder signed in to it, and a policy file: (fake, environment, policy)."""
-    fake = FakeTrakt()
     home = tmp_path / "home"
-    issued = fake.issue_token()
-    FileStore(home / "token.json").save(
-        Token(issued.access_token, issued.refresh_token, issued.expires_at, issued.created_at)
-    )
-    policy_path = tmp_path / "policy.json"
-    policy_path.write_text(json.dumps(policy))
-    with serve_on_loopback(fake) as api:
-        yield fake, environment(home, api), policy_path
+    with fake_trakt() as (fake, api):
+        signed_in(fake, home)
+        yield fake, trakt_environment(home, api), write_json(tmp_path / "policy.json", policy)
 
 
 def attempts() -> list[tuple[str, Attempt]]:
@@ -153,32 +129,6 @@ async def reaches_trakt(client: Client, fake: FakeTrakt) -> bool:
     return False
 
 
-@asynccontextmanager
-async def http_server(env: dict[str, str], policy: Path, log: Path) -> AsyncIterator[str]:
-    port = free_port()
-    argv = ["--policy", str(policy), "--transport", "streamable-http", "--port", str(port)]
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "trakt_mcp", *argv], env=env, stdout=out, stderr=out)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the HTTP server did not start"
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 @pytest.mark.parametrize("policy_name", list(POLICIES))
 async def test_no_method_reaches_trakt_under_a_policy_that_allows_nothing(tmp_path: Path, policy_name: str) -> None:
     opened: list[str] = []
@@ -190,21 +140,15 @@ async def test_no_method_reaches_trakt_under_a_policy_that_allows_nothing(tmp_pa
             )
             async with Client(server, mode=mode, extensions=[AppsHost()]) as client:  # type: ignore[arg-type]
                 opened += await knock(client, fake, f"stdio {mode}", tally)
-        async with http_server(env, policy, tmp_path / "server.log") as url:
-            token = (Path(env["TRAKT_MCP_HOME"]) / "http-token").read_text().strip()
+        async with http_server(env, "--policy", str(policy), log=tmp_path / "server.log") as url:
+            token = owner_token(env)
             for mode in ("legacy", "auto"):
-                async with (
-                    create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as http,
-                    Client(streamable_http_client(url, http_client=http), mode=mode, extensions=[AppsHost()]) as client,  # type: ignore[arg-type]
-                ):
+                async with http_client(url, token, mode=mode, extensions=[AppsHost()]) as client:
                     opened += await knock(client, fake, f"http {mode}", tally)
             assert fake.calls == [], opened
             # The control: the same server, once the policy allows, does reach the fake Trakt (hot reload).
             policy.write_text(json.dumps({"version": "1", "default": "allow"}))
-            async with (
-                create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as http,
-                Client(streamable_http_client(url, http_client=http)) as client,
-            ):
+            async with http_client(url, token) as client:
                 assert await reaches_trakt(client, fake), (tmp_path / "server.log").read_text()
     print(f"\nside doors ({policy_name}): {tally['tried']} tried, {tally['held']} held")
     assert opened == []

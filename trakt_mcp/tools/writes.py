@@ -243,7 +243,8 @@ def item_detail(item: ItemRef) -> str:
         when = item.watched_at
         return f" watched {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if when else " watched now"
     if isinstance(item, UserWatchlistRequestItem) and item.notes:
-        return f' (note: "{item.notes}")'
+        note = plain(item.notes)
+        return f' (note: "{note}")' if note else " (a note of blank-looking characters)"
     return ""
 
 
