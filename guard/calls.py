@@ -4,7 +4,7 @@ readers of the MCP request and result that the middleware needs."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,8 @@ class Verdict:
     answered_by: str | None = None
     #: False: the message is a plain answer, not an error ("Nothing to clear").
     error: bool = True
+    #: Gives the owner's approval back if the call cannot run after all (guard.channels.Answer.undo).
+    undo: Callable[[], None] | None = None
 
 
 @dataclass
@@ -72,7 +74,7 @@ class Subject:
 
 #: Questions to the owner (a desktop dialog, a terminal code) one identity may cause, across every process: the
 #: owner's screen is not the callers'. The owner's own calls (identity None) are not rationed.
-QUESTION_LIMITS = (RateLimit(max=3, window=60), RateLimit(max=30, window=86_400))
+QUESTION_LIMITS = (RateLimit(max=5, window=60), RateLimit(max=30, window=86_400))
 QUESTIONS = "questions to the owner"
 
 
@@ -130,7 +132,9 @@ def verdict_of(outcome: Outcome, subject: Subject, result: Result | Unasked) -> 
     if isinstance(result, Answer):
         if result.approved:
             params = dict(result.params) if result.params is not None else subject.params
-            return Verdict("confirmed", outcome, params=params, channel=result.channel, answered_by=result.by)
+            return Verdict(
+                "confirmed", outcome, params=params, channel=result.channel, answered_by=result.by, undo=result.undo
+            )
         message = f"{result.message} {did_not_run}"
         return Verdict("declined", outcome, message, channel=result.channel, answered_by=result.by)
     if isinstance(result, Waiting):

@@ -53,6 +53,7 @@ from guard.channels.desktop import DesktopChannel
 from guard.channels.host import HostChannel
 from guard.channels.terminal import TerminalChannel
 from guard.engine import Decision, Outcome, UnknownIdentity, View
+from guard.home import HomeError
 from guard.names import shown_name
 from guard.ratelimit import RateLimiter, window_key
 from guard.reload import PolicyWatcher
@@ -317,8 +318,8 @@ class Guard:
     async def _safe_gate(self, view: View, ctx: Context, subject: Subject, *, ask: bool = True) -> Verdict:
         try:
             return await self._gate(view, ctx, subject, ask=ask)
-        except StoreError as exc:
-            log.error("guard state store failed while deciding on %s: %s", subject.raw_name, exc)
+        except (StoreError, HomeError) as exc:  # the state store or a file of the state folder (guard.key)
+            log.error("guard state failed while deciding on %s: %s", subject.raw_name, exc)
             return Verdict("denied", None, f"Blocked: {exc}. {subject.raw_name} did not run.")
         except Exception:
             log.exception("guard failed while deciding on %s; blocking the call", subject.raw_name)
@@ -370,7 +371,11 @@ class Guard:
                 return Verdict("denied", outcome, f"Refused: {exc}. {subject.raw_name} did not run.")
             if latest is not view:
                 return await self._gate(latest, ctx, subject, verdict)
-        return self._rate_limited(outcome, decision, subject, self.limiter.acquire_all(keys)) or verdict
+        spent = self._rate_limited(outcome, decision, subject, self.limiter.acquire_all(keys))
+        if spent is not None and verdict.undo is not None:  # another process took the slot since the check above
+            verdict.undo()
+            spent.message = f"{spent.message} The owner's approval is kept for that retry."
+        return spent or verdict
 
     @staticmethod
     def _rate_limited(

@@ -5,6 +5,7 @@ callers are untrusted and audited as such."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -19,7 +20,10 @@ import pytest
 from mcp import types
 from mcp.shared.exceptions import MCPError
 
+from guard.calls import QUESTION_LIMITS
+from guard.channels.desktop import TITLE
 from tests.conftest import text_of
+from tests.desktop_support import press, virtual_display, wait_for_window, windows
 from tests.process_support import (
     audit_lines,
     fake_trakt,
@@ -178,30 +182,42 @@ def test_identities_together_leave_the_owners_share() -> None:
 
 
 async def test_questions_to_the_owner_count_against_the_caller(tmp_path: Path) -> None:
-    confirm = {"add_user_watchlist": {"action": "confirm", "reason": "changes the watchlist"}}
+    """An identity allowed one call a day once put 43 dialogs on the owner's screen in 30 s: each question now
+    counts against it, and past QUESTION_LIMITS it is refused without a dialog."""
+    limit = QUESTION_LIMITS[0]
+    confirm = {"add_user_watchlist": {"action": "confirm", "rate_limit": {"max": 1, "window": "day"}}}
     policy = {"version": "1", "default": "allow", "rules": confirm, "identities": {"ann": identity("ann")}}
     home = tmp_path / "home"
-    with fake_trakt() as (fake, api):
+    answers: list[str] = []
+    with virtual_display() as display, fake_trakt() as (fake, api):
         signed_in(fake, home)
-        env = trakt_environment(home, api)
+        env = trakt_environment(home, api, DISPLAY=display)
         path = write_json(tmp_path / "policy.json", policy)
         async with (
             http_server(env, "--policy", str(path), log=tmp_path / "server.log") as url,
             http_client(url, TOKENS["ann"], elicitation_callback=SaysYes()) as ann,
         ):
-            answers = [
-                text_of(
-                    await ann.call_tool(
-                        "add_user_watchlist", {"watchlist_type": "movies", "items": [{"trakt_id": str(n)}]}
-                    )
-                )
-                for n in range(1, 6)
-            ]
-    assert all("trakt-mcp approve" in answer for answer in answers[:3]), answers
-    assert all("asked the owner 3 questions in 60 s" in answer for answer in answers[3:]), answers
+            for n in range(limit.max + 2):
+                arguments = {"watchlist_type": "movies", "items": [{"trakt_id": str(n + 1)}]}
+                async with anyio.create_task_group() as group:
+
+                    async def call(arguments: dict[str, Any] = arguments) -> None:
+                        answers.append(text_of(await ann.call_tool("add_user_watchlist", arguments)))
+                        group.cancel_scope.cancel()
+
+                    group.start_soon(call)
+                    if n < limit.max:  # the owner denies each dialog
+                        window, _ = await anyio.to_thread.run_sync(wait_for_window, display, TITLE)
+                        await anyio.to_thread.run_sync(functools.partial(press, display, window, "Escape"))
+                    await anyio.sleep_forever()
+            shown_after = windows(display, TITLE)
+    assert all("denied" in answer for answer in answers[: limit.max]), answers
+    refused = f"asked the owner {limit.max} questions in {limit.window:g} s"
+    assert all(refused in answer for answer in answers[limit.max :]), answers
+    assert shown_after == []
     assert not fake.calls_to("POST", "/sync/watchlist")
     decided = [line["decision"] for line in audit_lines(home) if line.get("identity") == "ann"]
-    assert decided == ["approval_pending"] * 3 + ["denied"] * 2
+    assert decided == ["declined"] * limit.max + ["denied"] * 2
 
 
 # --- 9. --no-auth ------------------------------------------------------------------------------------------------

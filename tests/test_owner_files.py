@@ -93,3 +93,32 @@ def test_install_into_a_config_nested_100000_deep_says_so_and_changes_nothing(tm
     assert "levels of nesting" in done.stderr and "Nothing was changed" in done.stderr
     assert "Traceback" not in done.stderr and "RecursionError" not in done.stderr
     assert config.read_text() == deep
+
+
+# --- smaller points ----------------------------------------------------------------------------------------------
+
+
+def test_a_full_disk_is_named_as_such_not_as_permissions(tmp_path: Path) -> None:
+    import sqlite3
+
+    from guard.store.sqlite import SqliteStore
+
+    said = str(SqliteStore(tmp_path / "state.db")._explain(sqlite3.OperationalError("database or disk is full")))
+    assert "is full" in said and "df -h" in said and "chmod" not in said
+
+
+async def test_a_symlinked_approval_key_tells_the_agent_what_is_wrong(tmp_path: Path) -> None:
+    from guard.home import secret_key
+    from tests.conftest import text_of
+    from tests.guard_server import Harness, write_policy
+
+    rules = {"remove_item": {"action": "confirm", "confirm_via": ["terminal"]}}
+    h = Harness(tmp_path / "home", write_policy(tmp_path / "policy.json", {"version": "1", "rules": rules}))
+    (tmp_path / "elsewhere").write_bytes(b"k" * 32)
+    (h.home / "guard.key").symlink_to(tmp_path / "elsewhere")
+    h.approvals._key = lambda: secret_key(h.home)
+    async with h.client() as client:
+        result = await client.call_tool("remove_item", {"id": 1})
+    said = text_of(result)
+    assert result.is_error and "symbolic link" in said and "internal error" not in said, said
+    assert h.ran == []

@@ -141,6 +141,8 @@ class Answer:
     message: str | None = None
     #: The params to run the call with (a modern-era retry drops its answer fields), None for unchanged.
     params: Mapping[str, Any] | None = None
+    #: Gives a used-up approval back, when the call still could not run (a rate limit another process took).
+    undo: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

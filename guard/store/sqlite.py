@@ -12,6 +12,7 @@ again on the next use, so fixing the problem needs no restart.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sqlite3
@@ -132,6 +133,11 @@ class SqliteStore:
                 f"the guard's state store {path} stayed locked by another process for more than "
                 f"{self.busy_timeout:g} s. Fix: close whatever holds it open (a `sqlite3` shell, a stuck trakt-mcp), "
                 "then retry"
+            )
+        if "disk is full" in text or "database or disk is full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+            return StoreError(
+                f"the disk holding the guard's state store {path} is full. Fix: free space on it (`df -h "
+                f"{path.parent}`), then retry; nothing in the store was lost"
             )
         if "readonly" in text or "read-only" in text:
             return StoreError(
