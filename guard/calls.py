@@ -3,6 +3,7 @@ readers of the MCP request and result that the middleware needs."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,10 +15,11 @@ from mcp.server.context import HandlerResult, ServerRequestContext
 from guard.audit import summarize
 from guard.catalog import Catalog
 from guard.channels import Answer, Refusal, Result, Unasked, Waiting
-from guard.engine import Outcome, View
+from guard.engine import Decision, Outcome, View
 from guard.names import shown_name
 from guard.policy import RateLimit
 from guard.ratelimit import window_key
+from guard.shadow_calls import Would
 
 Context = ServerRequestContext[Any, Any]
 
@@ -55,6 +57,8 @@ class Subject:
     via: str | None = None
     #: The tool the policy decided on (`raw_name` resolved), once the gate found it.
     tool: str | None = None
+    #: What the shadow rules would have done with this call (audited only).
+    would: Would | None = None
 
     @property
     def door(self) -> str:
@@ -66,8 +70,9 @@ class Subject:
         conditions, the approval binding and the handler); raises InvalidArguments."""
         if catalog.normalize is None:
             return
+        canonical = catalog.normalize(tool, self.arguments)
         self.sent = self.arguments if self.sent is None else self.sent
-        self.arguments = catalog.normalize(tool, self.arguments)
+        self.arguments = canonical
         if self.resource is None:
             self.params = {**self.params, "arguments": self.arguments}
 
@@ -126,6 +131,21 @@ def tool_error(text: str, error: bool = True) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error)
 
 
+def rate_limited(
+    outcome: Outcome, decision: Decision, subject: Subject, blocked: tuple[int, float] | None
+) -> Verdict | None:
+    if blocked is None:
+        return None
+    index, wait = blocked
+    quota = decision.limits[index]
+    return Verdict(
+        "rate_limited",
+        dataclasses.replace(outcome, rule=quota.path),
+        f"Rate limited by policy rule {quota.path}: at most {quota.limit.max} calls per "
+        f"{quota.limit.window:g} s. {subject.raw_name} did not run; retry in {math.ceil(wait)} s.",
+    )
+
+
 def verdict_of(outcome: Outcome, subject: Subject, result: Result | Unasked) -> Verdict:
     """What the approval channels' answer (or that nobody could be asked) means for the call."""
     did_not_run = f"{subject.raw_name} did not run."
@@ -164,7 +184,7 @@ def audit_entry(
         "rule": decided.rule if decided else None,
         "condition": decided.condition if decided else None,
         "reason": decided.reason if decided and verdict.decision != "allowed" else None,
-        "arguments": summarize(subject.arguments if subject.sent is None else subject.sent),
+        "arguments": (sent := summarize(subject.arguments if subject.sent is None else subject.sent)),
         "outcome": outcome,
         "duration_ms": round(seconds * 1000, 2),
     }
@@ -177,6 +197,10 @@ def audit_entry(
         entry["resource"] = summarize(subject.resource)
     if subject.via is not None:
         entry["via"] = subject.via
+    if subject.sent is not None and (whole := summarize(subject.arguments, shorten=False)) != sent:
+        entry["canonical"] = whole  # what the tool received, whole but for secrets: `policy replay` re-decides it
+    if subject.would is not None:
+        entry["shadow"], entry["shadow_rule"] = subject.would.action, subject.would.rule
     return entry
 
 

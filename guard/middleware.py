@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -39,6 +38,7 @@ from guard.calls import (
     filtered,
     is_error,
     question_windows,
+    rate_limited,
     too_many_questions,
     tool_error,
     verdict_of,
@@ -52,11 +52,12 @@ from guard.channels.base import bounded_effect, progress_token, reporter, trusts
 from guard.channels.desktop import DesktopChannel
 from guard.channels.host import HostChannel
 from guard.channels.terminal import TerminalChannel
-from guard.engine import Decision, Outcome, UnknownIdentity, View
+from guard.engine import Outcome, UnknownIdentity, View
 from guard.home import HomeError
 from guard.names import shown_name
 from guard.ratelimit import RateLimiter, window_key
 from guard.reload import PolicyWatcher
+from guard.shadow_calls import would
 from guard.store import Store, StoreError
 from guard.store.memory import MemoryStore
 
@@ -349,8 +350,10 @@ class Guard:
         if outcome.action == "deny":
             because = f": {outcome.reason}" if outcome.reason else ""
             return Verdict("denied", outcome, f"Blocked by {where(outcome)}{because}. {subject.raw_name} did not run.")
+        if view.engine.shadow is not None and confirmed is None:  # what shadow rules would do: audited, not acted on
+            subject.would = would(view, decision.tool, subject.arguments, decision, outcome, self.limiter)
         keys = [(window_key(quota.path, quota.limit, view.identity), quota.limit) for quota in decision.limits]
-        limited = self._rate_limited(outcome, decision, subject, self.limiter.check_all(keys))
+        limited = rate_limited(outcome, decision, subject, self.limiter.check_all(keys))
         if limited is not None:
             return limited
         verdict = Verdict("allowed", outcome, params=subject.params)
@@ -371,26 +374,11 @@ class Guard:
                 return Verdict("denied", outcome, f"Refused: {exc}. {subject.raw_name} did not run.")
             if latest is not view:
                 return await self._gate(latest, ctx, subject, verdict)
-        spent = self._rate_limited(outcome, decision, subject, self.limiter.acquire_all(keys))
+        spent = rate_limited(outcome, decision, subject, self.limiter.acquire_all(keys))
         if spent is not None and verdict.undo is not None:  # another process took the slot since the check above
             verdict.undo()
             spent.message = f"{spent.message} The owner's approval is kept for that retry."
         return spent or verdict
-
-    @staticmethod
-    def _rate_limited(
-        outcome: Outcome, decision: Decision, subject: Subject, blocked: tuple[int, float] | None
-    ) -> Verdict | None:
-        if blocked is None:
-            return None
-        index, wait = blocked
-        quota = decision.limits[index]
-        return Verdict(
-            "rate_limited",
-            dataclasses.replace(outcome, rule=quota.path),
-            f"Rate limited by policy rule {quota.path}: at most {quota.limit.max} calls per "
-            f"{quota.limit.window:g} s. {subject.raw_name} did not run; retry in {math.ceil(wait)} s.",
-        )
 
     # --- confirmation ------------------------------------------------------------------------------------------
 

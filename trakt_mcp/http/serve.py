@@ -36,6 +36,7 @@ from trakt_mcp import __version__
 from trakt_mcp.http.limits import BodyLimit, ConnectionLimits
 from trakt_mcp.http.owner_token import LocalTokenError, ensure_token, token_path
 from trakt_mcp.http.sessions import SessionLimits, cap_sessions
+from trakt_mcp.remote.people import person_of
 from trakt_mcp.settings import is_loopback
 
 log = logging.getLogger("trakt_mcp.http.serve")
@@ -173,6 +174,9 @@ def request_identity(ctx: ServerRequestContext[Any, Any]) -> str | None:
     if not isinstance(scope, dict):
         return None
     user = scope.get("user")
+    person = person_of(user)
+    if person is not None:
+        return person  # multi-user mode: a person is known by their Trakt username
     if not isinstance(user, AuthenticatedUser):
         return UNAUTHENTICATED
     name = user.access_token.client_id
