@@ -69,7 +69,9 @@ def test_the_trakt_client_is_made_in_one_place_and_always_with_the_gate() -> Non
     assert [dotted for dotted, _ in made] == list(CLIENT_MAKERS)
     assert all(any(k.arg == "gate" for k in call.keywords) for _, call in made)
     http_clients = [dotted for dotted, tree in modules() for _ in network_calls(tree)]
-    assert http_clients == ["trakt_mcp.trakt.client"]  # the Trakt client's own connection, behind GatedTransport
+    # The Trakt client's own connection (behind GatedTransport), and the multi-user server's fetch of an MCP client's
+    # metadata document (a URL the client names, never Trakt).
+    assert http_clients == ["trakt_mcp.remote.client_documents", "trakt_mcp.trakt.client"]
 
 
 def test_every_tool_declares_where_it_may_go() -> None:

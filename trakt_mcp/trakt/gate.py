@@ -10,7 +10,8 @@ answer is no side door either) and in `GatedTransport`, under everything that sh
   check): GET only, since describing a call never changes anything;
 - names a tool whose declared `endpoints` (ToolSpec.endpoints, "GET /shows/{id}") match the method and path, or
   carries the one endpoint a generic tool's call was judged by (`Admission.endpoint`); or
-- is any admission and the request is the token refresh (POST /oauth/token) that a signed-in call may need.
+- is any admission and the request is the token refresh (POST /oauth/token) that a signed-in call may need; or
+- is a person signing in through the server's own pages (`signing_in`): Trakt's OAuth endpoints only.
 
 Anything else is refused with `Ungated` (nothing is sent) and logged as a bug: the feature fetched outside the
 gate, or as the wrong tool. Work that needs another tool's data judges it as that tool: `guard.gate.use`.
@@ -20,11 +21,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import httpx
 
-from guard.gate import EVERYTHING, Admission, admitted
+from guard.gate import EVERYTHING, Admission, admitted, admitting
 from trakt_mcp.trakt.errors import TraktError
 
 log = logging.getLogger("trakt_mcp.gate")
@@ -33,6 +35,23 @@ log = logging.getLogger("trakt_mcp.gate")
 ALWAYS = ("POST /oauth/token",)
 #: The admission the guard holds while it describes a call to a person: reads only.
 ASKING = "ask"
+#: A person signing in through the server's own sign-in pages (multi-user mode, trakt_mcp.remote): no MCP request
+#: and no tool, so the admission is this one, which reaches Trakt's OAuth endpoints and who signed in, nothing else.
+SIGNING_IN = "(a person signing in)"
+SIGN_IN_ENDPOINTS = (
+    "POST /oauth/token",
+    "POST /oauth/revoke",
+    "POST /oauth/device/code",
+    "POST /oauth/device/token",
+    "GET /users/settings",
+)
+
+
+@contextmanager
+def signing_in() -> Iterator[Admission]:
+    """The admission of the sign-in pages' own requests to Trakt (see SIGNING_IN)."""
+    with admitting(Admission(SIGNING_IN, None, "sign-in page")) as admission:
+        yield admission
 
 
 class Ungated(TraktError):
@@ -67,7 +86,8 @@ class TraktGate:
 
     def __init__(self, endpoints: Mapping[str, Sequence[str]]) -> None:
         self._always = [endpoint_pattern(declared) for declared in ALWAYS]
-        self._reach = {tool: [endpoint_pattern(declared) for declared in paths] for tool, paths in endpoints.items()}
+        reach = {**endpoints, SIGNING_IN: SIGN_IN_ENDPOINTS}
+        self._reach = {tool: [endpoint_pattern(declared) for declared in paths] for tool, paths in reach.items()}
 
     def allows(self, admission: Admission | None, method: str, path: str) -> bool:
         if admission is None:
