@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client, StdioServerParameters, types
+from mcp.shared.exceptions import MCPError
 
 from tests.apps_support import AppsHost
 from tests.process_support import (
@@ -122,9 +123,10 @@ async def reaches_trakt(client: Client, fake: FakeTrakt) -> bool:
     """Whether a plain chart call reaches the fake within 10 s (the server re-reads an edited policy)."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        result = await client.call_tool("fetch_trending_shows", {})
-        if not result.is_error and fake.calls:
-            return True
+        with contextlib.suppress(MCPError):  # hidden until the edit is read: an unknown tool
+            result = await client.call_tool("fetch_trending_shows", {})
+            if not result.is_error and fake.calls:
+                return True
         await anyio.sleep(0.2)
     return False
 
@@ -155,8 +157,11 @@ async def knock_everywhere(tmp_path: Path, policy_name: str) -> tuple[dict[str, 
 
 
 @pytest.mark.parametrize("policy_name", list(POLICIES))
-async def test_no_method_reaches_trakt_under_a_policy_that_allows_nothing(tmp_path: Path, policy_name: str) -> None:
+async def test_no_method_reaches_trakt_under_a_policy_that_allows_nothing(
+    tmp_path: Path, policy_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     tally, opened = await knock_everywhere(tmp_path, policy_name)
-    print(f"\nside doors ({policy_name}): {tally['tried']} tried, {tally['held']} held")
+    with capsys.disabled():  # the counts show in every run, CI's included
+        print(f"\nside doors ({policy_name}): {tally['tried']} tried, {tally['held']} held")
     assert opened == []
     assert tally["tried"] == tally["held"] > 0
