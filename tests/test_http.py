@@ -320,7 +320,7 @@ async def test_loopback_without_identities_serves_the_local_user_with_the_owners
             result = await client.call_tool("fetch_trending_shows", {"limit": 1})
         assert not result.is_error
         assert httpx.get(f"{served.base}/health", timeout=10).json()["auth"] == "bearer"
-        expected = [("fetch_trending_shows", "(unauthenticated)")]
+        expected = [("fetch_trending_shows", None)]  # the owner's own token: the local user
         assert [(entry["tool"], entry["identity"]) for entry in served.audit()] == expected
 
 
