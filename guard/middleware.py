@@ -28,7 +28,7 @@ from mcp.shared.exceptions import MCPError
 
 from guard import exact_ids, gate, progress
 from guard.approvals import Approvals, Questions
-from guard.audit import AuditLog, RefusalThrottle
+from guard.audit import AuditTrail, RefusalThrottle
 from guard.calls import (
     Context,
     Subject,
@@ -85,7 +85,7 @@ class Guard:
         self,
         watcher: PolicyWatcher,
         *,
-        audit: AuditLog | None = None,
+        audit: AuditTrail | None = None,
         approvals: Approvals | None = None,
         approve_command: str = "approve",
         limiter: RateLimiter | None = None,
