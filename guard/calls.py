@@ -13,6 +13,10 @@ from mcp.server.context import HandlerResult, ServerRequestContext
 from guard.catalog import Catalog
 from guard.engine import Outcome, View
 
+#: How the rules of a policy no file holds (a server's built-in default) start their path, so that messages never
+#: send a person to a file they did not write (trakt_mcp's BuiltinPolicy).
+BUILTIN_PATH = "built-in rules."
+
 Context = ServerRequestContext[Any, Any]
 
 
@@ -56,7 +60,13 @@ class Subject:
 
 
 def where(outcome: Outcome) -> str:
-    where = "the policy default" if outcome.rule == "default" else f"policy rule {outcome.rule}"
+    """The rule that decided, as a person reads it: a JSON path in their policy file, or a built-in rule."""
+    if outcome.rule == "default":
+        where = "the policy default"
+    elif outcome.rule.startswith(BUILTIN_PATH):
+        where = f"the built-in rule {outcome.rule.removeprefix(BUILTIN_PATH)}"
+    else:
+        where = f"policy rule {outcome.rule}"
     return f"{where} ({outcome.condition})" if outcome.condition else where
 
 
@@ -84,5 +94,11 @@ def visible_templates(view: View) -> frozenset[str]:
     return frozenset(uri for uri, template in view.catalog.templates.items() if template.tool in view.visible_tools)
 
 
-def tool_error(text: str, error: bool = True) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error)
+#: The `_meta` key of a result the guard answered itself: which decision stopped the call ("denied", "declined",
+#: "rate_limited", ...), so a program (`trakt-mcp call`) need not read the sentence.
+DECISION_KEY = "guard/decision"
+
+
+def tool_error(text: str, error: bool = True, decision: str | None = None) -> types.CallToolResult:
+    meta = {DECISION_KEY: decision} if decision is not None else None
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error, _meta=meta)

@@ -27,7 +27,7 @@ from trakt_mcp.errors import (
     TraktHTTPError,
     error_for_status,
 )
-from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
+from trakt_mcp.settings import Settings, how_to_configure
 from trakt_mcp.signins import InMemorySignIns, PendingSignIns
 from trakt_mcp.tokens import Token, TokenStore, TokenStoreError, UnreadableToken, open_token_store
 
@@ -401,7 +401,7 @@ class AuthManager:
         if not self.settings.client_id:
             raise NotConfigured()
         if not self.settings.secret:
-            raise TraktError(f"Trakt sign-in needs the client secret (TRAKT_CLIENT_SECRET). {HOW_TO_CONFIGURE}")
+            raise TraktError(f"Trakt sign-in needs the client secret (TRAKT_CLIENT_SECRET). {how_to_configure()}")
         return {"client_id": self.settings.client_id, "client_secret": self.settings.secret}
 
     async def _post(self, path: str, body: dict[str, str]) -> httpx.Response:

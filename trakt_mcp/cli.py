@@ -22,6 +22,7 @@ from guard.home import HomeError
 from guard.policy import PolicyError
 from trakt_mcp import __version__
 from trakt_mcp.settings import Settings
+from trakt_mcp.terminal import command
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -206,7 +207,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     if settings.transport == "stdio" and sys.stdin.isatty():
         print(
             "trakt-mcp speaks MCP over stdin/stdout: start it from an MCP client (see README.md), "
-            "or try a tool with `trakt-mcp call --sandbox fetch_trending_shows`. Ctrl-C stops it.",
+            f"or try a tool with `{command('call --sandbox fetch_trending_shows')}`. Ctrl-C stops it.",
             file=sys.stderr,
         )
     if settings.transport == "stdio" and sys.platform != "win32":
@@ -261,10 +262,13 @@ def run_call(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         print(f"trakt-mcp call: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from trakt_mcp.local import INTERRUPTED, call_tool_locally
+    from trakt_mcp.local import EXIT_REFUSED, INTERRUPTED, call_tool_locally
 
-    text, is_error = anyio.run(call_tool_locally, settings, args.tool, arguments)
+    text, code = anyio.run(call_tool_locally, settings, args.tool, arguments)
     if INTERRUPTED.is_set():
         return _interrupted()
+    if code == EXIT_REFUSED:
+        print(f"trakt-mcp call: {text}", file=sys.stderr)
+        return code
     print(text)
-    return 1 if is_error else 0
+    return code

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from trakt_mcp.errors import NetworkError, ServerError, TraktError
-from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
+from trakt_mcp.settings import Settings, how_to_configure
+from trakt_mcp.terminal import command as shown_command
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App
@@ -71,7 +72,7 @@ async def login(app: App) -> int:
     auth = app.auth
     started = await auth.start_device()
     if not isinstance(started, DeviceFlow):
-        logout = "trakt-mcp logout --sandbox" if app.settings.sandbox else "trakt-mcp logout"
+        logout = shown_command("logout --sandbox" if app.settings.sandbox else "logout")
         print(f"Already signed in. {signed_in_text(started, auth.now())} Run `{logout}` to switch accounts.")
         return 0
     print(flow_text(started, auth.now()).replace("**", ""))
@@ -124,7 +125,7 @@ async def status(app: App) -> int:
     secret = f"set, from {origins.get('client_secret', '?')}" if settings.secret else "not set"
     print(f"- Client secret: {secret}")
     if not settings.client_id or not settings.secret:
-        print(f"  {HOW_TO_CONFIGURE}")
+        print(f"  {how_to_configure()}")
     if settings.sandbox:
         print("- Sandbox: on (offline fake Trakt; a separate token store)")
     print("\n".join(status_lines(app.auth)))

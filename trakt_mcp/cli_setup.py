@@ -14,6 +14,7 @@ from typing import Any
 
 from trakt_mcp import credentials
 from trakt_mcp.settings import TRAKT_APP_PAGE, Settings
+from trakt_mcp.terminal import command
 from trakt_mcp.tokens import TokenStoreError
 
 EXIT_USAGE = 2
@@ -62,8 +63,8 @@ def _ask_credentials(settings: Settings, args: argparse.Namespace) -> tuple[str,
 def run_setup(args: argparse.Namespace, settings: Settings) -> int:
     if settings.sandbox:
         print(
-            "The sandbox needs no Trakt app: try `trakt-mcp login --sandbox`, "
-            "then `trakt-mcp install CLIENT --sandbox`."
+            f"The sandbox needs no Trakt app: try `{command('login --sandbox')}`, "
+            f"then `{command('install CLIENT --sandbox')}`."
         )
         return 0
     pair = _ask_credentials(settings, args)
@@ -92,7 +93,7 @@ def _offer_install(args: argparse.Namespace, settings: Settings) -> int:
 
     found = found_clients()
     if not found:
-        print("\nNo MCP client found here. Later: `trakt-mcp install claude-desktop` (or cursor, vscode, ...).")
+        print(f"\nNo MCP client found here. Later: `{command('install claude-desktop')}` (or cursor, vscode, ...).")
         return 0
     print(f"\n4. MCP clients found: {', '.join(kind.title for kind in found)}.")
     for kind in found:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from trakt_mcp.settings import HOW_TO_CONFIGURE
-from trakt_mcp.terminal import excerpt
+from trakt_mcp.settings import how_to_configure
+from trakt_mcp.terminal import command, excerpt
 
 
 class TraktError(Exception):
@@ -24,12 +24,12 @@ class InvalidArgument(TraktError):
 
 class NotConfigured(TraktError):
     def __init__(self) -> None:
-        super().__init__(f"Trakt is not configured: no client ID. {HOW_TO_CONFIGURE}")
+        super().__init__(f"Trakt is not configured: no client ID. {how_to_configure()}")
 
 
 def login_command(sandbox: bool) -> str:
     """The terminal command that signs in: the sandbox keeps its own sign-in, so its hints name it."""
-    return "trakt-mcp login --sandbox" if sandbox else "trakt-mcp login"
+    return command("login --sandbox" if sandbox else "login")
 
 
 class NotSignedIn(TraktError):

@@ -3,6 +3,7 @@ resources, the policy in force (the file from settings, else the built-in one), 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import math
@@ -18,11 +19,12 @@ from pydantic import PrivateAttr, ValidationError
 from guard import progress
 from guard.approvals import Approvals
 from guard.audit import AuditLog
+from guard.calls import BUILTIN_PATH
 from guard.catalog import Catalog, InvalidArguments, NotReady, ResourceInfo, ToolInfo
 from guard.engine import Engine, matches_any
 from guard.home import secret_key, secure_folder
 from guard.middleware import Guard
-from guard.policy import Identity, Layer, Policy, PolicyError, Rule, read_policy
+from guard.policy import Identity, Layer, Policy, PolicyError, Rule, RuleEntry, read_policy
 from guard.reload import PolicyWatcher
 from guard.store import Store, StoreError
 from guard.store.sqlite import SqliteStore
@@ -31,6 +33,7 @@ from trakt_mcp.errors import NotSignedIn, TraktError
 from trakt_mcp.http import request_identity
 from trakt_mcp.resources import RESOURCES, TEMPLATES
 from trakt_mcp.settings import Settings, default_home
+from trakt_mcp.terminal import command
 from trakt_mcp.tokens import TokenStoreError
 from trakt_mcp.tools import tools_by_name
 from trakt_mcp.tools.spec import ToolSpec, explain_validation_error, published_schema
@@ -40,7 +43,6 @@ if TYPE_CHECKING:
 
     from trakt_mcp.app import App
 
-APPROVE_COMMAND = "trakt-mcp approve"
 BUILTIN = "built-in (reads and writes allowed; destructive tools need confirmation)"
 _CONFIRM = Rule(action="confirm", reason="destructive: removes data from the Trakt account")
 #: The built-in policy's rules; each applies only when a registered tool matches it.
@@ -113,8 +115,8 @@ def approve_command(settings: Settings) -> str:
     """What the owner types to approve: with --home when the server's state folder is not the one a plain shell
     would use (TRAKT_MCP_HOME or --home set for the server), so the owner's terminal looks in the same place."""
     if settings.home.resolve() == default_home().resolve():
-        return APPROVE_COMMAND
-    return f"{APPROVE_COMMAND} --home {shlex.quote(str(settings.home))}"
+        return command("approve")
+    return command(f"approve --home {shlex.quote(str(settings.home))}")
 
 
 def status_path(settings: Settings) -> Path:
@@ -172,9 +174,17 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
     )
 
 
+class BuiltinPolicy(Policy):
+    """The policy without a file: its rules are named `built-in rules."remove_*"`, never as a path in a file."""
+
+    def rule_entries(self, prefix: str = "") -> Iterator[RuleEntry]:
+        for entry in super().rule_entries(prefix):
+            yield dataclasses.replace(entry, path=BUILTIN_PATH + entry.path.removeprefix("rules."))
+
+
 def builtin_policy(catalog: Catalog) -> Policy:
     rules = {selector: rule for selector, rule in BUILTIN_RULES.items() if matches_any(selector, catalog)}
-    return Policy(version="1", default="allow", rules=rules)
+    return BuiltinPolicy(version="1", default="allow", rules=rules)
 
 
 #: The sign-in tools: --read-only, --toolsets and --tools keep them, or no account tool could ever be used.

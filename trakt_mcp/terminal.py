@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import select
+import shlex
+import shutil
 import signal
 import sys
 import threading
+from pathlib import Path
+
+#: The names this program is installed under (pyproject's console scripts), the one messages prefer first.
+COMMAND_NAMES = ("trakt-mcp", "trakt-guardrails")
 
 
 def printable(text: str) -> str:
@@ -53,3 +61,28 @@ def ask(prompt: str) -> str:
         return sys.stdin.readline().rstrip("\n")
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@functools.cache
+def program() -> str:
+    """How a person at a terminal runs this very installation, for every message that names a command: its bare
+    name when that name on PATH is this installation, else the absolute path of its script (a virtual environment
+    nobody activated, a client's or a bundle's own environment), else `python -m trakt_mcp` by absolute path."""
+    scripts = Path(sys.executable).parent
+    invoked = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    names = sorted(COMMAND_NAMES, key=lambda name: name != invoked.removesuffix(".exe"))
+    for name in names:
+        on_path = shutil.which(name)
+        for candidate in (scripts / name, scripts / f"{name}.exe"):
+            if candidate.is_file() and on_path and os.path.samefile(on_path, candidate):
+                return name
+    for name in names:
+        for candidate in (scripts / name, scripts / f"{name}.exe"):
+            if candidate.is_file():
+                return shlex.quote(str(candidate.absolute()))
+    return f"{shlex.quote(str(Path(sys.executable).absolute()))} -m trakt_mcp"
+
+
+def command(words: str) -> str:
+    """A command line to show a person, e.g. command("approve CODE"): see `program`."""
+    return f"{program()} {words}"

@@ -25,6 +25,7 @@ from keyring.errors import PasswordDeleteError
 
 from trakt_mcp.errors import TraktError
 from trakt_mcp.settings import Settings
+from trakt_mcp.terminal import command
 
 SERVICE = "trakt-mcp"
 TOKEN_FILE = "token.json"
@@ -71,7 +72,7 @@ class Token:
         except (ValueError, KeyError, TypeError):
             raise UnreadableToken(
                 f"The stored Trakt token in {where} is unreadable. Sign in again with start_device_auth "
-                "(or `trakt-mcp login`)."
+                f"(or `{command('login')}`)."
             ) from None
 
     def __repr__(self) -> str:
