@@ -229,7 +229,7 @@ class RefusalThrottle:
 
     @staticmethod
     def _key(identity: str | None) -> str:
-        return json.dumps(["refused", identity], ensure_ascii=True)
+        return json.dumps(["bookkeeping", "refused", identity], ensure_ascii=True)
 
     def admit(self, identity: str | None, refused: bool, now: float) -> tuple[bool, dict[str, Any] | None]:
         """Whether this call gets its own line, and the `suppressed` line to write before it (if a burst of this

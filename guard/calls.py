@@ -33,6 +33,8 @@ class Verdict:
     #: The approval channel that answered or holds the question, and who answered ("owner" or "host").
     channel: str | None = None
     answered_by: str | None = None
+    #: The person closed the question without answering.
+    dismissed: bool = False
     #: False: the message is a plain answer, not an error ("Nothing to clear").
     error: bool = True
 

@@ -44,7 +44,7 @@ from guard.calls import (
 from guard.catalog import InvalidArguments
 from guard.channels import Answer, Asking, Channel, Question, Refusal, Result, Unasked, Waiting, settle
 from guard.channels.app import AppChannel, offers_apps
-from guard.channels.base import bounded_effect, progress_token, reporter, trusts_host
+from guard.channels.base import HOST, AnsweredBy, bounded_effect, progress_token, reporter, trusts_host
 from guard.channels.desktop import DesktopChannel
 from guard.channels.host import HostChannel
 from guard.channels.terminal import TerminalChannel
@@ -90,6 +90,7 @@ class Guard:
         channels: Sequence[Channel] | None = None,
         home: str | None = None,
         server_name: str = "MCP server",
+        host_answers: tuple[str, AnsweredBy] = ("host", HOST),  # how the audit names the host's answers
     ) -> None:
         exact_ids.install()  # an answer to the guard's question must carry the question's exact id
         self.watcher = watcher
@@ -106,7 +107,7 @@ class Guard:
             list(channels)
             if channels is not None
             else [
-                HostChannel(self.questions),
+                HostChannel(self.questions, label=host_answers[0], by=host_answers[1]),
                 AppChannel(self.store, ttl=confirm_ttl, clock=clock),
                 DesktopChannel(server=server_name),
                 TerminalChannel(approvals, approve_command),
@@ -249,9 +250,8 @@ class Guard:
         refused = "this caller's own client may not approve" if decided is None else decided.refused
         if decided is None or refused is not None:
             outcome = Outcome("deny", "channels.app", f"approval card answer refused: {refused}")
-            self._record(
-                ctx, view, subject, Verdict("denied", outcome, channel="app", answered_by="host"), "blocked", 0
-            )
+            refusal = Verdict("denied", outcome, channel="app", answered_by="host")
+            self._record(ctx, view, subject, refusal, "blocked", 0)
             return tool_error(f"Refused: {refused}. Nothing ran.")
         if not decided.allow:
             declined = Verdict("declined", Outcome("confirm", "channels.app"), channel="app", answered_by="host")
@@ -398,7 +398,8 @@ class Guard:
                 params = dict(result.params) if result.params is not None else subject.params
                 return Verdict("confirmed", outcome, params=params, channel=result.channel, answered_by=result.by)
             message = f"{result.message} {did_not_run}"
-            return Verdict("declined", outcome, message, channel=result.channel, answered_by=result.by)
+            by, dismissed = result.by, result.dismissed
+            return Verdict("declined", outcome, message, channel=result.channel, answered_by=by, dismissed=dismissed)
         if isinstance(result, Waiting):
             return Verdict("approval_pending", outcome, result.message, reply=result.reply, channel=result.channel)
         if isinstance(result, Refusal):
@@ -435,8 +436,8 @@ class Guard:
         if verdict.unknown:
             entry["unknown_tool"] = True
         if verdict.channel is not None:
-            entry["channel"] = verdict.channel
-            entry["answered_by"] = verdict.answered_by
+            entry.update(channel=verdict.channel, answered_by=verdict.answered_by)
+            entry.update({"dismissed": True} if verdict.dismissed else {})
         if subject.resource is not None:
             entry["resource"] = summarize(subject.resource)
         self.refusals.record(self.audit, entry, refused=outcome == "blocked", now=self._clock())

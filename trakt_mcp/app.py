@@ -26,6 +26,9 @@ class App:
     fake: FakeTrakt | None = None
     #: Set when the server is built (trakt_mcp.guarded.install).
     guard: Guard | None = None
+    #: The MCP client is `trakt-mcp call` in this process, asking the owner at this terminal: the audit records its
+    #: answers as the owner's at the terminal, not as a host application's.
+    owner_terminal: bool = False
 
     async def aclose(self) -> None:
         await self.client.aclose()

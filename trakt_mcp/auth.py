@@ -397,6 +397,10 @@ class AuthManager:
 
     # -- HTTP -------------------------------------------------------------------------------------------------
 
+    def check_credentials(self) -> None:
+        """Raise what stops a sign-in from starting: no client ID, or no client secret (the message says how)."""
+        self._credentials()
+
     def _credentials(self) -> dict[str, str]:
         if not self.settings.client_id:
             raise NotConfigured()

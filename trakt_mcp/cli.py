@@ -186,7 +186,12 @@ def _main(argv: Sequence[str] | None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING)
+    serving = args.run is run_serve
+    # `status` and `setup` say where the token and credentials are kept themselves: a warning saying it again
+    # would land in the middle of their report.
+    reports_storage = bool(getattr(args, "reports_storage", False))
+    quiet = logging.ERROR if reports_storage else logging.WARNING
+    configure_logging(logging.DEBUG if getattr(args, "verbose", False) else quiet, for_person=not serving)
     try:
         settings = settings_from(args)
     except ValidationError as exc:

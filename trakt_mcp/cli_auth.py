@@ -37,7 +37,7 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
         ("status", "show configuration, sign-in state, token store and policy", status),
     ):
         parser = subcommands.add_parser(name, parents=[common], help=help_text)
-        parser.set_defaults(run=_runner(command))
+        parser.set_defaults(run=_runner(command), reports_storage=name == "status")
 
 
 def _runner(command: Command) -> Callable[[argparse.Namespace, Settings], int]:
@@ -129,7 +129,12 @@ async def status(app: App) -> int:
     if settings.sandbox:
         print("- Sandbox: on (offline fake Trakt; a separate token store)")
     print("\n".join(status_lines(app.auth)))
-    print(f"- Policy: {policy_summary(settings)}")
+    from trakt_mcp.cli_install import clients_policies
+
+    given = "" if settings.policy is not None else ", as no --policy or TRAKT_MCP_POLICY is given here"
+    print(f"- Policy: {policy_summary(settings)}{given}")
+    for line in clients_policies():
+        print(f"  {line}")
     if app.store is not None:
         print(f"- Shared state (rate limits, approvals, sign-ins): {store_summary(app.store)}")
     return 0

@@ -291,6 +291,24 @@ def remove_entry(path: Path, kind: ClientKind) -> bool:
     return True
 
 
+def clients_policies() -> list[str]:
+    """For `status`: the policy each MCP client's entry for this server gives it (its own --policy, or none)."""
+    lines = []
+    for kind in CLIENTS.values():
+        path = kind.config_path()
+        try:
+            value = _member_value(_read(path), kind)
+        except (OSError, ValueError):
+            continue
+        if value is None or not is_ours(value):
+            continue
+        args = [str(arg) for arg in value.get("args") or []]
+        policy = next((args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "--policy"), None)
+        given = f"--policy {policy}" if policy else "no --policy: the built-in policy unless its env sets one"
+        lines.append(f"{kind.title} ({path}): {given}")
+    return lines
+
+
 def found_clients() -> list[ClientKind]:
     """The clients that look installed for this user (their config folder exists, or `claude` is on PATH)."""
     found = []

@@ -33,7 +33,7 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
     )
     setup.add_argument("--no-browser", action="store_true", help="print the Trakt app page instead of opening it")
     setup.add_argument("--no-login", action="store_true", help="store the credentials only; sign in later")
-    setup.set_defaults(run=run_setup)
+    setup.set_defaults(run=run_setup, reports_storage=True)
 
 
 def _has_display() -> bool:

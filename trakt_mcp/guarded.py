@@ -21,6 +21,7 @@ from guard.approvals import Approvals
 from guard.audit import AuditLog
 from guard.calls import BUILTIN_PATH
 from guard.catalog import Catalog, InvalidArguments, NotReady, ResourceInfo, ToolInfo
+from guard.channels.base import HOST, OWNER
 from guard.engine import Engine, matches_any
 from guard.home import secret_key, secure_folder
 from guard.middleware import Guard
@@ -325,6 +326,7 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
         store=store,
         home=str(settings.home),
         server_name="trakt-mcp",
+        host_answers=("terminal", OWNER) if app.owner_terminal else ("host", HOST),
     )
     server.middleware.append(guard)
     app.guard = guard

@@ -48,6 +48,7 @@ async def call_tool_locally(settings: Settings, tool: str, arguments: dict[str, 
     instead of being declined unasked."""
     app = create_app(settings)
     answer = ask_on_terminal if sys.stdin.isatty() else None
+    app.owner_terminal = answer is not None
     try:
         server = build_server(app)
         async with Client(server, mode="legacy", elicitation_callback=answer) as client:

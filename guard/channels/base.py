@@ -126,6 +126,8 @@ class Answer:
     message: str | None = None
     #: The params to run the call with (a modern-era retry drops its answer fields), None for unchanged.
     params: Mapping[str, Any] | None = None
+    #: The person closed the question without answering (Ctrl-C, Escape): not approved, and not a "no" either.
+    dismissed: bool = False
 
 
 @dataclass(frozen=True)
