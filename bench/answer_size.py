@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from trakt_mcp.sandbox import FakeTrakt  # noqa: E402
 from trakt_mcp.sandbox.http import serve_on_loopback  # noqa: E402
-from trakt_mcp.server import build_server, create_app  # noqa: E402
+from trakt_mcp.server.build import build_server, create_app  # noqa: E402
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings  # noqa: E402
 
 TOTAL_TARGET = 0.8

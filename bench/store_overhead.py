@@ -30,7 +30,7 @@ from guard.middleware import Guard  # noqa: E402
 from guard.ratelimit import RateLimiter  # noqa: E402
 from guard.store import Store  # noqa: E402
 from guard.store.memory import MemoryStore  # noqa: E402
-from trakt_mcp.server import build_server, create_app  # noqa: E402
+from trakt_mcp.server.build import build_server, create_app  # noqa: E402
 from trakt_mcp.settings import Settings  # noqa: E402
 
 TARGET_P99_US = 1000.0

@@ -24,7 +24,7 @@ from guard.store.memory import MemoryStore
 from trakt_mcp.logs import configure_logging
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.http import serve_on_loopback
-from trakt_mcp.server import build_server, create_app
+from trakt_mcp.server.build import build_server, create_app
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 
 CALLS = [

@@ -20,7 +20,7 @@ from mcp import Client  # noqa: E402
 from mcp.client.extension import ClientExtension  # noqa: E402
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID  # noqa: E402
 
-from trakt_mcp.server import build_server, create_app  # noqa: E402
+from trakt_mcp.server.build import build_server, create_app  # noqa: E402
 from trakt_mcp.settings import Settings  # noqa: E402
 
 REFERENCE = ROOT.parent / "shared" / "reference" / "tools.json"

@@ -2,8 +2,9 @@
 every decision. It knows nothing about the server it guards beyond a `Catalog` the host builds.
 
 Where things are, by job (the data path runs one way: bind -> decide -> remember -> ask -> handler -> record):
-- decide: `policy` (the file's model), `engine` (allow / deny / confirm / limit for a caller), `conditions`
-  (argument conditions), `catalog` (what the host says its tools are), `names`, `preview` (a verdict ahead of time)
+- decide: `policy` (the document and its loading), `rules` (one rule: action, conditions, limit), `engine`
+  (allow / deny / confirm / limit for a caller), `conditions` (argument conditions), `catalog` (what the host says
+  its tools are), `names`, `preview` (a verdict ahead of time)
 - remember: `store/` (one interface; `sqlite` by default, `memory` for tests), `ratelimit`, `approvals`, `home`
   (the private state folder), `reload` (the policy file, re-read when it changes)
 - ask: `channels/` (`host` elicitation, `app` card, `desktop` dialog, `terminal` codes), `progress`

@@ -22,7 +22,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from guard.names import excerpt
-from guard.policy import Condition
+from guard.rules import Condition
 
 Test = Callable[[Mapping[str, Any]], bool]
 _SEGMENT = re.compile(r"([^.\[\]]+)(\[\*\])?")

@@ -14,7 +14,7 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
 from trakt_mcp.app import App
 from trakt_mcp.sandbox import FakeTrakt
-from trakt_mcp.server import build_server, create_app
+from trakt_mcp.server.build import build_server, create_app
 from trakt_mcp.settings import Settings
 
 

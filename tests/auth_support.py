@@ -12,10 +12,10 @@ from mcp import types
 from tests.conftest import FakeTime
 from trakt_mcp.app import App
 from trakt_mcp.sandbox import FakeTrakt
-from trakt_mcp.sandbox.fake import IssuedToken
 from trakt_mcp.sandbox.routes.oauth import OAuthState, oauth_state
+from trakt_mcp.sandbox.wire import IssuedToken
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
-from trakt_mcp.tokens import SERVICE, Token
+from trakt_mcp.trakt.tokens import SERVICE, Token
 
 
 @pytest.fixture

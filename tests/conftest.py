@@ -16,8 +16,8 @@ from mcp import Client, types
 from tests.memory_keyring import MemoryKeyring
 from trakt_mcp.app import App
 from trakt_mcp.sandbox import FakeTrakt
-from trakt_mcp.sandbox.fake import IssuedToken
-from trakt_mcp.server import build_server, create_app
+from trakt_mcp.sandbox.wire import IssuedToken
+from trakt_mcp.server.build import build_server, create_app
 from trakt_mcp.settings import SANDBOX_API_URL, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import Session, text_of
 from trakt_mcp.sandbox import FakeTrakt
-from trakt_mcp.sandbox.routes.user import EPISODES
+from trakt_mcp.sandbox.account import EPISODES
 from trakt_mcp.sandbox.state import Listed, Play, Rating
 from trakt_mcp.tools import catalogue
 

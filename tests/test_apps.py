@@ -76,7 +76,7 @@ async def test_without_apps_the_handshake_tools_list_and_every_answer_are_byte_f
     settings: Settings, fake_time: FakeTime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with_cards = await transcript(settings, fake_time, tmp_path / "a")
-    monkeypatch.setattr("trakt_mcp.server.install_apps", lambda server, app: None)
+    monkeypatch.setattr("trakt_mcp.server.build.install_apps", lambda server, app: None)
     before_cards = await transcript(settings, fake_time, tmp_path / "b")
     assert len(with_cards) == len(SCENARIO) + 6
     for now, then in zip(with_cards, before_cards, strict=True):

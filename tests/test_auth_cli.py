@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from tests.conftest import FakeTime
-from trakt_mcp import cli, cli_auth
+from trakt_mcp.cli import auth as cli_auth
+from trakt_mcp.cli import main as cli
 from trakt_mcp.sandbox import FakeTrakt, Fault
 from trakt_mcp.settings import SANDBOX_CLIENT_SECRET
 
@@ -100,7 +101,7 @@ def test_login_keeps_waiting_through_passing_trouble_while_polling(
     fault: Fault, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A 5xx or a dropped connection on one poll is not the end of the sign-in: the code is still valid."""
-    from trakt_mcp import server
+    from trakt_mcp.server import build as server
 
     class FlakyTrakt(FakeTrakt):
         def __init__(self, **options: Any) -> None:

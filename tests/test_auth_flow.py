@@ -13,10 +13,10 @@ from tests import auth_support
 from tests.auth_support import SlowOAuth, accept, auth_calls, flow, keyring_entry, sign_in, stored
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.app import App
-from trakt_mcp.errors import NotSignedIn
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.fake import Fault
 from trakt_mcp.sandbox.routes.oauth import OAuthState
+from trakt_mcp.trakt.errors import NotSignedIn
 
 DEVICE_TOKEN = "/oauth/device/token"
 

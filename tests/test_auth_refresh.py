@@ -13,11 +13,11 @@ from tests import auth_support
 from tests.auth_support import SlowOAuth, accept, assert_no_secrets, auth_calls, bearer, flow, sign_in, stored
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.app import App
-from trakt_mcp.auth import REFRESH_MARGIN
-from trakt_mcp.errors import NetworkError, NotSignedIn, TraktError
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.fake import Fault
-from trakt_mcp.tokens import TokenStoreError
+from trakt_mcp.trakt.auth import REFRESH_MARGIN
+from trakt_mcp.trakt.errors import NetworkError, NotSignedIn, TraktError
+from trakt_mcp.trakt.tokens import TokenStoreError
 
 TOKEN = "/oauth/token"
 HOUR = 3600
@@ -180,7 +180,7 @@ async def test_token_stored_by_another_process_is_adopted(app: App, fake: FakeTr
 
 
 def _token_of(app: App, answer: dict[str, Any]) -> Any:
-    from trakt_mcp.auth import parse_token
+    from trakt_mcp.trakt.auth import parse_token
 
     return parse_token(answer, app.auth.now())
 

@@ -18,7 +18,7 @@ from tests.memory_keyring import MemoryKeyring
 from trakt_mcp.app import App
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, Settings
-from trakt_mcp.tokens import SERVICE, FileStore, KeyringStore, Token, TokenStoreError, open_token_store
+from trakt_mcp.trakt.tokens import SERVICE, FileStore, KeyringStore, Token, TokenStoreError, open_token_store
 
 TOKEN = Token(access_token="a" * 64, refresh_token="r" * 64, expires_at=2e9, created_at=1.9e9)
 
@@ -224,7 +224,7 @@ def test_a_save_sweeps_token_files_a_crashed_save_left_but_not_one_in_progress(t
     import os
     import time
 
-    from trakt_mcp.tokens import STALE_TEMP_SECONDS
+    from trakt_mcp.trakt.tokens import STALE_TEMP_SECONDS
 
     store = FileStore(tmp_path / "token.json")
     crashed, in_progress = tmp_path / ".token-crashed.tmp", tmp_path / ".token-busy.tmp"

@@ -24,9 +24,9 @@ from guard.names import shown_name
 from tests.conftest import text_of
 from tests.guard_server import Harness, write_policy
 from tests.test_http import INITIALIZE, MCP_HEADERS, TOKENS, TWO_IDENTITIES, Served, serve
-from trakt_mcp import guarded
-from trakt_mcp.cli import main
-from trakt_mcp.quickstart import Session, Snapshot
+from trakt_mcp.cli.main import main
+from trakt_mcp.server import guarded
+from trakt_mcp.server.quickstart import Session, Snapshot
 from trakt_mcp.settings import Settings
 
 POLICY: dict[str, Any] = {

@@ -10,10 +10,10 @@ import pytest
 from mcp import types
 
 from tests.conftest import FakeTime, Session, text_of
-from trakt_mcp.cache import MAX_FRESH, freshness
-from trakt_mcp.cache_hints import CATALOGUE_TTL_MS
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.fake import PUBLIC_CACHE_CONTROL, Fault
+from trakt_mcp.server.cache_hints import CATALOGUE_TTL_MS
+from trakt_mcp.trakt.cache import MAX_FRESH, freshness
 
 
 async def test_asking_twice_asks_trakt_once_then_revalidates_with_the_etag(

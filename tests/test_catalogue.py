@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Session, text_of
-from trakt_mcp.resources import RESOURCES
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.data import MOVIES, SHOWS
+from trakt_mcp.server.resources import RESOURCES
 from trakt_mcp.tools import catalogue
 
 BB = "/shows/breaking-bad"

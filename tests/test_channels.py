@@ -32,7 +32,7 @@ from guard.channels.desktop import (
 from guard.engine import Engine
 from guard.policy import PolicyError, parse_policy
 from tests.guard_server import RESOURCES, TOOLS
-from trakt_mcp.cli import main
+from trakt_mcp.cli.main import main
 
 #: An effect sentence a hostile agent or a Trakt title could produce: quotes of every kind, backslashes, line
 #: breaks, a fake extra line, AppleScript and PowerShell syntax, and bidi / zero-width characters.

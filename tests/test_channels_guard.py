@@ -18,9 +18,9 @@ from guard.channels.base import MAX_WAITING_PER_CALLER
 from tests.conftest import Session, text_of
 from tests.guard_server import Harness, write_policy
 from tests.test_guard_trakt import served
-from trakt_mcp.cli import main
-from trakt_mcp.guarded import approve_command
+from trakt_mcp.cli.main import main
 from trakt_mcp.sandbox import FakeTrakt
+from trakt_mcp.server.guarded import approve_command
 from trakt_mcp.settings import Settings, default_home
 
 CODE = re.compile(r"`demo approve ([A-Z2-9]{4}-[A-Z2-9]{4})`")

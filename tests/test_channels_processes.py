@@ -38,7 +38,7 @@ from tests.process_support import approve_at_a_terminal, audit_lines
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.http import serve_on_loopback
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
-from trakt_mcp.tokens import FileStore, Token
+from trakt_mcp.trakt.tokens import FileStore, Token
 
 TOKEN = secrets.token_urlsafe(32)
 CODE = re.compile(r"`trakt-mcp approve --home \S+ ([A-Z2-9]{4}-[A-Z2-9]{4})`")

@@ -12,7 +12,7 @@ from mcp import Client, StdioServerParameters
 
 from tests.conftest import text_of
 from trakt_mcp import __version__
-from trakt_mcp.cli import main, parse_call_arguments
+from trakt_mcp.cli.main import main, parse_call_arguments
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,7 +67,7 @@ async def test_a_confirmation_question_cannot_redraw_the_terminal(capsys: pytest
     """`trakt-mcp call` shows the guard's question; text in it that came from elsewhere is shown escaped."""
     from mcp import types
 
-    from trakt_mcp.local import ask_on_terminal
+    from trakt_mcp.cli.local import ask_on_terminal
 
     message = "Remove from your watchlist: Evil\x1b[2J\u202eeivom (2020)\n\nAllow this once?"
     answer = await ask_on_terminal(None, types.ElicitRequestFormParams(message=message, requested_schema={}))  # type: ignore[arg-type]

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from trakt_mcp import guarded
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.http import serve_on_loopback
+from trakt_mcp.server import guarded
 from trakt_mcp.settings import Settings
 
 

@@ -9,8 +9,13 @@ import pytest
 
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.app import App
-from trakt_mcp.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, endpoint
-from trakt_mcp.errors import (
+from trakt_mcp.sandbox import FakeTrakt, Fault
+from trakt_mcp.sandbox.router import route
+from trakt_mcp.sandbox.wire import FakeRequest, Reply, paginated
+from trakt_mcp.settings import Settings
+from trakt_mcp.tools import all_tools
+from trakt_mcp.trakt.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, endpoint
+from trakt_mcp.trakt.errors import (
     InvalidArgument,
     MalformedResponse,
     NetworkError,
@@ -19,11 +24,6 @@ from trakt_mcp.errors import (
     ServerError,
     TraktHTTPError,
 )
-from trakt_mcp.sandbox import FakeTrakt, Fault
-from trakt_mcp.sandbox.fake import FakeRequest, Reply, paginated
-from trakt_mcp.sandbox.router import route
-from trakt_mcp.settings import Settings
-from trakt_mcp.tools import all_tools
 
 NUMBERS = [{"n": i} for i in range(1, 1251)]
 
@@ -48,7 +48,7 @@ async def test_every_request_carries_trakt_headers(session: Session, fake: FakeT
 
 
 async def test_wrong_api_key_is_a_clear_403(settings: Settings, fake: FakeTrakt) -> None:
-    from trakt_mcp.server import create_app
+    from trakt_mcp.server.build import create_app
 
     app = create_app(settings.model_copy(update={"client_id": "someone-else"}), fake=fake)
     with pytest.raises(TraktHTTPError, match="API key") as caught:
@@ -298,7 +298,7 @@ async def test_path_injection_through_any_tool_is_refused_and_nothing_is_sent(
 async def test_without_a_client_id_tools_list_works_and_calls_say_how_to_configure(tmp_path: Any) -> None:
     from mcp import Client
 
-    from trakt_mcp.server import build_server, create_app
+    from trakt_mcp.server.build import build_server, create_app
 
     app = create_app(Settings(home=tmp_path))
     async with Client(build_server(app), mode="legacy") as client:

@@ -16,7 +16,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from trakt_mcp import __version__
-from trakt_mcp.clients import DIST_NAME
+from trakt_mcp.cli.clients import DIST_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEEL_NAME = f"{DIST_NAME.replace('-', '_')}-{__version__}-py3-none-any.whl"

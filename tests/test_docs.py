@@ -1,7 +1,7 @@
 """Documents generated from the code stay equal to it: README.md's client sections (the same code as `install
 --print`) and tool table (the tool declarations), the bundle manifest's tools and version, and server.json, which
 must also validate against the MCP registry's published schema (vendored in tests/data/server.schema.json).
-After an intended change: `python -m trakt_mcp.docs`."""
+After an intended change: `python -m trakt_mcp.cli.docs`."""
 
 from __future__ import annotations
 
@@ -11,15 +11,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from trakt_mcp import __version__, docs
-from trakt_mcp.cli import main
-from trakt_mcp.clients import CLIENTS
+from trakt_mcp import __version__
+from trakt_mcp.cli import docs
+from trakt_mcp.cli.clients import CLIENTS
+from trakt_mcp.cli.main import main
 from trakt_mcp.settings import ENV_VARS
 from trakt_mcp.tools import tools_by_name
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-FIX = "stale: run `python -m trakt_mcp.docs`"
+FIX = "stale: run `python -m trakt_mcp.cli.docs`"
 
 
 @pytest.mark.parametrize("section", list(docs.SECTIONS))

@@ -15,9 +15,9 @@ from guard.engine import Decision, Engine
 from guard.policy import parse_policy
 from tests.conftest import text_of
 from tests.test_guard_trakt import ROOT, served
-from trakt_mcp.cli import main
-from trakt_mcp.guarded import build_catalog
+from trakt_mcp.cli.main import main
 from trakt_mcp.sandbox import FakeTrakt
+from trakt_mcp.server.guarded import build_catalog
 from trakt_mcp.settings import Settings
 
 SIX = [{"trakt_id": str(n)} for n in range(6)]

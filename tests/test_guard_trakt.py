@@ -18,10 +18,10 @@ from guard.engine import Engine
 from guard.policy import policy_schema, read_policy
 from tests.conftest import Session, text_of
 from trakt_mcp.app import App
-from trakt_mcp.cli import main
-from trakt_mcp.guarded import build_catalog
+from trakt_mcp.cli.main import main
 from trakt_mcp.sandbox import FakeTrakt
-from trakt_mcp.server import build_server, create_app
+from trakt_mcp.server.build import build_server, create_app
+from trakt_mcp.server.guarded import build_catalog
 from trakt_mcp.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +124,7 @@ def test_the_example_policy_loads_cleanly_against_every_registered_tool() -> Non
 
 
 def test_the_built_in_policy_confirms_every_destructive_tool_and_allows_the_rest() -> None:
-    from trakt_mcp.guarded import builtin_policy
+    from trakt_mcp.server.guarded import builtin_policy
 
     catalog = build_catalog(None)
     loaded = Engine(builtin_policy(catalog), catalog)

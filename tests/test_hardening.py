@@ -35,7 +35,7 @@ from mcp.shared.exceptions import MCPError
 from tests.conftest import text_of
 from tests.guard_server import Harness, write_policy
 from tests.test_http import serve
-from trakt_mcp.http_limits import ConnectionLimits
+from trakt_mcp.http.limits import ConnectionLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "hunter2-access-token-0123456789"

@@ -29,11 +29,11 @@ from mcp.shared.exceptions import MCPError
 
 from guard.policy import identity_for_token, parse_policy
 from tests.conftest import text_of
-from trakt_mcp import cli
 from trakt_mcp.app import App
-from trakt_mcp.guarded import SharedWatcher, audit_path, build_catalog, load_engine, policy_in_force
-from trakt_mcp.http import HttpOptions, build_http_app, uvicorn_config
-from trakt_mcp.server import build_server, create_app
+from trakt_mcp.cli import main as cli
+from trakt_mcp.http.serve import HttpOptions, build_http_app, uvicorn_config
+from trakt_mcp.server.build import build_server, create_app
+from trakt_mcp.server.guarded import SharedWatcher, audit_path, build_catalog, load_engine, policy_in_force
 from trakt_mcp.settings import Settings
 
 TOKENS = {"alice": secrets.token_urlsafe(32), "bob": secrets.token_urlsafe(32), "carol": secrets.token_urlsafe(32)}

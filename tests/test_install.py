@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
-from trakt_mcp import jsonc
-from trakt_mcp.cli import main
-from trakt_mcp.cli_install import BACKUP_SUFFIX
-from trakt_mcp.clients import CLIENTS, SERVER_NAME
+from trakt_mcp.cli import jsonc
+from trakt_mcp.cli.clients import CLIENTS, SERVER_NAME
+from trakt_mcp.cli.install import BACKUP_SUFFIX
+from trakt_mcp.cli.main import main
 
 #: An existing config per client: another server, and (where the format allows) comments and a trailing comma.
 EXISTING = {

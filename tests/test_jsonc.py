@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trakt_mcp import jsonc
+from trakt_mcp.cli import jsonc
 
 names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8)
 scalars = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=8)

@@ -20,7 +20,7 @@ from mcp.shared.exceptions import MCPError
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.fake import Fault
-from trakt_mcp.server import build_server, create_app
+from trakt_mcp.server.build import build_server, create_app
 from trakt_mcp.settings import Settings
 
 # logging/setLevel is deprecated in the 2026-07-28 era, still the handshake era's way to ask for log lines.
@@ -57,7 +57,7 @@ async def test_log_lines_reach_the_client_at_the_level_it_set_and_never_carry_th
         await client.call_tool("fetch_user_watchlist", {})
     lines = [(line.level, line.logger, str(line.data)) for line in heard.logs]
     assert any(
-        line[:2] == ("debug", "trakt_mcp.client") and line[2].startswith("GET /sync/watchlist") for line in lines
+        line[:2] == ("debug", "trakt_mcp.trakt.client") and line[2].startswith("GET /sync/watchlist") for line in lines
     )
     assert signed_in.access_token not in json.dumps([line.model_dump() for line in heard.logs])
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from trakt_mcp.cli import main
-from trakt_mcp.cli_install import BACKUP_SUFFIX
-from trakt_mcp.clients import DIST_NAME
-from trakt_mcp.errors import NotConfigured
+from trakt_mcp.cli.clients import DIST_NAME
+from trakt_mcp.cli.install import BACKUP_SUFFIX
+from trakt_mcp.cli.main import main
 from trakt_mcp.settings import BUNDLE_ENV, Settings
+from trakt_mcp.trakt.errors import NotConfigured
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = Path(sys.executable).parent

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from trakt_mcp.cli import main
+from trakt_mcp.cli.main import main
 
 PROGRAM = [sys.executable, "-m", "trakt_mcp"]
 

@@ -13,7 +13,7 @@ from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
 from tests.conftest import text_of
-from trakt_mcp.quickstart import SNAPSHOT_PREFIX
+from trakt_mcp.server.quickstart import SNAPSHOT_PREFIX
 
 
 def snapshots(home: Path) -> list[Path]:
@@ -86,7 +86,7 @@ async def test_the_snapshot_follows_the_policy_and_never_shows_a_hidden_tool(tmp
 
 
 def test_answers_recorded_after_a_policy_edit_are_not_filed_under_the_old_key(tmp_path: Path) -> None:
-    from trakt_mcp.quickstart import Session, _Recorder
+    from trakt_mcp.server.quickstart import Session, _Recorder
 
     class Wire:
         def send(self, message: dict[str, Any]) -> None:

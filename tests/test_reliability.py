@@ -16,9 +16,9 @@ import pytest
 
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.app import App
-from trakt_mcp.guarded import audit_path
 from trakt_mcp.sandbox import FakeTrakt, Fault
-from trakt_mcp.sandbox.fake import IssuedToken
+from trakt_mcp.sandbox.wire import IssuedToken
+from trakt_mcp.server.guarded import audit_path
 
 
 def watched(fake_time: FakeTime, minutes_ago: int) -> str:

@@ -13,8 +13,8 @@ from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
 from tests.conftest import text_of
-from trakt_mcp.cli import main
-from trakt_mcp.guarded import SIGN_IN_TOOLS, build_catalog, load_engine
+from trakt_mcp.cli.main import main
+from trakt_mcp.server.guarded import SIGN_IN_TOOLS, build_catalog, load_engine
 from trakt_mcp.settings import Settings
 from trakt_mcp.tools import tools_by_name
 

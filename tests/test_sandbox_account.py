@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from trakt_mcp.cli import main
-from trakt_mcp.errors import NotSignedIn
+from trakt_mcp.cli.main import main
 from trakt_mcp.sandbox.state import SandboxState
+from trakt_mcp.trakt.errors import NotSignedIn
 
 
 def trakt_mcp(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,9 @@ import pytest
 
 from tests.conftest import FakeTime
 from tests.memory_keyring import MemoryKeyring
-from trakt_mcp import cli, cli_auth, cli_setup
+from trakt_mcp.cli import auth as cli_auth
+from trakt_mcp.cli import main as cli
+from trakt_mcp.cli import setup as cli_setup
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.http import serve_on_loopback
 

@@ -151,7 +151,7 @@ def test_each_client_mistake_gets_its_json_rpc_error_within_a_second(
 
 
 def test_a_line_longer_than_the_limit_is_refused_without_reading_it_whole(server: StdioServer) -> None:
-    from trakt_mcp.quickstart import MAX_LINE_BYTES
+    from trakt_mcp.server.quickstart import MAX_LINE_BYTES
 
     line = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"' + b"a" * MAX_LINE_BYTES + b'"}}'
     answer, _ = server.ask(line, timeout=10)

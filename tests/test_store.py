@@ -120,7 +120,7 @@ async def test_a_server_scoped_limit_is_one_window_for_every_caller(tmp_path: Pa
 def test_reset_limits_starts_every_window_afresh_and_status_shows_the_store(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from trakt_mcp.cli import main
+    from trakt_mcp.cli.main import main
 
     policy = write_policy(
         tmp_path / "p.json",

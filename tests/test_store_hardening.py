@@ -18,7 +18,7 @@ from guard.audit import AuditLog
 from guard.home import HomeError, secure_folder
 from tests.process_support import audit_lines
 from tests.test_store_processes import CODE, CONFIRM, env_for, limited_policy, raw_server, trakt_mcp
-from trakt_mcp.quickstart import SNAPSHOT_PREFIX, snapshot_key
+from trakt_mcp.server.quickstart import SNAPSHOT_PREFIX, snapshot_key
 from trakt_mcp.settings import Settings
 
 

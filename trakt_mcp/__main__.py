@@ -1,3 +1,3 @@
-from trakt_mcp.cli import main
+from trakt_mcp.cli.main import main
 
 raise SystemExit(main())

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from trakt_mcp.client import TraktClient
 from trakt_mcp.settings import Settings
+from trakt_mcp.trakt.client import TraktClient
 
 if TYPE_CHECKING:
     from guard.middleware import Guard
     from guard.store import Store
-    from trakt_mcp.auth import AuthManager
     from trakt_mcp.sandbox import FakeTrakt
+    from trakt_mcp.trakt.auth import AuthManager
 
 
 @dataclass
@@ -24,7 +24,7 @@ class App:
     #: What every process on this state folder shares: rate-limit windows, approvals, pending sign-ins.
     store: Store | None = None
     fake: FakeTrakt | None = None
-    #: Set when the server is built (trakt_mcp.guarded.install).
+    #: Set when the server is built (trakt_mcp.server.guarded.install).
     guard: Guard | None = None
     #: The MCP client is `trakt-mcp call` in this process, asking the owner at this terminal: the audit records its
     #: answers as the owner's at the terminal, not as a host application's.

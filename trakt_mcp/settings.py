@@ -96,7 +96,7 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     timeout: float = Field(default=30.0, gt=0)
-    #: Quick restrictions (github-mcp-server style), compiled into the guard's policy by trakt_mcp.guarded.
+    #: Quick restrictions (github-mcp-server style), compiled into the guard's policy by trakt_mcp.server.guarded.
     read_only: bool = False
     toolsets: tuple[str, ...] | None = None
     tools: tuple[str, ...] | None = None

@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from trakt_mcp.client import endpoint
-from trakt_mcp.errors import TraktError
 from trakt_mcp.tools.catalogue import CHART_ROWS, OTHER_ROWS, build_path
+from trakt_mcp.trakt.client import endpoint
+from trakt_mcp.trakt.errors import TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

@@ -20,7 +20,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from guard.channels.app import APPROVAL_KEY
 from trakt_mcp.apps.cards import APPROVAL, CARD_KEY, CARDS, Ask
 from trakt_mcp.apps.html import CARD_TITLES, IMAGE_ORIGIN, card_html
-from trakt_mcp.errors import TraktError
+from trakt_mcp.trakt.errors import TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

@@ -17,6 +17,7 @@ from urllib.parse import unquote
 import httpx
 
 from trakt_mcp.sandbox.router import ROUTES, Route
+from trakt_mcp.sandbox.wire import FakeRequest, IssuedToken, Reply, error
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
 log = logging.getLogger(__name__)
@@ -57,48 +58,6 @@ class Fault:
         if self.query and any(request.url.params.get(k) != v for k, v in self.query.items()):
             return False
         return not self.path_prefix or request.url.path.startswith(self.path_prefix)
-
-
-@dataclass
-class Reply:
-    """What a fake route answers: JSON data, a status, extra headers."""
-
-    data: Any = None
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class FakeRequest:
-    fake: FakeTrakt
-    method: str
-    path: str
-    params: dict[str, str]
-    query: dict[str, str]
-    body: Any
-    token: str | None
-
-    def int_query(self, name: str, default: int) -> int:
-        try:
-            return int(self.query.get(name, default))
-        except ValueError:
-            return default
-
-    @property
-    def extended(self) -> set[str]:
-        return set(filter(None, self.query.get("extended", "").split(",")))
-
-
-@dataclass
-class IssuedToken:
-    access_token: str
-    refresh_token: str
-    expires_at: float
-    created_at: int
-
-
-def error(status: int, message: str, **extra: Any) -> Reply:
-    return Reply({"error": message, **extra}, status=status)
 
 
 class FakeTrakt:
@@ -239,7 +198,7 @@ class FakeTrakt:
         self._account_seen = seen
 
     def _save_account(self) -> None:
-        from trakt_mcp.tokens import write_private
+        from trakt_mcp.trakt.tokens import write_private
 
         if self.account_file is None:
             return
@@ -298,26 +257,6 @@ def caching_headers(content: bytes, *, signed_in: bool) -> dict[str, str]:
         "ETag": f'W/"{hashlib.sha256(content).hexdigest()[:32]}"',
         "Cache-Control": PRIVATE_CACHE_CONTROL if signed_in else PUBLIC_CACHE_CONTROL,
     }
-
-
-def paginated(request: FakeRequest, items: list[Any], default_limit: int = 10, *, optional: bool = False) -> Reply:
-    """Slice `items` as Trakt does (`page`, `limit` capped at 100) and add the X-Pagination-* headers.
-
-    `optional`: Trakt's "pagination optional" endpoints (sync ratings, sync watchlist) answer every item, with no
-    pagination headers, when neither `page` nor `limit` is sent."""
-    if optional and "page" not in request.query and "limit" not in request.query:
-        return Reply(items)
-    page = max(request.int_query("page", 1), 1)
-    limit = min(max(request.int_query("limit", default_limit), 1), 100)
-    page_count = max((len(items) + limit - 1) // limit, 1)
-    start = (page - 1) * limit
-    headers = {
-        "X-Pagination-Page": str(page),
-        "X-Pagination-Limit": str(limit),
-        "X-Pagination-Page-Count": str(page_count),
-        "X-Pagination-Item-Count": str(len(items)),
-    }
-    return Reply(items[start : start + limit], headers=headers)
 
 
 def _json_body(request: httpx.Request) -> Any:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from trakt_mcp.sandbox.fake import FakeRequest, Reply
+    from trakt_mcp.sandbox.wire import FakeRequest, Reply
 
 Handler = Callable[["FakeRequest"], "Reply"]
 

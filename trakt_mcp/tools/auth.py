@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from trakt_mcp.auth import AuthManager, DeviceFlow
-from trakt_mcp.errors import TraktError
 from trakt_mcp.settings import SANDBOX_VERIFICATION_URL
-from trakt_mcp.tokens import TokenStoreError, UnreadableToken
 from trakt_mcp.tools.spec import Handler, NoArgs, ToolSpec, Unready
+from trakt_mcp.trakt.auth import AuthManager
+from trakt_mcp.trakt.errors import TraktError
+from trakt_mcp.trakt.signins import DeviceFlow
+from trakt_mcp.trakt.tokens import TokenStoreError, UnreadableToken
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App
-    from trakt_mcp.tokens import Token
+    from trakt_mcp.trakt.tokens import Token
 
 REVOKE_BY_HAND = "https://trakt.tv/oauth/authorized_applications"
 

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, create_model
 
-from trakt_mcp.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, MAX_PAGE_SIZE, Page, endpoint
-from trakt_mcp.errors import TraktError
 from trakt_mcp.tools import format as fmt
 from trakt_mcp.tools.params import (
     CommentSort,
@@ -31,6 +29,8 @@ from trakt_mcp.tools.params import (
     TraktId,
 )
 from trakt_mcp.tools.spec import Group, ToolArgs, ToolSpec
+from trakt_mcp.trakt.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, MAX_PAGE_SIZE, Page, endpoint
+from trakt_mcp.trakt.errors import TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import model_validator
 
-from trakt_mcp.client import endpoint
-from trakt_mcp.errors import Conflict, TraktError
 from trakt_mcp.tools.params import Episode, Season, TraktId
 from trakt_mcp.tools.spec import ToolArgs, ToolSpec, Unready
 from trakt_mcp.tools.writes import ItemRef, lookup_title
+from trakt_mcp.trakt.client import endpoint
+from trakt_mcp.trakt.errors import Conflict, TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

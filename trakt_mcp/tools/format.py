@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from trakt_mcp.client import Page
+from trakt_mcp.trakt.client import Page
 
 
 def ref(item: dict[str, Any]) -> str:

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from trakt_mcp.client import endpoint
 from trakt_mcp.tools.format import bullet_list, media_line
 from trakt_mcp.tools.params import TraktId
 from trakt_mcp.tools.spec import ToolArgs, ToolSpec
 from trakt_mcp.tools.writes import ItemRef, lookup_title, sync_report
+from trakt_mcp.trakt.client import endpoint
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

@@ -21,8 +21,8 @@ from pydantic import ConfigDict, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from trakt_mcp.errors import TraktError
 from trakt_mcp.terminal import excerpt
+from trakt_mcp.trakt.errors import TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

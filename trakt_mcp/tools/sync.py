@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from trakt_mcp.client import Page, endpoint
-from trakt_mcp.errors import NotFound, TraktError
 from trakt_mcp.tools.entries import line, plain, when
 from trakt_mcp.tools.format import bullet_list, fact
 from trakt_mcp.tools.params import TraktId
@@ -28,6 +26,8 @@ from trakt_mcp.tools.writes import (
     iso_text,
     sync_report,
 )
+from trakt_mcp.trakt.client import Page, endpoint
+from trakt_mcp.trakt.errors import NotFound, TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from trakt_mcp.client import endpoint
 from trakt_mcp.tools.entries import when
 from trakt_mcp.tools.format import bullet_list, fact, media_line
 from trakt_mcp.tools.params import Limit, TraktId
 from trakt_mcp.tools.spec import ToolArgs, ToolSpec
+from trakt_mcp.trakt.client import endpoint
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

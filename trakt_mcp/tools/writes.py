@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 import anyio
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from trakt_mcp.client import endpoint
-from trakt_mcp.errors import InvalidArgument, TraktError
+from trakt_mcp.trakt.client import endpoint
+from trakt_mcp.trakt.errors import InvalidArgument, TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App

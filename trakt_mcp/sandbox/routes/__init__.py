@@ -1,5 +1,5 @@
 """Importing this package registers every fake endpoint."""
 
-from trakt_mcp.sandbox.routes import catalogue, oauth, user
+from trakt_mcp.sandbox.routes import activity, catalogue, oauth, user
 
-__all__ = ["catalogue", "oauth", "user"]
+__all__ = ["activity", "catalogue", "oauth", "user"]

@@ -12,27 +12,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from trakt_mcp.sandbox.data import (
-    BOX_OFFICE,
+from trakt_mcp.sandbox.community import (
     COMMENTS,
     CREDITS,
     LISTS,
-    MOVIES,
     PEOPLE,
-    SEASONS,
-    SHOWS,
     comment_json,
-    find,
-    minimal,
-    public,
     ratings_of,
     stats_of,
     translations_of,
     videos_of,
     watching_of,
 )
-from trakt_mcp.sandbox.fake import FakeRequest, Reply, error, paginated
+from trakt_mcp.sandbox.data import BOX_OFFICE, MOVIES, SEASONS, SHOWS, find, minimal, public
 from trakt_mcp.sandbox.router import route
+from trakt_mcp.sandbox.wire import FakeRequest, Reply, error, paginated
 
 POOLS = {"shows": SHOWS, "movies": MOVIES}
 PERIODS = ("daily", "weekly", "monthly", "yearly", "all")

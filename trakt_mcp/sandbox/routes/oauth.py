@@ -11,13 +11,13 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from trakt_mcp.errors import TraktError
-from trakt_mcp.sandbox.fake import FakeRequest, FakeTrakt, IssuedToken, Reply, error
 from trakt_mcp.sandbox.router import route
-from trakt_mcp.tokens import TokenStore, TokenStoreError
+from trakt_mcp.sandbox.wire import FakeRequest, FakeServer, IssuedToken, Reply, error
+from trakt_mcp.trakt.errors import TraktError
+from trakt_mcp.trakt.tokens import TokenStore, TokenStoreError
 
 if TYPE_CHECKING:
-    from trakt_mcp.auth import AuthManager
+    from trakt_mcp.trakt.auth import AuthManager
 
 VERIFICATION_URL = "https://trakt.tv/activate"
 DEVICE_CODE_LIFETIME = 600
@@ -56,15 +56,15 @@ class OAuthState:
         self.latest().expires_at = float("-inf")
 
 
-_STATES: weakref.WeakKeyDictionary[FakeTrakt, OAuthState] = weakref.WeakKeyDictionary()
+_STATES: weakref.WeakKeyDictionary[FakeServer, OAuthState] = weakref.WeakKeyDictionary()
 
 
-def oauth_state(fake: FakeTrakt) -> OAuthState:
+def oauth_state(fake: FakeServer) -> OAuthState:
     """The fake's OAuth state; the sandbox (auto-approve) polls every second so nobody waits long."""
     return _STATES.setdefault(fake, OAuthState(interval=1 if fake.auto_approve else 5))
 
 
-def trust_stored(fake: FakeTrakt, store: TokenStore) -> None:
+def trust_stored(fake: FakeServer, store: TokenStore) -> None:
     """Accept the token an earlier sandbox run stored (each run starts a new fake)."""
     try:
         token = store.load()
@@ -77,7 +77,7 @@ def trust_stored(fake: FakeTrakt, store: TokenStore) -> None:
     fake.refresh_tokens[issued.refresh_token] = issued
 
 
-def trust_pending(fake: FakeTrakt, auth: AuthManager) -> None:
+def trust_pending(fake: FakeServer, auth: AuthManager) -> None:
     """Know the device code of a sign-in an earlier sandbox process started (it finishes in this one)."""
     try:
         flow = auth.pending

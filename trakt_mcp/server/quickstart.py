@@ -36,7 +36,7 @@ from trakt_mcp.settings import Settings
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
-log = logging.getLogger("trakt_mcp.quickstart")
+log = logging.getLogger("trakt_mcp.server.quickstart")
 
 SNAPSHOT_PREFIX = "stdio-snapshot-"
 _EOF = None

@@ -12,7 +12,7 @@ from mcp.client.context import ClientRequestContext
 from mcp.shared.exceptions import MCPError
 
 from guard.calls import DECISION_KEY
-from trakt_mcp.server import build_server, create_app
+from trakt_mcp.server.build import build_server, create_app
 from trakt_mcp.settings import Settings
 from trakt_mcp.terminal import ask, printable, printable_lines
 

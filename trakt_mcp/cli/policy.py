@@ -1,6 +1,6 @@
 """`trakt-mcp policy check|explain|schema`, `approve CODE` and `audit`: the guard's commands for people.
 
-`trakt_mcp.guarded` (which loads the MCP SDK) is imported inside the commands that need it, so that building the
+`trakt_mcp.server.guarded` (which loads the MCP SDK) is imported inside the commands that need it, so that building the
 command line stays cheap for every command, the server's own start-up included."""
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _engine(settings: Settings) -> Engine | None:
-    from trakt_mcp import guarded
+    from trakt_mcp.server import guarded
 
     try:
         return guarded.load_engine(settings, guarded.build_catalog(None))
@@ -226,7 +226,7 @@ def _elsewhere(settings: Settings) -> str:
 
 def list_waiting(settings: Settings) -> int:
     """`trakt-mcp approve` without a code: what waits for the owner, newest last."""
-    from trakt_mcp import guarded
+    from trakt_mcp.server import guarded
 
     waiting = [pending for pending in guarded.approvals(settings).waiting() if not pending.approved]
     if not waiting:
@@ -253,7 +253,7 @@ def without_nulls(value: Any) -> Any:
 
 
 def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str], str] = terminal_ask) -> int:
-    from trakt_mcp import guarded
+    from trakt_mcp.server import guarded
 
     if args.code is None:
         return list_waiting(settings)
@@ -298,7 +298,7 @@ def _decided(entry: dict[str, Any]) -> str:
 
 def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     from guard.audit import AuditLog
-    from trakt_mcp import guarded
+    from trakt_mcp.server import guarded
 
     entries = list(AuditLog(guarded.audit_path(settings)).tail(max(args.count, 1)))
     if not entries:

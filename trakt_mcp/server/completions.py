@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from mcp import types
 
-from trakt_mcp.client import endpoint
-from trakt_mcp.errors import TraktError
-from trakt_mcp.prompts import PROMPTS_BY_NAME
-from trakt_mcp.resources import TEMPLATES
+from trakt_mcp.server.prompts import PROMPTS_BY_NAME
+from trakt_mcp.server.resources import TEMPLATES
+from trakt_mcp.trakt.client import endpoint
+from trakt_mcp.trakt.errors import TraktError
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext

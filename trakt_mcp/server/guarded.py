@@ -29,15 +29,15 @@ from guard.policy import Identity, Layer, Policy, PolicyError, Rule, RuleEntry, 
 from guard.reload import PolicyWatcher
 from guard.store import Store, StoreError
 from guard.store.sqlite import SqliteStore
-from trakt_mcp.auth import DeviceFlow
-from trakt_mcp.errors import NotSignedIn, TraktError
-from trakt_mcp.http import request_identity
-from trakt_mcp.resources import RESOURCES, TEMPLATES
+from trakt_mcp.http.serve import request_identity
+from trakt_mcp.server.resources import RESOURCES, TEMPLATES
 from trakt_mcp.settings import Settings, default_home
 from trakt_mcp.terminal import command
-from trakt_mcp.tokens import TokenStoreError
 from trakt_mcp.tools import tools_by_name
 from trakt_mcp.tools.spec import ToolSpec, explain_validation_error, published_schema
+from trakt_mcp.trakt.errors import NotSignedIn, TraktError
+from trakt_mcp.trakt.signins import DeviceFlow
+from trakt_mcp.trakt.tokens import TokenStoreError
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer

@@ -23,9 +23,9 @@ from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
 from keyring.errors import PasswordDeleteError
 
-from trakt_mcp.errors import TraktError
 from trakt_mcp.settings import Settings
 from trakt_mcp.terminal import command
+from trakt_mcp.trakt.errors import TraktError
 
 SERVICE = "trakt-mcp"
 TOKEN_FILE = "token.json"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from trakt_mcp.settings import Settings
 from trakt_mcp.terminal import command
-from trakt_mcp.tokens import SERVICE, TokenStoreError, current_backend, usable, write_private
+from trakt_mcp.trakt.tokens import SERVICE, TokenStoreError, current_backend, usable, write_private
 
 ACCOUNT = "client-credentials"
 FILE = "credentials.json"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import httpx
+
 from trakt_mcp.settings import how_to_configure
 from trakt_mcp.terminal import command, excerpt
 
@@ -181,3 +183,19 @@ def error_for_status(
         )
     cls, message = _STATUS.get(status, (ServerError if status >= 500 else BadRequest, "unexpected answer."))
     return cls(status, message)
+
+
+def transport_failure(exc: httpx.TransportError | httpx.DecodingError, *, write: bool) -> TraktError:
+    """The error for a call that got no usable answer: undecodable body, timeout, or no connection. A write that
+    timed out may have been applied, and the message says so."""
+    if isinstance(exc, httpx.DecodingError):
+        return MalformedResponse(UNDECODABLE)
+    name = type(exc).__name__
+    if not isinstance(exc, httpx.TimeoutException):
+        return NetworkError(f"Could not reach Trakt ({name}); check the network.")
+    if write:
+        return NetworkError(
+            f"Trakt did not answer in time ({name}); the change may or may not have been applied: "
+            "check before trying again."
+        )
+    return NetworkError(f"Trakt did not answer in time ({name}); try again shortly.")

@@ -32,12 +32,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from guard.policy import Policy, identity_for_token
 from trakt_mcp import __version__
-from trakt_mcp.http_limits import BodyLimit, ConnectionLimits
-from trakt_mcp.http_token import LocalTokenError, ensure_token, token_path
+from trakt_mcp.http.limits import BodyLimit, ConnectionLimits
+from trakt_mcp.http.owner_token import LocalTokenError, ensure_token, token_path
 from trakt_mcp.settings import is_loopback
 from trakt_mcp.terminal import command
 
-log = logging.getLogger("trakt_mcp.http")
+log = logging.getLogger("trakt_mcp.http.serve")
 
 MCP_PATH = "/mcp"
 HEALTH_PATH = "/health"

@@ -2,7 +2,7 @@
 same code as `trakt-mcp install --print`) and its table of every tool with its parameters (from the tool
 declarations), and the tool list and version of the MCP Bundle manifest and of server.json.
 
-`python -m trakt_mcp.docs` rewrites them; tests/test_docs.py fails when one is stale."""
+`python -m trakt_mcp.cli.docs` rewrites them; tests/test_docs.py fails when one is stale."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from trakt_mcp import __version__
-from trakt_mcp.cli_install import snippet
-from trakt_mcp.clients import CLIENTS, DIST_NAME
+from trakt_mcp.cli.clients import CLIENTS, DIST_NAME
+from trakt_mcp.cli.install import snippet
 from trakt_mcp.tools import tools_by_name
 from trakt_mcp.tools.spec import published_schema
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 README = ROOT / "README.md"
 MANIFEST = ROOT / "bundle" / "manifest.json"
 SERVER_JSON = ROOT / "server.json"

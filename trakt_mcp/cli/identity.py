@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from guard.policy import IDENTITY_NAME, token_digest
-from trakt_mcp.http_token import LocalTokenError, ensure_token, token_path
+from trakt_mcp.http.owner_token import LocalTokenError, ensure_token, token_path
 from trakt_mcp.settings import Settings
 
 EXIT_USAGE = 2

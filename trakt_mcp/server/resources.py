@@ -14,9 +14,9 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 from pydantic import ValidationError
 
-from trakt_mcp.errors import TraktError
 from trakt_mcp.tools.auth import auth_status
 from trakt_mcp.tools.spec import ToolSpec, explain_validation_error
+from trakt_mcp.trakt.errors import TraktError
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trakt_mcp import jsonc
-from trakt_mcp.clients import (
+from trakt_mcp.cli import jsonc
+from trakt_mcp.cli.clients import (
     CLIENTS,
     DIST_NAME,
     SERVER_NAME,
@@ -32,7 +32,7 @@ from trakt_mcp.clients import (
     uvx_command,
 )
 from trakt_mcp.settings import Settings, default_home
-from trakt_mcp.tokens import write_private
+from trakt_mcp.trakt.tokens import write_private
 
 EXIT_USAGE = 2
 BACKUP_SUFFIX = ".trakt-mcp.bak"

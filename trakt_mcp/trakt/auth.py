@@ -10,14 +10,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from typing import Any, Literal
 
 import anyio
 import httpx
 
-from trakt_mcp.client import Report, transport_failure, unreported
-from trakt_mcp.errors import (
+from trakt_mcp.settings import Settings, how_to_configure
+from trakt_mcp.trakt.client import Report, unreported
+from trakt_mcp.trakt.errors import (
     InvalidClient,
     MalformedResponse,
     NotConfigured,
@@ -26,10 +26,10 @@ from trakt_mcp.errors import (
     TraktError,
     TraktHTTPError,
     error_for_status,
+    transport_failure,
 )
-from trakt_mcp.settings import Settings, how_to_configure
-from trakt_mcp.signins import InMemorySignIns, PendingSignIns
-from trakt_mcp.tokens import Token, TokenStore, TokenStoreError, UnreadableToken, open_token_store
+from trakt_mcp.trakt.signins import DeviceFlow, InMemorySignIns, PendingSignIns
+from trakt_mcp.trakt.tokens import Token, TokenStore, TokenStoreError, UnreadableToken, open_token_store
 
 #: Refresh this long before the access token expires.
 REFRESH_MARGIN = 300.0
@@ -66,17 +66,6 @@ DEVICE_STATES: dict[int, DeviceState] = {
 }
 NO_FLOW = DeviceState("no_flow", "Not signed in and no sign-in in progress: call start_device_auth first.")
 LOCALLY_EXPIRED = DEVICE_STATES[410]
-
-
-@dataclass
-class DeviceFlow:
-    #: With the client secret it fetches the token, so it stays out of reprs (logs, tracebacks).
-    device_code: str = dataclass_field(repr=False)
-    user_code: str
-    verification_url: str
-    expires_at: float
-    interval: float
-    next_poll_at: float
 
 
 @dataclass(frozen=True)
@@ -143,7 +132,7 @@ class AuthManager:
         self._seen_in_store: str | None = None
         self._pending: PendingSignIns = pending if pending is not None else InMemorySignIns()
         self._refresh_lock = anyio.Lock()
-        #: Tells the MCP client a device code is being polled (wired in by trakt_mcp.guarded).
+        #: Tells the MCP client a device code is being polled (wired in by trakt_mcp.server.guarded).
         self.progress: Report = unreported
         #: A refreshed pair the store refused: saved again on each later use until it is kept.
         self._unsaved: Token | None = None

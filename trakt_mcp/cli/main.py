@@ -30,13 +30,13 @@ if TYPE_CHECKING:
     from trakt_mcp.app import App
 
 COMMAND_MODULES: list[str] = [
-    "trakt_mcp.cli_auth",
-    "trakt_mcp.cli_policy",
-    "trakt_mcp.cli_identity",
-    "trakt_mcp.cli_install",
-    "trakt_mcp.cli_setup",
-    "trakt_mcp.cli_sandbox",
-    "trakt_mcp.cli_state",
+    "trakt_mcp.cli.auth",
+    "trakt_mcp.cli.policy",
+    "trakt_mcp.cli.identity",
+    "trakt_mcp.cli.install",
+    "trakt_mcp.cli.setup",
+    "trakt_mcp.cli.sandbox",
+    "trakt_mcp.cli.state",
 ]
 
 Runner = Callable[[argparse.Namespace, Settings], int]
@@ -149,7 +149,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "toolsets": getattr(args, "toolsets", None),
         "tools": getattr(args, "tools", None),
     }
-    from trakt_mcp import credentials
+    from trakt_mcp.trakt import credentials
 
     return credentials.apply(Settings.load(overrides))
 
@@ -216,7 +216,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
     if settings.transport == "stdio" and sys.platform != "win32":
-        from trakt_mcp import quickstart
+        from trakt_mcp.server import quickstart
 
         try:
             quickstart.serve(settings, lambda: _build(settings)[1])
@@ -225,8 +225,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     app, server = _build(settings)
     if settings.transport == "streamable-http":
-        from trakt_mcp.guarded import policy_in_force
-        from trakt_mcp.http import HttpOptions, serve_http
+        from trakt_mcp.http.serve import HttpOptions, serve_http
+        from trakt_mcp.server.guarded import policy_in_force
 
         extra_hosts, extra_origins = (tuple(getattr(args, k, None) or ()) for k in ("allowed_host", "allowed_origin"))
         no_auth = bool(getattr(args, "no_auth", False))
@@ -237,7 +237,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _build(settings: Settings) -> tuple[App, MCPServer]:
-    from trakt_mcp.server import build_server, create_app
+    from trakt_mcp.server.build import build_server, create_app
 
     app = create_app(settings)
     return app, build_server(app)
@@ -267,7 +267,7 @@ def run_call(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         print(f"trakt-mcp call: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from trakt_mcp.local import EXIT_REFUSED, INTERRUPTED, call_tool_locally
+    from trakt_mcp.cli.local import EXIT_REFUSED, INTERRUPTED, call_tool_locally
 
     text, code = anyio.run(call_tool_locally, settings, args.tool, arguments)
     if INTERRUPTED.is_set():

@@ -12,10 +12,10 @@ import webbrowser
 from collections.abc import Callable
 from typing import Any
 
-from trakt_mcp import credentials
 from trakt_mcp.settings import TRAKT_APP_PAGE, Settings
 from trakt_mcp.terminal import command
-from trakt_mcp.tokens import TokenStoreError
+from trakt_mcp.trakt import credentials
+from trakt_mcp.trakt.tokens import TokenStoreError
 
 EXIT_USAGE = 2
 REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
@@ -79,7 +79,7 @@ def run_setup(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Stored the client ID and secret in {where}. Environment variables and flags still override them.")
     settings = credentials.apply(settings.model_copy(update={"client_id": None, "client_secret": None}))
     if not args.no_login:
-        from trakt_mcp import cli_auth
+        from trakt_mcp.cli import auth as cli_auth
 
         print("\n3. Sign in to Trakt:")
         code = cli_auth.run_command(cli_auth.login, settings)
@@ -89,7 +89,7 @@ def run_setup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _offer_install(args: argparse.Namespace, settings: Settings) -> int:
-    from trakt_mcp.cli_install import found_clients, run_install
+    from trakt_mcp.cli.install import found_clients, run_install
 
     found = found_clients()
     if not found:

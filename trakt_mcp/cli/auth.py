@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from trakt_mcp.errors import NetworkError, ServerError, TraktError
 from trakt_mcp.settings import Settings, how_to_configure
 from trakt_mcp.terminal import command as shown_command
+from trakt_mcp.trakt.errors import NetworkError, ServerError, TraktError
 
 if TYPE_CHECKING:
     from trakt_mcp.app import App
-    from trakt_mcp.auth import DeviceFlow
-    from trakt_mcp.client import Clock, Sleep
+    from trakt_mcp.trakt.client import Clock, Sleep
+    from trakt_mcp.trakt.signins import DeviceFlow
 
 #: How `login` waits and tells the time. Tests swap in an instant clock so no test waits real seconds.
 SLEEP: Sleep = anyio.sleep
@@ -53,7 +53,7 @@ def run_command(command: Command, settings: Settings) -> int:
 
 
 async def _with_app(command: Command, settings: Settings) -> int:
-    from trakt_mcp.server import create_app
+    from trakt_mcp.server.build import create_app
 
     app = create_app(settings, sleep=SLEEP, clock=CLOCK)
     try:
@@ -66,8 +66,8 @@ async def _with_app(command: Command, settings: Settings) -> int:
 
 
 async def login(app: App) -> int:
-    from trakt_mcp.auth import DeviceFlow
     from trakt_mcp.tools.auth import flow_text, signed_in_text
+    from trakt_mcp.trakt.signins import DeviceFlow
 
     auth = app.auth
     started = await auth.start_device()
@@ -115,7 +115,7 @@ async def logout(app: App) -> int:
 
 
 async def status(app: App) -> int:
-    from trakt_mcp.guarded import policy_summary, store_summary
+    from trakt_mcp.server.guarded import policy_summary, store_summary
     from trakt_mcp.tools.auth import status_lines
 
     settings = app.settings
@@ -129,7 +129,7 @@ async def status(app: App) -> int:
     if settings.sandbox:
         print("- Sandbox: on (offline fake Trakt; a separate token store)")
     print("\n".join(status_lines(app.auth)))
-    from trakt_mcp.cli_install import clients_policies
+    from trakt_mcp.cli.install import clients_policies
 
     given = "" if settings.policy is not None else ", as no --policy or TRAKT_MCP_POLICY is given here"
     print(f"- Policy: {policy_summary(settings)}{given}")

@@ -13,7 +13,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from trakt_mcp.tokens import write_private
+from trakt_mcp.trakt.tokens import write_private
 
 FILE_NAME = "http-token"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)

@@ -15,20 +15,20 @@ from mcp.server.mcpserver import MCPServer
 from trakt_mcp import __version__
 from trakt_mcp.app import App
 from trakt_mcp.apps import install as install_apps
-from trakt_mcp.auth import AuthManager
-from trakt_mcp.cache_hints import CACHE_HINTS, catalogue_reads
-from trakt_mcp.client import Clock, Sleep, TraktClient
-from trakt_mcp.completions import register as register_completions
-from trakt_mcp.exact_errors import name_invalid_params
-from trakt_mcp.guarded import StoredSignIns, open_store
-from trakt_mcp.guarded import install as install_guard
 from trakt_mcp.logs import client_logging, set_level
-from trakt_mcp.prompts import register as register_prompts
-from trakt_mcp.resources import register as register_resources
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.routes.oauth import trust_pending, trust_stored
+from trakt_mcp.server.cache_hints import CACHE_HINTS, catalogue_reads
+from trakt_mcp.server.completions import register as register_completions
+from trakt_mcp.server.exact_errors import name_invalid_params
+from trakt_mcp.server.guarded import StoredSignIns, open_store
+from trakt_mcp.server.guarded import install as install_guard
+from trakt_mcp.server.prompts import register as register_prompts
+from trakt_mcp.server.resources import register as register_resources
 from trakt_mcp.settings import SANDBOX_VERIFICATION_URL, Settings
 from trakt_mcp.tools import tools_by_name
+from trakt_mcp.trakt.auth import AuthManager
+from trakt_mcp.trakt.client import Clock, Sleep, TraktClient
 
 INSTRUCTIONS = (
     "Trakt.tv: discover, search and track shows and movies. Use search_* to find IDs (trakt ID or slug), then "

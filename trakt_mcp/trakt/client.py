@@ -9,8 +9,6 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -20,10 +18,11 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from guard import jsonlimits
 from trakt_mcp import __version__
-from trakt_mcp.cache import CatalogueCache
-from trakt_mcp.errors import (
+from trakt_mcp.settings import Settings
+from trakt_mcp.trakt.answers import Page, Pagination, TraktResponse, as_list, locked_until, retry_after
+from trakt_mcp.trakt.cache import CatalogueCache
+from trakt_mcp.trakt.errors import (
     RETRYABLE_STATUSES,
-    UNDECODABLE,
     InvalidArgument,
     MalformedResponse,
     NetworkError,
@@ -35,8 +34,8 @@ from trakt_mcp.errors import (
     TraktHTTPError,
     Unauthorized,
     error_for_status,
+    transport_failure,
 )
-from trakt_mcp.settings import Settings
 
 USER_AGENT = f"trakt-guardrails/{__version__}"
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
@@ -54,10 +53,10 @@ PAGE_FETCH_CONCURRENCY = 4
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
-#: Tells the MCP client how a wait is going (`guard.progress.report`, wired in by trakt_mcp.guarded).
+#: Tells the MCP client how a wait is going (`guard.progress.report`, wired in by trakt_mcp.server.guarded).
 Report = Callable[..., Awaitable[None]]
 
-log = logging.getLogger("trakt_mcp.client")
+log = logging.getLogger("trakt_mcp.trakt.client")
 
 
 async def unreported(message: str, *, progress: float | None = None, total: float | None = None) -> None:
@@ -98,46 +97,6 @@ class _Call:
     etag: str | None = None
 
 
-@dataclass(frozen=True)
-class Pagination:
-    page: int
-    limit: int
-    page_count: int
-    item_count: int
-
-    @classmethod
-    def from_headers(cls, headers: httpx.Headers) -> Pagination | None:
-        try:
-            return cls(
-                page=int(headers["X-Pagination-Page"]),
-                limit=int(headers["X-Pagination-Limit"]),
-                page_count=int(headers["X-Pagination-Page-Count"]),
-                item_count=int(headers["X-Pagination-Item-Count"]),
-            )
-        except (KeyError, ValueError):
-            return None
-
-
-@dataclass(frozen=True)
-class TraktResponse:
-    status: int
-    data: Any
-    pagination: Pagination | None
-    #: Trakt's caching headers, for the catalogue cache.
-    cache_control: str | None = None
-    etag: str | None = None
-
-
-@dataclass(frozen=True)
-class Page:
-    """A list answer: the items, and what is known about the pages behind them."""
-
-    items: list[Any]
-    pagination: Pagination | None
-    #: True when the safety cap, not the limit asked for, stopped the walk (`limit=0` or a limit above the cap).
-    capped: bool = False
-
-
 class TokenSource(Protocol):
     """Where the client gets the user's access token (the sign-in module implements it)."""
 
@@ -158,41 +117,6 @@ class NoTokens:
 
     async def refresh_after_unauthorized(self, rejected: str) -> str:
         raise NotSignedIn()
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """Retry-After in seconds, given either as a number or as an HTTP date (RFC 9110)."""
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return _seconds_until(value, headers.get("Date"))
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def _seconds_until(moment: str, sent: str | None) -> float | None:
-    """How far `moment` is after the answer's own Date header (so clock skew does not matter), else after now."""
-    try:
-        until = _http_date(moment)
-        now = _http_date(sent) if sent else datetime.now(UTC)
-    except (TypeError, ValueError):
-        return None
-    return max((until - now).total_seconds(), 0.0)
-
-
-def _http_date(text: str) -> datetime:
-    moment = parsedate_to_datetime(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _expires_at(response: httpx.Response) -> datetime | None:
-    try:
-        body = response.json()
-        return datetime.fromisoformat(str(body["expires_at"]).replace("Z", "+00:00"))
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 class TraktClient:
@@ -376,8 +300,8 @@ class TraktClient:
         if status >= 400:
             raise error_for_status(
                 status,
-                retry_after=_retry_after(response.headers) if status == 429 else None,
-                expires_at=_expires_at(response) if status == 409 else None,
+                retry_after=retry_after(response.headers) if status == 429 else None,
+                expires_at=locked_until(response) if status == 409 else None,
             )
         if status == 204 or not response.content:
             data: Any = None
@@ -411,13 +335,13 @@ class TraktClient:
                 raise InvalidArgument("page", "an integer of at least 1", page)
             size = min(limit, MAX_PAGE_SIZE) if limit > 0 else MAX_PAGE_SIZE
             response = await self.get(path, params={**base, "page": page, "limit": size}, auth=auth)
-            return Page(items=_as_list(response.data), pagination=response.pagination)
+            return Page(items=as_list(response.data), pagination=response.pagination)
         if limit < 0:
             raise InvalidArgument("limit", "0 (everything) or a positive integer", limit)
         wanted = min(cap, ceiling) if limit == 0 else min(limit, ceiling)
         size = min(wanted, MAX_PAGE_SIZE)
         first = await self.get(path, params={**base, "page": 1, "limit": size}, auth=auth)
-        items = _as_list(first.data)
+        items = as_list(first.data)
         total_pages = first.pagination.page_count if first.pagination else 1
         last_page = min(total_pages, math.ceil(wanted / size))
         if last_page > 1:
@@ -432,7 +356,7 @@ class TraktClient:
                         return
                     try:
                         response = await self.get(path, params={**base, "page": number, "limit": size}, auth=auth)
-                        pages[number] = _as_list(response.data)
+                        pages[number] = as_list(response.data)
                         done = len(pages) + 1
                         await self.progress(
                             f"Fetched page {done} of {last_page} from Trakt", progress=done, total=last_page
@@ -453,30 +377,6 @@ class TraktClient:
             pagination=first.pagination,
             capped=(limit == 0 or limit > ceiling) and available > wanted,
         )
-
-
-def transport_failure(exc: httpx.TransportError | httpx.DecodingError, *, write: bool) -> TraktError:
-    """The error for a call that got no usable answer: undecodable body, timeout, or no connection. A write that
-    timed out may have been applied, and the message says so."""
-    if isinstance(exc, httpx.DecodingError):
-        return MalformedResponse(UNDECODABLE)
-    name = type(exc).__name__
-    if not isinstance(exc, httpx.TimeoutException):
-        return NetworkError(f"Could not reach Trakt ({name}); check the network.")
-    if write:
-        return NetworkError(
-            f"Trakt did not answer in time ({name}); the change may or may not have been applied: "
-            "check before trying again."
-        )
-    return NetworkError(f"Trakt did not answer in time ({name}); try again shortly.")
-
-
-def _as_list(data: Any) -> list[Any]:
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise MalformedResponse("Trakt answered with an object where a list was expected; try again later.")
-    return data
 
 
 def _query_value(value: Any) -> str:

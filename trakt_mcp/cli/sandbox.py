@@ -21,7 +21,7 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run_reset(args: argparse.Namespace, settings: Settings) -> int:
-    from trakt_mcp.server import sandbox_account
+    from trakt_mcp.server.build import sandbox_account
 
     account = sandbox_account(settings)
     try:

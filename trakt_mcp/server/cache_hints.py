@@ -14,9 +14,9 @@ from mcp.server.caching import CacheableMethod, CacheHint
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.shared.uri_template import UriTemplate
 
-from trakt_mcp.cache import MAX_FRESH
-from trakt_mcp.resources import RESOURCES, TEMPLATES
+from trakt_mcp.server.resources import RESOURCES, TEMPLATES
 from trakt_mcp.tools.spec import ToolSpec
+from trakt_mcp.trakt.cache import MAX_FRESH
 
 MODERN_ERA = "2026-07-28"
 LISTS_TTL_MS = 5 * 60 * 1000

@@ -23,7 +23,7 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
 
 def run_reset_limits(args: argparse.Namespace, settings: Settings) -> int:
     from guard.store import StoreError
-    from trakt_mcp.guarded import open_store
+    from trakt_mcp.server.guarded import open_store
 
     store = open_store(settings)
     try:
