@@ -199,7 +199,7 @@ def _holds(check: Callable[[Path], None], home: Path) -> int:
     return 1
 
 
-def main() -> None:
+def main() -> int:
     rows: list[Row] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as folder:
@@ -217,7 +217,8 @@ def main() -> None:
         print(f"{name:<{width}}  {attempts:>8}  {held:>4}")
     total, held = sum(r[1] for r in rows), sum(r[2] for r in rows)
     print(f"{'total':<{width}}  {total:>8}  {held:>4}   ({time.monotonic() - started:.0f} s)")
+    return 0 if held == total else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -68,6 +68,6 @@ def build(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "dist" / "trakt-mcp.mcpb"
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "dist" / "trakt-guardrails.mcpb"
     build(target)
     print(f"Packed {target}")

@@ -18,7 +18,7 @@ from trakt_mcp.cli.clients import DIST_NAME
 from trakt_mcp.cli.install import BACKUP_SUFFIX
 from trakt_mcp.cli.main import main
 from trakt_mcp.settings import BUNDLE_ENV, Settings
-from trakt_mcp.trakt.errors import NotConfigured
+from trakt_mcp.trakt.errors import NotConfigured, NotSignedIn
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = Path(sys.executable).parent
@@ -157,6 +157,9 @@ def test_an_extension_user_is_sent_to_the_extension_settings(monkeypatch: pytest
     message = str(NotConfigured())
     assert "Settings > Extensions > Trakt" in message and '"Trakt client ID"' in message
     assert "setup" not in message and "--sandbox" not in message
+    assert "terminal" not in str(NotSignedIn()), "a shell has not the extension's client ID"
+    monkeypatch.delenv(BUNDLE_ENV)
+    assert "login` in a terminal" in str(NotSignedIn())
     manifest = json.loads((ROOT / "bundle" / "manifest.json").read_text())
     assert manifest["server"]["mcp_config"]["env"][BUNDLE_ENV] == "1"
     assert manifest["user_config"]["client_id"]["title"] == "Trakt client ID"

@@ -151,3 +151,17 @@ def test_the_audit_tells_the_owner_at_the_terminal_and_a_dismissal(tmp_path: Pat
     shown = cli(home, "audit")
     assert "declined (terminal, by the owner)" in shown.stdout
     assert "declined (terminal, dismissed by the owner)" in shown.stdout
+
+
+def test_every_policy_problem_is_reported_in_one_round(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    policy = tmp_path / "policy.json"
+    policy.write_text(
+        '{"version": "1", "hide": ["nosuch", 5],'
+        ' "rules": {"remove_x": {"action": "deny"}, "fetch_trending_shows": {"action": "nope"}}}'
+    )
+    assert main(["policy", "check", str(policy)]) == 2
+    problems = [line for line in capsys.readouterr().err.splitlines() if line.startswith("  - ")]
+    assert len(problems) == 4, problems
+    assert any("hide[1]" in line for line in problems) and any('"nope"' in line for line in problems)
+    assert any('no tool is named "nosuch"' in line for line in problems)
+    assert any('rules."remove_x": no tool' in line for line in problems)

@@ -275,10 +275,25 @@ def restrict(policy: Policy, settings: Settings, catalog: Catalog) -> Policy:
     return _with_hides(RestrictedPolicy, policy, hides, identities=identities)
 
 
+def read_all_problems(path: Path, catalog: Catalog) -> Policy:
+    """read_policy, but an invalid file is reported with every problem at once: its invalid entries, and what
+    checking the rest against the tools finds (a selector that matches no tool, an unknown argument)."""
+    try:
+        return read_policy(path)
+    except PolicyError as exc:
+        if exc.rest is None:
+            raise
+        try:
+            Engine(exc.rest, catalog, str(path))
+        except PolicyError as later:
+            raise PolicyError(exc.source, [*exc.problems, *later.problems]) from None
+        raise
+
+
 def load_engine(settings: Settings, catalog: Catalog) -> Engine:
     """The engine for the policy in force, quick restrictions included; raises guard.PolicyError naming the JSON
     path (or the flag) and the fix."""
-    policy = builtin_policy(catalog) if settings.policy is None else read_policy(settings.policy)
+    policy = builtin_policy(catalog) if settings.policy is None else read_all_problems(settings.policy, catalog)
     source = "built-in" if settings.policy is None else str(settings.policy)
     if settings.restricted:
         source = f"{source} + {' '.join(settings.restriction_flags())}"

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import httpx
 
-from trakt_mcp.settings import how_to_configure
+from trakt_mcp.settings import how_to_configure, in_bundle
 from trakt_mcp.terminal import command, excerpt
 
 
@@ -42,9 +42,9 @@ class NotSignedIn(TraktError):
             if sandbox
             else "call start_device_auth, open the link it gives, enter the code, then call check_auth_status"
         )
-        super().__init__(
-            f"{lead}This needs your Trakt account: {steps} (or run `{login_command(sandbox)}` in a terminal)."
-        )
+        # The extension's client ID lives in its settings, not in a shell: a terminal sign-in would lack it.
+        terminal = "" if in_bundle() else f" (or run `{login_command(sandbox)}` in a terminal)"
+        super().__init__(f"{lead}This needs your Trakt account: {steps}{terminal}.")
 
 
 class TraktHTTPError(TraktError):
