@@ -165,3 +165,22 @@ def test_every_policy_problem_is_reported_in_one_round(tmp_path: Path, capsys: p
     assert any("hide[1]" in line for line in problems) and any('"nope"' in line for line in problems)
     assert any('no tool is named "nosuch"' in line for line in problems)
     assert any('rules."remove_x": no tool' in line for line in problems)
+
+
+DEEP_OBJECT = '{"a":' * 5000 + "1" + "}" * 5000
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["call", "--sandbox", "search_shows", "--json", DEEP_OBJECT],
+        ["call", "--sandbox", "search_shows", "query=" + "[" * 5000 + "]" * 5000],
+        ["call", "--sandbox", "search_shows", "--json", "{x"],
+        ["call", "--sandbox", "serch_shows"],
+    ],
+    ids=["deep --json", "deep value", "broken --json", "unknown tool"],
+)
+def test_no_cli_input_ends_in_a_traceback(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("trakt-mcp call: ") and err.count("\n") == 1, err

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from pydantic import ValidationError
 
+from guard import jsonlimits
 from guard.home import HomeError
 from guard.policy import PolicyError
 from trakt_mcp import __version__
@@ -246,7 +247,10 @@ def _build(settings: Settings) -> tuple[App, MCPServer]:
 def parse_call_arguments(pairs: Sequence[str], json_arguments: str | None) -> dict[str, Any]:
     arguments: dict[str, Any] = {}
     if json_arguments:
-        loaded = json.loads(json_arguments)
+        try:
+            loaded = jsonlimits.loads(json_arguments)
+        except ValueError as exc:
+            raise ValueError(f"--json is {exc}") from None
         if not isinstance(loaded, dict):
             raise ValueError("--json must be a JSON object")
         arguments.update(loaded)
@@ -258,6 +262,8 @@ def parse_call_arguments(pairs: Sequence[str], json_arguments: str | None) -> di
             arguments[key] = json.loads(raw)
         except ValueError:
             arguments[key] = raw
+        except RecursionError:
+            raise ValueError(f"argument {key!r}: nested deeper than {jsonlimits.MAX_DEPTH} levels") from None
     return arguments
 
 
