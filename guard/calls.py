@@ -96,8 +96,9 @@ def visible_templates(view: View) -> frozenset[str]:
     return frozenset(uri for uri, template in view.catalog.templates.items() if template.tool in view.visible_tools)
 
 
-#: The `_meta` key of a result the guard answered itself: which decision stopped the call ("denied", "declined",
-#: "rate_limited", ...), so a program (`trakt-mcp call`) need not read the sentence.
+#: The `_meta` key of a result the guard answered by a rule: which decision stopped the call ("denied", "declined",
+#: "rate_limited", ...), so a program (`trakt-mcp call`) need not read the sentence. Absent when the guard itself
+#: failed (its state store, say): that is not the policy's answer.
 DECISION_KEY = "guard/decision"
 
 

@@ -231,7 +231,7 @@ class Guard:
             if verdict.unknown:  # the spec's answer to an unknown tool; a hidden one looks exactly the same
                 shown = shown_name(name)
                 raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {shown}", data={"name": shown})
-            return tool_error(verdict.message, verdict.error, verdict.decision)
+            return tool_error(verdict.message, verdict.error, verdict.decision if verdict.outcome else None)
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _answered_in_app(

@@ -45,8 +45,9 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help=f"add this server to an MCP client's config ({names})",
         description="Writes the client's entry for this installation (absolute path, the --home, --policy and "
-        "restrictions given here, no secrets), keeping every other server and comment. Run `trakt-mcp setup` "
-        "first so the server finds your Trakt app's credentials in the keyring.",
+        "restrictions given here, no secrets), keeping every other server and comment. Run `setup` first "
+        "so the server finds your Trakt app's credentials in the keyring. Another server already named "
+        f"{SERVER_NAME!r} is replaced only with --replace.",
     )
     _client_options(install)
     install.add_argument(
