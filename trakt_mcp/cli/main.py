@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES: list[str] = [
     "trakt_mcp.cli.auth",
     "trakt_mcp.cli.policy",
+    "trakt_mcp.cli.audit",
     "trakt_mcp.cli.identity",
     "trakt_mcp.cli.install",
     "trakt_mcp.cli.setup",
@@ -57,6 +58,13 @@ def common_options(*, suppress: bool) -> argparse.ArgumentParser:
     group.add_argument("--api-url", default=default, help="Trakt API base URL (TRAKT_API_URL)")
     group.add_argument("--home", default=default, help="state folder (TRAKT_MCP_HOME)")
     group.add_argument("--policy", default=default, help="policy file (TRAKT_MCP_POLICY)")
+    group.add_argument(
+        "--shadow-policy",
+        default=default,
+        metavar="FILE",
+        help="a policy that decides beside the one in force without acting: audited as would_deny, would_confirm, "
+        "would_limit (TRAKT_MCP_SHADOW_POLICY; see `audit --shadow`)",
+    )
     group.add_argument("-v", "--verbose", action="store_true", default=default or False, help="debug logging")
     quick = parser.add_argument_group("quick restrictions (the stricter of these and the policy file wins)")
     quick.add_argument(
@@ -94,6 +102,20 @@ def serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         action="store_true",
         default=default or False,
         help="HTTP on loopback without the owner's bearer token: every account on this machine can use it",
+    )
+    group.add_argument(
+        "--public-url",
+        default=default,
+        metavar="URL",
+        help="multi-user mode: the https:// address people's apps reach (MCP at URL/mcp; TLS is the reverse "
+        "proxy's job). Each person signs in with their own Trakt account (README: Host it for others)",
+    )
+    group.add_argument(
+        "--trakt-signin",
+        choices=["redirect", "device"],
+        default=default,
+        help="multi-user mode: people sign in at Trakt and come back by redirect (default), or, for a Trakt app with "
+        "only the out-of-band redirect, enter a code at Trakt",
     )
     group.add_argument(
         "--allowed-origin",
@@ -143,12 +165,15 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "api_url": getattr(args, "api_url", None),
         "home": getattr(args, "home", None),
         "policy": getattr(args, "policy", None),
+        "shadow_policy": getattr(args, "shadow_policy", None),
         "transport": getattr(args, "transport", None),
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
         "read_only": getattr(args, "read_only", False) or None,
         "toolsets": getattr(args, "toolsets", None),
         "tools": getattr(args, "tools", None),
+        "public_url": getattr(args, "public_url", None),
+        "trakt_signin": getattr(args, "trakt_signin", None),
     }
     from trakt_mcp.trakt import credentials
 
@@ -224,7 +249,16 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
         return 0
+    if settings.public_url is not None and settings.transport != "streamable-http":
+        print("trakt-mcp: --public-url serves people over HTTP: add --transport streamable-http", file=sys.stderr)
+        return EXIT_USAGE
     app, server = _build(settings)
+    if settings.public_url is not None:
+        from trakt_mcp.http.serve import HttpOptions
+        from trakt_mcp.remote.serve import serve as serve_remote
+
+        extra_hosts, extra_origins = (tuple(getattr(args, k, None) or ()) for k in ("allowed_host", "allowed_origin"))
+        return serve_remote(server, app, HttpOptions(settings.host, settings.port, extra_hosts, extra_origins))
     if settings.transport == "streamable-http":
         from trakt_mcp.http.serve import HttpOptions, serve_http
         from trakt_mcp.server.guarded import policy_in_force

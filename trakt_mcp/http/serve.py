@@ -34,6 +34,7 @@ from guard.policy import Policy, identity_for_token
 from trakt_mcp import __version__
 from trakt_mcp.http.limits import BodyLimit, ConnectionLimits
 from trakt_mcp.http.owner_token import LocalTokenError, ensure_token, token_path
+from trakt_mcp.remote.people import person_of
 from trakt_mcp.settings import is_loopback
 from trakt_mcp.terminal import command
 
@@ -164,6 +165,9 @@ def request_identity(ctx: ServerRequestContext[Any, Any]) -> str | None:
     over stdio, with the owner's loopback token, and with `--no-auth`."""
     scope = getattr(ctx.request, "scope", None)
     user = scope.get("user") if isinstance(scope, dict) else None
+    person = person_of(user)
+    if person is not None:
+        return person  # multi-user mode: a person is known by their Trakt username
     name = user.access_token.client_id if isinstance(user, AuthenticatedUser) else None
     return None if name == LOCAL_USER else name
 

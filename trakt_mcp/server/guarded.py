@@ -19,6 +19,7 @@ from pydantic import PrivateAttr, ValidationError
 from guard import progress
 from guard.approvals import Approvals
 from guard.audit import AuditLog
+from guard.auditchain import StoreHead
 from guard.calls import BUILTIN_PATH
 from guard.catalog import Catalog, InvalidArguments, NotReady, ResourceInfo, ToolInfo
 from guard.channels.base import HOST, OWNER
@@ -55,8 +56,18 @@ SIGN_IN = "sign-in"
 EXPIRED_KEPT = 3600.0
 
 
+#: The name the audit chain's last link is remembered under in the state store.
+AUDIT_HEAD = "audit.jsonl"
+
+
 def audit_path(settings: Settings) -> Path:
     return settings.home / "audit.jsonl"
+
+
+def audit_log(settings: Settings, store: Store) -> AuditLog:
+    """The audit log, every line chained with the state folder's secret; the store remembers the last link."""
+    head = StoreHead(store, AUDIT_HEAD)
+    return AuditLog(audit_path(settings), key=lambda: secret_key(settings.home), head=head)
 
 
 def state_path(settings: Settings) -> Path:
@@ -297,7 +308,11 @@ def load_engine(settings: Settings, catalog: Catalog) -> Engine:
     source = "built-in" if settings.policy is None else str(settings.policy)
     if settings.restricted:
         source = f"{source} + {' '.join(settings.restriction_flags())}"
-    return Engine(restrict(policy, settings, catalog), catalog, source)
+    shadow = read_policy(settings.shadow_policy) if settings.shadow_policy is not None else None
+    if shadow is not None:
+        shadow = restrict(shadow, settings, catalog)
+    people = settings.public_url is not None
+    return Engine(restrict(policy, settings, catalog), catalog, source, shadow=shadow, people=people)
 
 
 class SharedWatcher(PolicyWatcher):
@@ -334,7 +349,7 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
     store = app.store if app.store is not None else open_store(settings)
     guard = Guard(
         watcher,
-        audit=AuditLog(audit_path(settings)),
+        audit=audit_log(settings, store),
         approvals=approvals(settings, store),
         approve_command=approve_command(settings),
         identify=request_identity,
