@@ -79,11 +79,18 @@ def test_a_call_with_no_terminal_to_answer_on_is_sent_to_approve_not_declined(tm
     assert 'the built-in rule "remove_*"' in done.stdout
 
 
-def test_messages_name_this_installation_by_path_when_it_is_not_on_path(tmp_path: Path) -> None:
+def test_messages_name_a_command_that_works_in_a_new_shell(tmp_path: Path) -> None:
     argv = ("call", "--sandbox", "remove_user_watchlist", "watchlist_type=movies", 'items=[{"slug": "dune"}]')
     hidden = run_cli(tmp_path, *argv)
     assert f"`{TRAKT_MCP} login --sandbox`" in hidden.stdout, hidden.stdout
-    on_path = run_cli(tmp_path, *argv, path=f"{SCRIPTS}:/usr/bin:/bin")
+    # An activated virtual environment (or `uv run`'s) is on this PATH, but not on a new shell's: the full path.
+    activated = run_cli(tmp_path, *argv, path=f"{SCRIPTS}:/usr/bin:/bin")
+    assert f"`{TRAKT_MCP} login --sandbox`" in activated.stdout, activated.stdout
+    # Linked into a folder of the user's PATH (as pipx does): the bare name works everywhere.
+    linked = tmp_path / "bin"
+    linked.mkdir()
+    (linked / "trakt-mcp").symlink_to(TRAKT_MCP)
+    on_path = run_cli(tmp_path, *argv, path=f"{linked}:/usr/bin:/bin")
     assert "`trakt-mcp login --sandbox`" in on_path.stdout, on_path.stdout
 
 
