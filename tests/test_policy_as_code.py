@@ -198,6 +198,8 @@ def _forged(lines: list[bytes]) -> list[bytes]:
 async def test_audit_verify_passes_across_a_rotation_and_names_the_line_of_each_break(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    code, out, err = in_process(capsys, "audit", "verify", "--home", str(tmp_path / "new"))
+    assert code == 0 and "intact: 0 line(s)" in out and not err  # a home that never served: nothing to doubt
     home = tmp_path / "home"
     await run_calls(home)  # a real server writes 30 chained lines
     store = SqliteStore(home / "state.db")

@@ -156,12 +156,15 @@ def run_verify(settings: Settings) -> int:
                 secret = read_private(settings.home / KEY_FILE)
             except FileNotFoundError:
                 secret = b""
-            if not secret and (files or head):
+            if not secret and (any(path.stat().st_size for path in files) or head):
                 print(f"audit verify: BROKEN: the key {settings.home / KEY_FILE} is missing", file=sys.stderr)
                 return EXIT_BROKEN
             report = verify(files, secret, head)
     except StoreError as exc:
         print(f"audit verify: cannot read the chain's head from the state store: {exc}", file=sys.stderr)
+        return EXIT_BROKEN
+    except OSError as exc:  # HomeError included: a folder or file that cannot be trusted names its fix
+        print(f"audit verify: cannot read the audit log: {exc}", file=sys.stderr)
         return EXIT_BROKEN
     finally:
         store.close()
