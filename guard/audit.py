@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from guard.auditchain import START, Head, Link, chain_key, last_link, seal
 from guard.home import open_private, open_private_stat, secure_folder
@@ -83,6 +83,14 @@ def summarize(value: Any, depth: int = 0, *, shorten: bool = True) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return type(value).__name__
+
+
+class AuditTrail(Protocol):
+    """Where audit lines go: the JSONL file (`AuditLog`) or, with replicas, the database (`guard.audit_table`)."""
+
+    def write(self, entry: Mapping[str, Any]) -> None: ...
+
+    def tail(self, count: int) -> Iterator[dict[str, Any]]: ...
 
 
 @dataclass
@@ -331,7 +339,7 @@ class RefusalThrottle:
         }
         return True, burst
 
-    def record(self, audit: AuditLog, entry: dict[str, Any], *, refused: bool, now: float) -> None:
+    def record(self, audit: AuditTrail, entry: dict[str, Any], *, refused: bool, now: float) -> None:
         """Write `entry` to the trail as the meta-limit allows (and the line of a burst that just ended first).
         Neither a store failure nor a disk failure stops the call: both are logged."""
         try:

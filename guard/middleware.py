@@ -28,7 +28,7 @@ from mcp.shared.exceptions import MCPError
 
 from guard import exact_ids, progress
 from guard.approvals import Approvals, Questions
-from guard.audit import AuditLog, RefusalThrottle, summarize
+from guard.audit import AuditTrail, RefusalThrottle, summarize
 from guard.calls import (
     WIRE_NAMES,
     Context,
@@ -80,7 +80,7 @@ class Guard:
         self,
         watcher: PolicyWatcher,
         *,
-        audit: AuditLog | None = None,
+        audit: AuditTrail | None = None,
         approvals: Approvals | None = None,
         approve_command: str = "approve",
         limiter: RateLimiter | None = None,

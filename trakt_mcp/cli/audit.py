@@ -89,12 +89,38 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     if args.action == "verify":
         return run_verify(settings)
+    if settings.state_url is not None:  # replicas: every replica's lines, in the shared table
+        return _from_table(args, settings, since)
     log = AuditLog(guarded.audit_path(settings))
     if args.shadow:
         return _shadow_summary(list(recent(log.entries(), since)), settings)
-    entries = list(log.tail(max(args.count, 1)))
+    return _show(list(log.tail(max(args.count, 1))), str(guarded.audit_path(settings)))
+
+
+def _from_table(args: argparse.Namespace, settings: Settings, since: float | None) -> int:
+    from guard.audit_table import TableAudit
+    from guard.store import StoreError
+    from guard.store.postgres import PostgresStore
+    from trakt_mcp.server import guarded
+
+    store = guarded.open_store(settings)
+    assert isinstance(store, PostgresStore)
+    trail = TableAudit(store)
+    try:
+        if args.shadow:
+            return _shadow_summary(list(recent(trail.entries(), since)), settings)
+        entries = list(trail.tail(max(args.count, 1)))
+    except StoreError as exc:
+        print(f"trakt-mcp audit: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    return _show(entries, trail.location)
+
+
+def _show(entries: list[dict[str, Any]], where: str) -> int:
     if not entries:
-        print(f"No audit entries yet ({guarded.audit_path(settings)}).")
+        print(f"No audit entries yet ({where}).")
         return 0
     rows = [("TIME", "IDENTITY", "CLIENT", "TOOL", "DECISION", "RULE", "OUTCOME", "MS", "ARGUMENTS")]
     for entry in entries:
@@ -138,6 +164,31 @@ def _shadow_summary(entries: list[dict[str, Any]], settings: Settings) -> int:
     return 0
 
 
+def _verify_table(store: Any, settings: Settings) -> int:
+    """With replicas: the shared table's chain (every replica's lines); 0 when intact (then this replica's own file
+    is checked as usual), else EXIT_BROKEN. Raises StoreError when the database cannot be read."""
+    from guard.audit_table import verify_rows
+    from guard.home import KEY_FILE, read_private
+
+    lines = store.audit_tail(None)
+    try:
+        secret = read_private(settings.home / KEY_FILE)
+    except FileNotFoundError:
+        secret = b""
+    if not secret and lines:
+        print(f"audit verify: BROKEN: the key {settings.home / KEY_FILE} is missing", file=sys.stderr)
+        return EXIT_BROKEN
+    report = verify_rows(lines, secret)
+    for problem in report.breaks:
+        print(f"audit verify: BROKEN: table guard_audit in {store.location}: {problem}")
+    if report.breaks:
+        return EXIT_BROKEN
+    end = f"seq {report.last.seq}" if report.last else "no chained row"
+    older = f"; {report.unchained} older row(s) before the chain began" if report.unchained else ""
+    print(f"audit verify: intact: {report.rows} row(s) in table guard_audit ({store.location}), up to {end}{older}.")
+    return 0
+
+
 def run_verify(settings: Settings) -> int:
     from guard.audit import AuditLog
     from guard.auditchain import StoreHead
@@ -149,9 +200,11 @@ def run_verify(settings: Settings) -> int:
     log = AuditLog(guarded.audit_path(settings))
     store = guarded.open_store(settings)
     try:
+        if settings.state_url is not None and (broken := _verify_table(store, settings)):
+            return broken
         with log.steady():
             files = log.files()
-            head = StoreHead(store, guarded.AUDIT_HEAD).recall()
+            head = StoreHead(store, guarded.audit_head(settings)).recall()
             try:
                 secret = read_private(settings.home / KEY_FILE)
             except FileNotFoundError:

@@ -57,6 +57,13 @@ def common_options(*, suppress: bool) -> argparse.ArgumentParser:
     group.add_argument("--home", default=default, help="state folder (TRAKT_MCP_HOME)")
     group.add_argument("--policy", default=default, help="policy file (TRAKT_MCP_POLICY)")
     group.add_argument(
+        "--state",
+        default=default,
+        metavar="URL",
+        help="shared state for several replicas: postgresql://USER:PASSWORD@HOST:PORT/DB (TRAKT_MCP_STATE); "
+        "default: the SQLite file in the state folder",
+    )
+    group.add_argument(
         "--shadow-policy",
         default=default,
         metavar="FILE",
@@ -163,6 +170,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "api_url": getattr(args, "api_url", None),
         "home": getattr(args, "home", None),
         "policy": getattr(args, "policy", None),
+        "state": getattr(args, "state", None),
         "shadow_policy": getattr(args, "shadow_policy", None),
         "transport": getattr(args, "transport", None),
         "host": getattr(args, "host", None),
@@ -259,7 +267,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         extra_hosts, extra_origins = (tuple(getattr(args, k, None) or ()) for k in ("allowed_host", "allowed_origin"))
         no_auth = bool(getattr(args, "no_auth", False))
         options = HttpOptions(settings.host, settings.port, extra_hosts, extra_origins, no_auth=no_auth)
-        return serve_http(server, options, policy_in_force(app), settings.home)
+        ready = app.store.health if app.store is not None else None
+        return serve_http(server, options, policy_in_force(app), settings.home, ready)
     server.run("stdio")
     return 0
 
