@@ -9,7 +9,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -55,7 +55,7 @@ def entry_time(entry: dict[str, Any]) -> float | None:
         return None
 
 
-def recent(entries: Iterator[dict[str, Any]], since: float | None) -> Iterator[dict[str, Any]]:
+def recent(entries: Iterable[dict[str, Any]], since: float | None) -> Iterator[dict[str, Any]]:
     cutoff = None if since is None else time.time() - since
     for entry in entries:
         at = entry_time(entry)
