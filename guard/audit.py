@@ -259,6 +259,9 @@ class AuditLog:
     @contextlib.contextmanager
     def steady(self) -> Iterator[None]:
         """Hold off every writer and rotation (in all processes) while the whole log is read."""
+        if not self.path.parent.is_dir():  # no state folder: no log, and nothing to hold off
+            yield
+            return
         with self._lock, self._file_lock(exclusive=False):
             yield
 

@@ -120,6 +120,11 @@ def _heading(engine: Engine, view: View) -> str:
         lines.append(f"shared by every call: {quotas}")
     if engine.policy.identities and view.identity is None:
         lines.append(f"identities: {', '.join(engine.policy.identities)} (see --identity NAME)")
+    if engine.shadow is not None:
+        lines.append(
+            f"shadow: {engine.shadow.source} decides beside it without acting; the table shows what acts "
+            "(`trakt-mcp audit --shadow` sums what the shadow would have done)"
+        )
     return "\n".join(lines)
 
 
