@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from mcp.shared.exceptions import MCPError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -132,7 +133,11 @@ async def errors(home: Path) -> list[Row]:
     async with h.real_server(home) as client:
         for value in values:
             for name, arguments in (("fetch_trending_shows", {"limit": value}), (value, {})):
-                said = text_of(await client.call_tool(name, arguments))
+                try:
+                    said = text_of(await client.call_tool(name, arguments))
+                except MCPError as exc:  # an unknown tool is a JSON-RPC error (-32602) naming it in message and data
+                    named = exc.error.data.get("name", "") if isinstance(exc.error.data, dict) else ""
+                    said = exc.error.message if len(named) < 600 and named.isprintable() else named
                 held += len(said) < 600 and said.isprintable()
     return [("8 huge or escape-laden values in errors (arguments, tool names)", 2 * len(values), held)]
 
@@ -277,7 +282,7 @@ def _holds(check: Callable[[Path], None], home: Path) -> int:
     return 1
 
 
-def main() -> None:
+def main() -> int:
     rows: list[Row] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as folder:
@@ -296,7 +301,8 @@ def main() -> None:
         print(f"{name:<{width}}  {attempts:>8}  {held:>4}")
     total, held = sum(r[1] for r in rows), sum(r[2] for r in rows)
     print(f"{'total':<{width}}  {total:>8}  {held:>4}   ({time.monotonic() - started:.0f} s)")
+    return 0 if held == total else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -259,6 +259,9 @@ class AuditLog:
     @contextlib.contextmanager
     def steady(self) -> Iterator[None]:
         """Hold off every writer and rotation (in all processes) while the whole log is read."""
+        if not self.path.parent.is_dir():  # no state folder: no log, and nothing to hold off
+            yield
+            return
         with self._lock, self._file_lock(exclusive=False):
             yield
 
@@ -309,7 +312,7 @@ class RefusalThrottle:
 
     @staticmethod
     def _key(identity: str | None) -> str:
-        return json.dumps(["refused", identity], ensure_ascii=True)
+        return json.dumps(["bookkeeping", "refused", identity], ensure_ascii=True)
 
     def admit(self, identity: str | None, refused: bool, now: float) -> tuple[bool, dict[str, Any] | None]:
         """Whether this call gets its own line, and the `suppressed` line to write before it (if a burst of this

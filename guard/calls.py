@@ -21,6 +21,10 @@ from guard.policy import RateLimit
 from guard.ratelimit import window_key
 from guard.shadow_calls import Would
 
+#: How the rules of a policy no file holds (a server's built-in default) start their path, so that messages never
+#: send a person to a file they did not write (trakt_mcp's BuiltinPolicy).
+BUILTIN_PATH = "built-in rules."
+
 Context = ServerRequestContext[Any, Any]
 
 
@@ -37,6 +41,8 @@ class Verdict:
     #: The approval channel that answered or holds the question, and who answered ("owner" or "host").
     channel: str | None = None
     answered_by: str | None = None
+    #: The person closed the question without answering.
+    dismissed: bool = False
     #: False: the message is a plain answer, not an error ("Nothing to clear").
     error: bool = True
     #: Gives the owner's approval back if the call cannot run after all (guard.channels.Answer.undo).
@@ -99,7 +105,13 @@ def too_many_questions(blocked: tuple[int, float]) -> str:
 
 
 def where(outcome: Outcome) -> str:
-    where = "the policy default" if outcome.rule == "default" else f"policy rule {outcome.rule}"
+    """The rule that decided, as a person reads it: a JSON path in their policy file, or a built-in rule."""
+    if outcome.rule == "default":
+        where = "the policy default"
+    elif outcome.rule.startswith(BUILTIN_PATH):
+        where = f"the built-in rule {outcome.rule.removeprefix(BUILTIN_PATH)}"
+    else:
+        where = f"policy rule {outcome.rule}"
     return f"{where} ({outcome.condition})" if outcome.condition else where
 
 
@@ -127,8 +139,15 @@ def visible_templates(view: View) -> frozenset[str]:
     return frozenset(uri for uri, template in view.catalog.templates.items() if template.tool in view.visible_tools)
 
 
-def tool_error(text: str, error: bool = True) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error)
+#: The `_meta` key of a result the guard answered by a rule: which decision stopped the call ("denied", "declined",
+#: "rate_limited", ...), so a program (`trakt-mcp call`) need not read the sentence. Absent when the guard itself
+#: failed (its state store, say): that is not the policy's answer.
+DECISION_KEY = "guard/decision"
+
+
+def tool_error(text: str, error: bool = True, decision: str | None = None) -> types.CallToolResult:
+    meta = {DECISION_KEY: decision} if decision is not None else None
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error, _meta=meta)
 
 
 def rate_limited(
@@ -156,7 +175,8 @@ def verdict_of(outcome: Outcome, subject: Subject, result: Result | Unasked) -> 
                 "confirmed", outcome, params=params, channel=result.channel, answered_by=result.by, undo=result.undo
             )
         message = f"{result.message} {did_not_run}"
-        return Verdict("declined", outcome, message, channel=result.channel, answered_by=result.by)
+        by, dismissed = result.by, result.dismissed
+        return Verdict("declined", outcome, message, channel=result.channel, answered_by=by, dismissed=dismissed)
     if isinstance(result, Waiting):
         return Verdict("approval_pending", outcome, result.message, reply=result.reply, channel=result.channel)
     if isinstance(result, Refusal):
@@ -191,8 +211,8 @@ def audit_entry(
     if verdict.unknown:
         entry["unknown_tool"] = True
     if verdict.channel is not None:
-        entry["channel"] = verdict.channel
-        entry["answered_by"] = verdict.answered_by
+        entry.update(channel=verdict.channel, answered_by=verdict.answered_by)
+        entry.update({"dismissed": True} if verdict.dismissed else {})
     if subject.resource is not None:
         entry["resource"] = summarize(subject.resource)
     if subject.via is not None:

@@ -48,7 +48,7 @@ from guard.calls import (
 from guard.catalog import InvalidArguments
 from guard.channels import Asking, Channel, Question, settle
 from guard.channels.app import AppChannel, offers_apps
-from guard.channels.base import bounded_effect, progress_token, reporter, trusts_host
+from guard.channels.base import HOST, AnsweredBy, bounded_effect, progress_token, reporter, trusts_host
 from guard.channels.desktop import DesktopChannel
 from guard.channels.host import HostChannel
 from guard.channels.terminal import TerminalChannel
@@ -96,6 +96,7 @@ class Guard:
         channels: Sequence[Channel] | None = None,
         home: str | None = None,
         server_name: str = "MCP server",
+        host_answers: tuple[str, AnsweredBy] = ("host", HOST),  # how the audit names the host's answers
     ) -> None:
         exact_ids.install()  # an answer to the guard's question must carry the question's exact id
         self.watcher = watcher
@@ -112,7 +113,7 @@ class Guard:
             list(channels)
             if channels is not None
             else [
-                HostChannel(self.questions),
+                HostChannel(self.questions, label=host_answers[0], by=host_answers[1]),
                 AppChannel(self.store, ttl=confirm_ttl, clock=clock),
                 DesktopChannel(server=server_name),
                 TerminalChannel(approvals, approve_command),
@@ -229,7 +230,7 @@ class Guard:
             if verdict.unknown:  # the spec's answer to an unknown tool; a hidden one looks exactly the same
                 shown = shown_name(name)
                 raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {shown}", data={"name": shown})
-            return tool_error(verdict.message, verdict.error)
+            return tool_error(verdict.message, verdict.error, verdict.decision if verdict.outcome else None)
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _answered_in_app(
@@ -248,9 +249,8 @@ class Guard:
         refused = "this caller's own client may not approve" if decided is None else decided.refused
         if decided is None or refused is not None:
             outcome = Outcome("deny", "channels.app", f"approval card answer refused: {refused}")
-            self._record(
-                ctx, view, subject, Verdict("denied", outcome, channel="app", answered_by="host"), "blocked", 0
-            )
+            refusal = Verdict("denied", outcome, channel="app", answered_by="host")
+            self._record(ctx, view, subject, refusal, "blocked", 0)
             return tool_error(f"Refused: {refused}. Nothing ran.")
         if not decided.allow:
             declined = Verdict("declined", Outcome("confirm", "channels.app"), channel="app", answered_by="host")

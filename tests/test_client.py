@@ -52,7 +52,7 @@ async def test_every_request_carries_trakt_headers(session: Session, fake: FakeT
     assert call.headers["trakt-api-version"] == "2"
     assert call.headers["trakt-api-key"] == fake.client_id
     assert call.headers["content-type"] == "application/json"
-    assert call.headers["user-agent"].startswith("trakt-mcp/")
+    assert call.headers["user-agent"].startswith("trakt-guardrails/")
     assert "authorization" not in call.headers
     assert call.query == {"query": "office", "page": "1", "limit": "10"}
 

@@ -143,6 +143,8 @@ class Answer:
     params: Mapping[str, Any] | None = None
     #: Gives a used-up approval back, when the call still could not run (a rate limit another process took).
     undo: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    #: The person closed the question without answering (Ctrl-C, Escape): not approved, and not a "no" either.
+    dismissed: bool = False
 
 
 @dataclass(frozen=True)

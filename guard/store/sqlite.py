@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from guard.home import HomeError, open_private, secure_folder
-from guard.store import Blocked, Record, StoreError, StoreFull, Window
+from guard.store import BOOKKEEPING_PREFIX, Blocked, Record, StoreError, StoreFull, Window
 
 T = TypeVar("T")
 
@@ -312,7 +312,10 @@ class SqliteStore:
             (check,) = connection.execute("PRAGMA quick_check").fetchone()
             if check != "ok":
                 raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
-            hits = connection.execute("SELECT count(*) FROM calls WHERE expires > ?", (now,)).fetchone()[0]
+            hits = connection.execute(
+                "SELECT count(*) FROM calls WHERE expires > ? AND substr(key, 1, ?) != ?",
+                (now, len(BOOKKEEPING_PREFIX), BOOKKEEPING_PREFIX),
+            ).fetchone()[0]
             kinds = connection.execute(
                 "SELECT kind, count(*) FROM records WHERE expires > ? GROUP BY kind ORDER BY kind", (now,)
             ).fetchall()

@@ -40,6 +40,7 @@ from trakt_mcp.http.owner_token import LocalTokenError, ensure_token, token_path
 from trakt_mcp.http.sessions import SessionLimits, cap_sessions
 from trakt_mcp.remote.people import person_of
 from trakt_mcp.settings import is_loopback
+from trakt_mcp.terminal import command
 
 log = logging.getLogger("trakt_mcp.http.serve")
 
@@ -131,7 +132,8 @@ def refusal(options: HttpOptions, policy: Policy) -> str | None:
         return None
     return (
         f"refusing to listen on {options.host}: it is not a loopback address and the policy declares no identities, "
-        "so anyone who reaches the port could use your Trakt account. Create one with `trakt-mcp identity add NAME` "
+        "so anyone who reaches the port could use your Trakt account. "
+        f"Create one with `{command('identity add NAME')}` "
         'and paste the snippet into the policy\'s "identities", or listen on 127.0.0.1.'
     )
 
@@ -277,13 +279,13 @@ def with_local_token(options: HttpOptions, home: Path) -> HttpOptions:
     if created:
         print(
             "trakt-mcp: HTTP clients must send this bearer token, even on 127.0.0.1 (other accounts on this machine "
-            f"can reach it too). Shown only now; `trakt-mcp identity show-local` shows it again:\n\n    {token}\n\n"
+            f"can reach it too). Shown only now; `{command('identity show-local')}` shows it again:\n\n    {token}\n\n"
             "Clients send `Authorization: Bearer <token>`. To serve without a token, start with --no-auth.",
             file=sys.stderr,
         )
     else:
         print(
-            f"trakt-mcp: HTTP clients need the bearer token in {token_path(home)} (`trakt-mcp identity show-local`)",
+            f"trakt-mcp: HTTP clients need the bearer token in {token_path(home)} (`{command('identity show-local')}`)",
             file=sys.stderr,
         )
     return replace(options, local_token=token)

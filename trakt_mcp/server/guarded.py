@@ -3,6 +3,7 @@ resources, the policy in force (the file from settings, else the built-in one), 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import math
@@ -21,12 +22,14 @@ from guard.approvals import Approvals
 from guard.audit import AuditLog, AuditTrail
 from guard.audit_table import TableAudit
 from guard.auditchain import StoreHead
+from guard.calls import BUILTIN_PATH
 from guard.catalog import Catalog, InvalidArguments, NotReady, ResourceInfo, ToolInfo
+from guard.channels.base import HOST, OWNER
 from guard.engine import Engine, matches_any
 from guard.gate import admitted
 from guard.home import secret_key, secure_folder
 from guard.middleware import Guard
-from guard.policy import Identity, Layer, Policy, PolicyError, Rule, read_policy
+from guard.policy import Identity, Layer, Policy, PolicyError, Rule, RuleEntry, read_policy
 from guard.reload import PolicyWatcher
 from guard.store import Store, StoreError
 from guard.store.postgres_schema import GUARD, Schema
@@ -34,6 +37,7 @@ from guard.store.sqlite import SqliteStore
 from trakt_mcp.http.serve import request_identity
 from trakt_mcp.server.resources import RESOURCES, TEMPLATES
 from trakt_mcp.settings import Settings, default_home
+from trakt_mcp.terminal import command
 from trakt_mcp.tools import tools_by_name
 from trakt_mcp.tools.spec import ToolSpec, explain_validation_error, published_schema
 from trakt_mcp.trakt.errors import NotSignedIn, TraktError
@@ -45,7 +49,6 @@ if TYPE_CHECKING:
 
     from trakt_mcp.app import App
 
-APPROVE_COMMAND = "trakt-mcp approve"
 BUILTIN = "built-in (reads and writes allowed; destructive tools need confirmation)"
 _CONFIRM = Rule(action="confirm", reason="destructive: removes data from the Trakt account")
 #: The built-in policy's rules; each applies only when a registered tool matches it.
@@ -167,8 +170,8 @@ def approve_command(settings: Settings) -> str:
     """What the owner types to approve: with --home when the server's state folder is not the one a plain shell
     would use (TRAKT_MCP_HOME or --home set for the server), so the owner's terminal looks in the same place."""
     if settings.home.resolve() == default_home().resolve():
-        return APPROVE_COMMAND
-    return f"{APPROVE_COMMAND} --home {shlex.quote(str(settings.home))}"
+        return command("approve")
+    return command(f"approve --home {shlex.quote(str(settings.home))}")
 
 
 def status_path(settings: Settings) -> Path:
@@ -227,9 +230,17 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
     )
 
 
+class BuiltinPolicy(Policy):
+    """The policy without a file: its rules are named `built-in rules."remove_*"`, never as a path in a file."""
+
+    def rule_entries(self, prefix: str = "") -> Iterator[RuleEntry]:
+        for entry in super().rule_entries(prefix):
+            yield dataclasses.replace(entry, path=BUILTIN_PATH + entry.path.removeprefix("rules."))
+
+
 def builtin_policy(catalog: Catalog) -> Policy:
     rules = {selector: rule for selector, rule in BUILTIN_RULES.items() if matches_any(selector, catalog)}
-    return Policy(version="1", default="allow", rules=rules)
+    return BuiltinPolicy(version="1", default="allow", rules=rules)
 
 
 #: The sign-in tools: --read-only, --toolsets and --tools keep them, or no account tool could ever be used.
@@ -319,10 +330,25 @@ def restrict(policy: Policy, settings: Settings, catalog: Catalog) -> Policy:
     return _with_hides(RestrictedPolicy, policy, hides, identities=identities)
 
 
+def read_all_problems(path: Path, catalog: Catalog) -> Policy:
+    """read_policy, but an invalid file is reported with every problem at once: its invalid entries, and what
+    checking the rest against the tools finds (a selector that matches no tool, an unknown argument)."""
+    try:
+        return read_policy(path)
+    except PolicyError as exc:
+        if exc.rest is None:
+            raise
+        try:
+            Engine(exc.rest, catalog, str(path))
+        except PolicyError as later:
+            raise PolicyError(exc.source, [*exc.problems, *later.problems]) from None
+        raise
+
+
 def load_engine(settings: Settings, catalog: Catalog) -> Engine:
     """The engine for the policy in force, quick restrictions included; raises guard.PolicyError naming the JSON
     path (or the flag) and the fix."""
-    policy = builtin_policy(catalog) if settings.policy is None else read_policy(settings.policy)
+    policy = builtin_policy(catalog) if settings.policy is None else read_all_problems(settings.policy, catalog)
     source = "built-in" if settings.policy is None else str(settings.policy)
     if settings.restricted:
         source = f"{source} + {' '.join(settings.restriction_flags())}"
@@ -374,6 +400,7 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
         store=store,
         home=str(settings.home),
         server_name="trakt-mcp",
+        host_answers=("terminal", OWNER) if app.owner_terminal else ("host", HOST),
     )
     server.middleware.append(guard)
     app.guard = guard

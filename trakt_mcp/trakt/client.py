@@ -38,7 +38,7 @@ from trakt_mcp.trakt.errors import (
 )
 from trakt_mcp.trakt.gate import TraktGate
 
-USER_AGENT = f"trakt-mcp/{__version__} (+https://github.com/trakt-mcp/trakt-mcp)"
+USER_AGENT = f"trakt-guardrails/{__version__}"
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 MAX_PAGE_SIZE = 100
 #: `limit=0` means "everything", capped at 100 items as the reference server caps it, so the same arguments name
