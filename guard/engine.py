@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from guard.catalog import ENDPOINT_PREFIX, RISKS, Catalog, InvalidArguments, ToolInfo
+from guard.catalog import ENDPOINT_PREFIX, RISKS, Catalog, ToolInfo
 from guard.conditions import ConditionError, Mismatch, Test, compile_condition, describe
 from guard.names import skeleton
 from guard.policy import HOST_CHANNELS, Action, Layer, Policy, PolicyError, RateLimit, Rule
@@ -33,6 +33,11 @@ Effective = Action | Literal["hide"]
 LEVELS = ("exact name", "glob", "group", "risk class")
 #: How strict an action is; an identity can only move a tool up this scale.
 RANK: dict[str, int] = {"allow": 0, "confirm": 1, "deny": 2, "hide": 3}
+#: Who calls when nobody had to say (HTTP with `--no-auth`): the top level's decisions, but a caller of its own
+#: (its own rate-limit windows and question ration; its client never answers its questions; the audit names it).
+UNAUTHENTICATED = "(unauthenticated)"
+#: Why an identity does not see a tool of an owner-only group (Catalog.owner_only).
+OWNER_ONLY = "the owner's own set-up (sign-in): closed to identities unless a rule of the identity names the tool"
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -144,15 +149,6 @@ def matches_any(selector: str, catalog: Catalog) -> bool:
     return any(tool_level(selector, tool) is not None for tool in catalog.tools.values())
 
 
-@dataclass(frozen=True)
-class Judged:
-    """A call's outcome, every rate limit that applies, and the endpoint entry a routed call reaches."""
-
-    outcome: Outcome
-    limits: tuple[Quota, ...]
-    endpoint: str | None = None
-
-
 @dataclass
 class _Compiled:
     """One layer (the top level, or one identity) compiled against the catalog."""
@@ -182,28 +178,6 @@ class View:
 
     def resolve(self, raw_name: str) -> str | None:
         return self.engine.resolve(raw_name)
-
-    def judge_call(self, decision: Decision, arguments: Mapping[str, Any]) -> Judged:
-        """The call's outcome. A routed tool's call is judged twice, by the tool's decision and by the decision
-        for the endpoint it reaches (the stricter wins; both rate limits apply); an endpoint that is hidden
-        (e.g. by --read-only) refuses the call. Raises InvalidArguments when the call reaches no endpoint."""
-        outcome = decision.judge(arguments)
-        route = self.catalog.route
-        if not self.catalog.tools[decision.tool].routed or route is None or outcome.action in ("deny", "hide"):
-            return Judged(outcome, decision.limits)
-        name, endpoint_arguments = route(decision.tool, dict(arguments))
-        reached = self.decide(name)
-        if reached is None:
-            raise InvalidArguments(f"{name} is not in the endpoint catalogue; nothing was sent")
-        shown = name.removeprefix(ENDPOINT_PREFIX)
-        if reached.action == "hide":
-            theirs = Outcome("deny", reached.rule, f"{shown} is hidden by it")
-        else:
-            theirs = reached.judge(endpoint_arguments)
-        winner = theirs if RANK[theirs.action] >= RANK[outcome.action] else outcome
-        # Quotas shared by every call (all_tools) are in both decisions: each is counted once.
-        limits = decision.limits + tuple(quota for quota in reached.limits if quota not in decision.limits)
-        return Judged(winner, limits, shown)
 
 
 class Engine:
@@ -261,6 +235,8 @@ class Engine:
         return self.views[None].visible_resources
 
     def view(self, identity: str | None) -> View:
+        if identity == UNAUTHENTICATED:
+            return dataclasses.replace(self.views[None], identity=UNAUTHENTICATED)
         try:
             return self.views[identity]
         except KeyError:
@@ -299,6 +275,8 @@ class Engine:
             assert base is not None  # the top level always has a default
             own = layer.decisions[name] if layer else None
             decision = _stricter(base, own) if own else base
+            if identity is not None and layer is not None and not self.people and self._owners_only(name, layer):
+                decision = Decision(name, "hide", f"identities.{json.dumps(identity)}", OWNER_ONLY)
             if decision.action != "hide" and quotas:
                 decision = dataclasses.replace(decision, limits=decision.limits + quotas)
             decisions[name] = decision
@@ -306,6 +284,13 @@ class Engine:
         visible = frozenset(n for n, d in decisions.items() if d.action != "hide" and not tools[n].endpoint)
         resources = frozenset(uri for uri, res in self.catalog.resources.items() if res.tool in visible)
         return View(self, identity, decisions, visible, resources, quotas)
+
+    def _owners_only(self, name: str, layer: _Compiled) -> bool:
+        """A tool of an owner-only group (Catalog.owner_only) that no rule of this identity's own names. Not in
+        multi-user mode (`people`), where each person signs in to their own Trakt account."""
+        if self.catalog.tools[name].group not in self.catalog.owner_only:
+            return False
+        return not any(match.rule is not None for match in layer.matches[name])
 
     def _compile(self, layer: Layer, prefix: str, default: Action | None) -> _Compiled:
         matches: dict[str, list[Match]] = {name: [] for name in self.catalog.tools}

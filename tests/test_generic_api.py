@@ -16,6 +16,7 @@ import pytest
 from mcp import Client, StdioServerParameters, types
 
 from guard.policy import PolicyError
+from guard.routing import judge_routed
 from scripts.generate_endpoints import parse
 from tests.conftest import text_of
 from tests.process_support import audit_lines
@@ -122,11 +123,18 @@ async def test_find_call_and_confirm_then_read_only_in_the_next_process(signed_i
     # A generic write under the built-in policy asks, in words; declined, nothing changes; accepted, it runs.
     assert len(asked.questions) == 2
     assert "Remove items from history on your Trakt account: POST /sync/history/remove" in asked.questions[0]
-    assert '{"movies":[{"ids":{"trakt":120}}]}' in asked.questions[0] and 'rules."api:POST *"' in asked.questions[0]
+    assert (
+        '{"movies":[{"ids":{"trakt":120}}]}' in asked.questions[0]
+        and 'the built-in rule "api:POST *"' in asked.questions[0]
+    )
     assert declined.is_error and "call_trakt_api did not run" in text_of(declined) and "The Dark Knight" in kept
     assert not accepted.is_error and '"deleted":{"movies":1' in text_of(accepted), text_of(accepted)
     assert "The Dark Knight" not in gone
-    assert oauth.is_error and 'Blocked by policy rule rules."api:POST /oauth/revoke"' in text_of(oauth)
+    assert (
+        oauth.is_error
+        and '"api:POST /oauth/revoke"' in text_of(oauth)
+        and "sign-in and sign-out have their own tools" in text_of(oauth)
+    )
     assert "Made in process one `made-in-process-one`" in created and "Made in process one" in lists
     assert {"call_trakt_api", "find_trakt_endpoints", "fetch_user_lists"} <= listed and "delete_user_list" not in listed
     assert not read.is_error and "Weekend favourites" in text_of(read)
@@ -216,7 +224,7 @@ def test_policy_commands_show_the_endpoint(tmp_path: Path, capsys: pytest.Captur
         capsys.readouterr().out
     )
     assert main(["policy", "explain", "api:POST /sync/history/remove"]) == 0
-    assert '-> decides  rules."api:POST *": confirm (glob match)' in capsys.readouterr().out
+    assert 'rules."api:POST *": confirm (glob match)' in capsys.readouterr().out
     policy.write_text(json.dumps({"version": "1", "rules": {"api:POST /sync/histroy/remove": {"action": "deny"}}}))
     with pytest.raises(PolicyError, match='did you mean "api:POST /sync/history/remove"'):
         load_engine(Settings(home=tmp_path, policy=policy), build_catalog(None))
@@ -302,6 +310,6 @@ def test_a_generic_call_counts_once_against_shared_quotas_and_against_both_rules
     engine = load_engine(Settings(home=tmp_path, policy=policy), catalog)
     assert catalog.normalize is not None
     arguments = catalog.normalize("call_trakt_api", {"path": "/shows/trending"})
-    judged = engine.view(None).judge_call(engine.decisions["call_trakt_api"], arguments)
+    judged = judge_routed(engine.view(None), engine.decisions["call_trakt_api"], arguments)
     assert judged.endpoint == "GET /shows/trending" and judged.outcome.action == "allow"
     assert sorted(quota.limit.max for quota in judged.limits) == [5, 9, 50]

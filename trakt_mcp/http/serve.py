@@ -31,13 +31,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from guard.engine import UNAUTHENTICATED
 from guard.policy import Policy, identity_for_token
 from guard.store import StoreError
 from trakt_mcp import __version__
 from trakt_mcp.http.limits import BodyLimit, ConnectionLimits
 from trakt_mcp.http.owner_token import LocalTokenError, ensure_token, token_path
+from trakt_mcp.http.sessions import SessionLimits, cap_sessions
 from trakt_mcp.remote.people import person_of
 from trakt_mcp.settings import is_loopback
+from trakt_mcp.terminal import command
 
 log = logging.getLogger("trakt_mcp.http.serve")
 
@@ -66,11 +69,15 @@ class HttpOptions:
     port: int = 8000
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
-    #: The owner chose to serve loopback without any token (`--no-auth`): every local account gets in.
+    #: The owner chose to serve loopback without any token (`--no-auth`): every local account gets in, as
+    #: `(unauthenticated)`: the top level's rules, its own windows, and its client never approves its calls ...
     no_auth: bool = False
+    #: ... unless the owner also says those callers are the owner (`--trust-unauthenticated`).
+    trust_unauthenticated: bool = False
     #: The owner's loopback token (`http_token`): it stands for the local user, as stdio does.
     local_token: str | None = None
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    sessions: SessionLimits = field(default_factory=SessionLimits)
 
     @property
     def loopback(self) -> bool:
@@ -119,11 +126,14 @@ def refusal(options: HttpOptions, policy: Policy) -> str | None:
     """Why the server must not start with these options, or None."""
     if options.no_auth and not options.loopback:
         return f"refusing --no-auth on {options.host}: it is not a loopback address. Use identities instead."
+    if options.trust_unauthenticated and not options.no_auth:
+        return "--trust-unauthenticated only means something with --no-auth: remove it, or add --no-auth."
     if options.loopback or policy.identities:
         return None
     return (
         f"refusing to listen on {options.host}: it is not a loopback address and the policy declares no identities, "
-        "so anyone who reaches the port could use your Trakt account. Create one with `trakt-mcp identity add NAME` "
+        "so anyone who reaches the port could use your Trakt account. "
+        f"Create one with `{command('identity add NAME')}` "
         'and paste the snippet into the policy\'s "identities", or listen on 127.0.0.1.'
     )
 
@@ -167,14 +177,38 @@ class RequireIdentity:
 
 def request_identity(ctx: ServerRequestContext[Any, Any]) -> str | None:
     """The identity the bearer check attached to the HTTP request behind this MCP request; None (the local user)
-    over stdio, with the owner's loopback token, and with `--no-auth`."""
+    over stdio and with the owner's loopback token; `(unauthenticated)` for an HTTP request nobody vouched for
+    (`--no-auth`: any account on the machine), unless the owner trusts those (`--trust-unauthenticated`)."""
     scope = getattr(ctx.request, "scope", None)
-    user = scope.get("user") if isinstance(scope, dict) else None
+    if not isinstance(scope, dict):
+        return None
+    user = scope.get("user")
     person = person_of(user)
     if person is not None:
         return person  # multi-user mode: a person is known by their Trakt username
-    name = user.access_token.client_id if isinstance(user, AuthenticatedUser) else None
+    if not isinstance(user, AuthenticatedUser):
+        return UNAUTHENTICATED
+    name = user.access_token.client_id
     return None if name == LOCAL_USER else name
+
+
+class TrustUnauthenticated:
+    """`--no-auth --trust-unauthenticated`: the owner says every caller on this machine is the owner, so a request
+    without a token is the owner's (its client may answer its questions; the audit shows the local user)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not isinstance(scope.get("user"), AuthenticatedUser):
+            scope["user"] = AuthenticatedUser(AccessToken(token=REDACTED, client_id=LOCAL_USER, scopes=[]))
+        await self._app(scope, receive, send)
+
+
+def session_identity(requestor: Any) -> str | None:
+    """The identity that opened a session, from the SDK's record of it (None: the owner)."""
+    name = requestor.get("client_id") if isinstance(requestor, dict) else None
+    return None if name is None or name == LOCAL_USER else str(name)
 
 
 Endpoint = Callable[[Request], Awaitable[JSONResponse]]
@@ -212,8 +246,15 @@ def build_http_app(
     for path, endpoint in [(HEALTH_PATH, health), *balancer_probes(ready)]:
         server.custom_route(path, methods=["GET"], include_in_schema=False)(endpoint)
     app = server.streamable_http_app(
-        streamable_http_path=MCP_PATH, transport_security=transport_security(options), host=options.host
+        streamable_http_path=MCP_PATH,
+        transport_security=transport_security(options),
+        host=options.host,
+        session_idle_timeout=options.sessions.idle_timeout,
+        max_sessions=options.sessions.total,
     )
+    cap_sessions(server._lowlevel_server._session_manager, options.sessions, session_identity)
+    if options.no_auth and options.trust_unauthenticated:
+        app.add_middleware(TrustUnauthenticated)
     app.add_middleware(RequireIdentity, required=lambda: tokens_required(options, current_policy()))
     tokens = PolicyTokens(current_policy, options.local_token if options.loopback else None)
     app.add_middleware(AuthenticationMiddleware, backend=BearerAuthBackend(tokens))
@@ -238,13 +279,13 @@ def with_local_token(options: HttpOptions, home: Path) -> HttpOptions:
     if created:
         print(
             "trakt-mcp: HTTP clients must send this bearer token, even on 127.0.0.1 (other accounts on this machine "
-            f"can reach it too). Shown only now; `trakt-mcp identity show-local` shows it again:\n\n    {token}\n\n"
+            f"can reach it too). Shown only now; `{command('identity show-local')}` shows it again:\n\n    {token}\n\n"
             "Clients send `Authorization: Bearer <token>`. To serve without a token, start with --no-auth.",
             file=sys.stderr,
         )
     else:
         print(
-            f"trakt-mcp: HTTP clients need the bearer token in {token_path(home)} (`trakt-mcp identity show-local`)",
+            f"trakt-mcp: HTTP clients need the bearer token in {token_path(home)} (`{command('identity show-local')}`)",
             file=sys.stderr,
         )
     return replace(options, local_token=token)

@@ -24,6 +24,7 @@ from keyring.backends import chainer, fail, null
 from keyring.errors import PasswordDeleteError
 
 from trakt_mcp.settings import Settings
+from trakt_mcp.terminal import command
 from trakt_mcp.trakt.errors import TraktError
 
 SERVICE = "trakt-mcp"
@@ -71,7 +72,7 @@ class Token:
         except (ValueError, KeyError, TypeError):
             raise UnreadableToken(
                 f"The stored Trakt token in {where} is unreadable. Sign in again with start_device_auth "
-                "(or `trakt-mcp login`)."
+                f"(or `{command('login')}`)."
             ) from None
 
     def __repr__(self) -> str:
