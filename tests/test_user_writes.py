@@ -359,7 +359,7 @@ EFFECTS: list[tuple[str, dict[str, Any], str]] = [
     (
         "remove_from_user_list",
         {"list_id": "4001", "item_type": "shows", "items": ["1388"]},
-        "Remove from your list “Weekend favourites” (2 items): Breaking Bad (2008)",
+        "Remove from your list “Weekend favourites” (1 item): Breaking Bad (2008)",
     ),
 ]
 

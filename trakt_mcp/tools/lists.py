@@ -111,12 +111,14 @@ async def _named(app: App, list_id: str) -> dict[str, Any] | None:
     return None
 
 
-async def _label(app: App, list_id: str) -> str:
+async def _label(app: App, list_id: str, count: bool = True) -> str:
     try:
         found = await _named(app, list_id)
     except TraktError:
         found = None
-    return f"“{found['name']}” ({found.get('item_count', 0)} items)" if found else f"list {list_id}"
+    if found is None:
+        return f"list {list_id}"
+    return f"“{found['name']}”" + (f" ({found.get('item_count', 0)} items)" if count else "")
 
 
 async def fetch_lists(app: App, args: NoListArgs) -> str:
@@ -183,7 +185,7 @@ def _items_write(remove: bool) -> Any:
         return sync_report(f"List {args.list_id} updated on Trakt", data, args.item_type, args.refs())
 
     async def effect(app: App, args: ItemsArgs) -> str:
-        lead = f"{'Remove from' if remove else 'Add to'} your list {await _label(app, args.list_id)}"
+        lead = f"{'Remove from' if remove else 'Add to'} your list {await _label(app, args.list_id, count=False)}"
         return await batch_effect(app, lead, args.item_type, args.refs())
 
     return run, effect
