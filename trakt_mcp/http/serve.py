@@ -5,7 +5,7 @@ loopback (`http_token`; other accounts on the machine reach 127.0.0.1 too), limi
 
 Tokens are checked against the policy in force on every request, so a hot reload adds or revokes identities at
 once. The identity a token names is attached to the request (`scope["user"]`, the SDK's `AuthenticatedUser`), which
-also binds each MCP session to the identity that opened it; `request_identity` reads it back for the guard.
+also binds each MCP session to the identity that opened it; `identity.request_identity` reads it back for the guard.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, BearerAuthBackend, RequireAuthMiddleware
+from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
 from mcp.server.auth.provider import AccessToken
-from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -32,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from guard.policy import Policy, identity_for_token
 from trakt_mcp import __version__
+from trakt_mcp.http.identity import LOCAL_USER
 from trakt_mcp.http.limits import BodyLimit, ConnectionLimits
 from trakt_mcp.http.owner_token import LocalTokenError, ensure_token, token_path
 from trakt_mcp.settings import is_loopback
@@ -44,8 +44,6 @@ OPEN_PATHS = frozenset({HEALTH_PATH})
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 #: Stands in for the token in the request's AccessToken: the secret itself is never kept past the check.
 REDACTED = "[redacted]"
-#: The AccessToken client_id of the owner's loopback token: not a valid identity name, so it names none.
-LOCAL_USER = "(local user)"
 
 PolicySource = Callable[[], Policy]
 
@@ -155,15 +153,6 @@ class RequireIdentity:
             await self._checked(scope, receive, send)
         else:
             await self._app(scope, receive, send)
-
-
-def request_identity(ctx: ServerRequestContext[Any, Any]) -> str | None:
-    """The identity the bearer check attached to the HTTP request behind this MCP request; None (the local user)
-    over stdio, with the owner's loopback token, and with `--no-auth`."""
-    scope = getattr(ctx.request, "scope", None)
-    user = scope.get("user") if isinstance(scope, dict) else None
-    name = user.access_token.client_id if isinstance(user, AuthenticatedUser) else None
-    return None if name == LOCAL_USER else name
 
 
 def build_http_app(server: MCPServer, options: HttpOptions, current_policy: PolicySource) -> Starlette:

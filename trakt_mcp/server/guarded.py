@@ -26,7 +26,7 @@ from guard.policy import Identity, Layer, Policy, PolicyError, Rule, read_policy
 from guard.reload import PolicyWatcher
 from guard.store import Store, StoreError
 from guard.store.sqlite import SqliteStore
-from trakt_mcp.http.serve import request_identity
+from trakt_mcp.http.identity import request_identity
 from trakt_mcp.server.resources import RESOURCES, TEMPLATES
 from trakt_mcp.settings import Settings, default_home
 from trakt_mcp.tools import tools_by_name

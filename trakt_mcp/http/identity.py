@@ -1,0 +1,21 @@
+"""Which identity an MCP request comes from, as the guard asks on every request whatever the transport. Kept apart
+from the HTTP server (`serve.py`) so that serving stdio never imports the HTTP stack to learn it is the local user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.context import ServerRequestContext
+
+#: The client ID given to the owner's own loopback token (and to `--no-auth`): the local user, not an identity.
+LOCAL_USER = "(local user)"
+
+
+def request_identity(ctx: ServerRequestContext[Any, Any]) -> str | None:
+    """The identity the bearer check attached to the HTTP request behind this MCP request; None (the local user)
+    over stdio, with the owner's loopback token, and with `--no-auth`."""
+    scope = getattr(ctx.request, "scope", None)
+    user = scope.get("user") if isinstance(scope, dict) else None
+    name = user.access_token.client_id if isinstance(user, AuthenticatedUser) else None
+    return None if name == LOCAL_USER else name
