@@ -172,12 +172,15 @@ class View:
 class Engine:
     """A policy bound to a catalog. Construction validates; `decide` is one dictionary lookup."""
 
-    def __init__(self, policy: Policy, catalog: Catalog, source: str = "<policy>") -> None:
+    def __init__(self, policy: Policy, catalog: Catalog, source: str = "<policy>", *, people: bool = False) -> None:
+        """`people`: multi-user mode, where a caller the policy does not declare is a person signed in through the
+        server; they get the top level (their own windows and audit lines), a declared name its own rules too."""
         self.policy = policy
         self.catalog = catalog
         self.source = source
+        self.people = people
         self._problems: list[str] = []
-        top = self._compile(policy, "", policy.default)
+        top = self._top = self._compile(policy, "", policy.default)
         self._layers: dict[str | None, list[_Compiled]] = {None: [top]}
         self.views: dict[str | None, View] = {None: self._view(None, top, None)}
         for name, identity in policy.identities.items():
@@ -210,6 +213,10 @@ class Engine:
         try:
             return self.views[identity]
         except KeyError:
+            if self.people and identity is not None:
+                self._layers[identity] = [self._top]
+                view = self.views[identity] = self._view(identity, self._top, None)
+                return view
             raise UnknownIdentity(
                 f"the caller's identity {json.dumps(identity)} is not declared in the policy in force"
             ) from None

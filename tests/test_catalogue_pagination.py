@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.conftest import Session, text_of
-from trakt_mcp.sandbox import FakeTrakt, data
+from trakt_mcp.sandbox import FakeTrakt, community, data
 from trakt_mcp.sandbox.routes import catalogue as routes
 from trakt_mcp.tools import catalogue
 
@@ -20,10 +20,10 @@ def ids_in(text: str) -> list[int]:
 @pytest.fixture
 def many_comments(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Severance gets 250 comments: three fake pages of 100. Returns their IDs, newest first."""
-    extra = [data._comment(9000 + n, ("shows", 154997), n) for n in range(250)]
+    extra = [community._comment(9000 + n, ("shows", 154997), n) for n in range(250)]
     for n, item in enumerate(extra):
         item["created_at"] = f"2020-01-01T00:{n // 60:02d}:{n % 60:02d}.000Z"
-    monkeypatch.setattr(routes, "COMMENTS", [*data.COMMENTS, *extra])
+    monkeypatch.setattr(routes, "COMMENTS", [*community.COMMENTS, *extra])
     return [item["id"] for item in reversed(extra)]
 
 

@@ -27,7 +27,17 @@ sys.exit(main())
 
 #: Third-party packages the stdio path must not import. The MCP SDK itself imports some of them today (its server
 #: module imports its HTTP transports); those are allowed only while the SDK alone still loads them.
-HEAVY_PACKAGES = ("uvicorn", "starlette", "sse_starlette", "psycopg", "psycopg_pool", "keyring", "playwright")
+HEAVY_PACKAGES = (
+    "uvicorn",
+    "starlette",
+    "sse_starlette",
+    "psycopg",
+    "psycopg_pool",
+    "keyring",
+    "authlib",
+    "cryptography",
+    "playwright",
+)
 
 
 def exchange(stdin: IO[bytes], stdout: IO[bytes], request_id: int, method: str, params: dict[str, Any]) -> Any:
@@ -91,6 +101,8 @@ def test_serving_stdio_imports_neither_http_nor_sandbox_nor_commands(tmp_path: P
     )
     http = {name for name in ours if name.startswith("trakt_mcp.http.")}
     assert http <= {"trakt_mcp.http.identity"}, f"the HTTP server is not for stdio: {sorted(http)}"
+    remote = {name for name in ours if name.startswith("trakt_mcp.remote")}
+    assert not remote, f"multi-user mode is for HTTP: {sorted(remote)}"
     commands = {name for name in ours if name.startswith("trakt_mcp.cli.")}
     assert commands <= {"trakt_mcp.cli.main"}, f"serving builds no command's parser: {sorted(commands)}"
     sdk = modules_of_the_sdk_alone()

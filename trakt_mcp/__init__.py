@@ -5,6 +5,9 @@ Where things are, by job (a request runs cli/ or http/ -> server/ -> guard -> to
   install with its JSONC editing and client table, sandbox, state), `call` in-process (`local`), generated docs.
 - `http/`: serving MCP over streamable HTTP — the ASGI app and bearer identities (`serve`), connection limits
   (`limits`), the owner's loopback token (`owner_token`).
+- `remote/`: multi-user mode beside it (`--public-url`): this server as the OAuth authorization server that
+  claude.ai, ChatGPT and phones sign in to (`oauth`, `routes`, `client_documents`), each person's own Trakt sign-in
+  and access (`trakt_signin`, `people`), what is remembered (`store`: the one interface; `sqlite`; `sealing`).
 - `server/`: the MCP surface — building the server (`build`), the one place the guard is bound (`guarded`),
   resources, prompts, completions, caching hints, exact JSON-RPC errors, the stdio quick start.
 - `tools/`: every tool, one module per toolset, each declared once (`spec`) with its parameters and formatting.

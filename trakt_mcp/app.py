@@ -11,6 +11,7 @@ from trakt_mcp.trakt.client import TraktClient
 if TYPE_CHECKING:
     from guard.middleware import Guard
     from guard.store import Store
+    from trakt_mcp.remote.routes import Remote
     from trakt_mcp.sandbox import FakeTrakt
     from trakt_mcp.trakt.auth import AuthManager
 
@@ -26,6 +27,8 @@ class App:
     fake: FakeTrakt | None = None
     #: Set when the server is built (trakt_mcp.server.guarded.install).
     guard: Guard | None = None
+    #: Multi-user mode (settings.public_url): the OAuth server and each person's Trakt access.
+    remote: Remote | None = None
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -31,6 +31,8 @@ ENV_VARS: dict[str, str] = {
     "TRAKT_MCP_READ_ONLY": "read_only",
     "TRAKT_MCP_TOOLSETS": "toolsets",
     "TRAKT_MCP_TOOLS": "tools",
+    "TRAKT_MCP_PUBLIC_URL": "public_url",
+    "TRAKT_MCP_TRAKT_SIGNIN": "trakt_signin",
 }
 
 #: The settings that are credentials, for `status` (where each came from).
@@ -78,6 +80,12 @@ class Settings(BaseModel):
     read_only: bool = False
     toolsets: tuple[str, ...] | None = None
     tools: tuple[str, ...] | None = None
+    #: Multi-user mode (trakt_mcp.remote): the address clients reach, e.g. https://trakt.example.com (MCP at
+    #: <public_url>/mcp). Each person signs in with their own Trakt account.
+    public_url: str | None = None
+    #: How people sign in with Trakt there: Trakt redirects back to <public_url>/oauth/trakt/callback, or (a Trakt
+    #: app with only the out-of-band redirect) they enter a code at Trakt (the device flow).
+    trakt_signin: Literal["redirect", "device"] = "redirect"
     #: Where each credential came from ("environment (TRAKT_CLIENT_ID)", "flag --client-id", "keyring ..."),
     #: for `trakt-mcp status`. Never the value.
     origins: dict[str, str] = Field(default_factory=dict, repr=False)
@@ -115,6 +123,22 @@ class Settings(BaseModel):
                 "must use https:// for any host but a local test server (127.0.0.1, ::1, localhost): over http:// "
                 "the client secret and your tokens would travel in clear"
             )
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        """https:// (TLS at the reverse proxy), or http:// on loopback for trying it out; scheme, host and port only."""
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be the https:// address clients reach, such as https://trakt.example.com")
+        if parts.username or parts.password or parts.query or parts.fragment or parts.path not in ("", "/"):
+            raise ValueError("must be scheme, host and port only, such as https://trakt.example.com (MCP is at /mcp)")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            raise ValueError("must use https:// for any host but 127.0.0.1, ::1 or localhost")
         return value
 
     @classmethod

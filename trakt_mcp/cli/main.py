@@ -91,6 +91,20 @@ def serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         help="HTTP on loopback without the owner's bearer token: every account on this machine can use it",
     )
     group.add_argument(
+        "--public-url",
+        default=default,
+        metavar="URL",
+        help="multi-user mode: the https:// address people's apps reach (MCP at URL/mcp; TLS is the reverse "
+        "proxy's job). Each person signs in with their own Trakt account (README: Host it for others)",
+    )
+    group.add_argument(
+        "--trakt-signin",
+        choices=["redirect", "device"],
+        default=default,
+        help="multi-user mode: people sign in at Trakt and come back by redirect (default), or, for a Trakt app with "
+        "only the out-of-band redirect, enter a code at Trakt",
+    )
+    group.add_argument(
         "--allowed-origin",
         action="append",
         default=default,
@@ -168,6 +182,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "read_only": getattr(args, "read_only", False) or None,
         "toolsets": getattr(args, "toolsets", None),
         "tools": getattr(args, "tools", None),
+        "public_url": getattr(args, "public_url", None),
+        "trakt_signin": getattr(args, "trakt_signin", None),
     }
     from trakt_mcp.trakt import credentials
 
@@ -241,7 +257,16 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
         return 0
+    if settings.public_url is not None and settings.transport != "streamable-http":
+        print("trakt-mcp: --public-url serves people over HTTP: add --transport streamable-http", file=sys.stderr)
+        return EXIT_USAGE
     app, server = _build(settings)
+    if settings.public_url is not None:
+        from trakt_mcp.http.serve import HttpOptions
+        from trakt_mcp.remote.serve import serve as serve_remote
+
+        extra_hosts, extra_origins = (tuple(getattr(args, k, None) or ()) for k in ("allowed_host", "allowed_origin"))
+        return serve_remote(server, app, HttpOptions(settings.host, settings.port, extra_hosts, extra_origins))
     if settings.transport == "streamable-http":
         from trakt_mcp.http.serve import HttpOptions, serve_http
         from trakt_mcp.server.guarded import policy_in_force

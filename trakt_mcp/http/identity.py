@@ -14,8 +14,17 @@ LOCAL_USER = "(local user)"
 
 def request_identity(ctx: ServerRequestContext[Any, Any]) -> str | None:
     """The identity the bearer check attached to the HTTP request behind this MCP request; None (the local user)
-    over stdio, with the owner's loopback token, and with `--no-auth`."""
+    over stdio, with the owner's loopback token, and with `--no-auth`. In multi-user mode a person is known by their
+    Trakt username (the people module loads only when a token carries claims: never over stdio)."""
     scope = getattr(ctx.request, "scope", None)
     user = scope.get("user") if isinstance(scope, dict) else None
-    name = user.access_token.client_id if isinstance(user, AuthenticatedUser) else None
+    if not isinstance(user, AuthenticatedUser):
+        return None
+    if user.access_token.claims:
+        from trakt_mcp.remote.people import person_of
+
+        person = person_of(user)
+        if person is not None:
+            return person
+    name = user.access_token.client_id
     return None if name == LOCAL_USER else name

@@ -86,7 +86,8 @@ def now(request: FakeRequest) -> str:
 
 
 def state(request: FakeRequest) -> SandboxState:
-    return request.fake.state
+    """The account the request's token belongs to: alice's, bob's, or the sandbox's own user's."""
+    return request.fake.state_for(request.token)
 
 
 def counts() -> dict[str, int]:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import httpx
@@ -19,6 +19,9 @@ import httpx
 from trakt_mcp.sandbox.router import ROUTES, Route
 from trakt_mcp.sandbox.wire import FakeRequest, IssuedToken, Reply, error
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+
+if TYPE_CHECKING:
+    from trakt_mcp.sandbox.state import SandboxState
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,7 @@ class FakeTrakt:
         each request when another process changed it, written after each change. `verification_url` replaces
         trakt.tv's device page (the sandbox has none)."""
         from trakt_mcp.sandbox import routes  # noqa: F401 - registers every route module
-        from trakt_mcp.sandbox.state import SandboxState
+        from trakt_mcp.sandbox.state import SandboxState, sandbox_people
 
         self.client_id = client_id
         self.client_secret = client_secret
@@ -88,6 +91,9 @@ class FakeTrakt:
         self.tokens: dict[str, IssuedToken] = {}
         self.refresh_tokens: dict[str, IssuedToken] = {}
         self.state = SandboxState()
+        #: The sign-in page's other accounts (alice, bob), kept in memory; authorization codes waiting for a token.
+        self.people = sandbox_people()
+        self.codes: dict[str, tuple[str, str, float]] = {}
         self.verification_url = verification_url
         self.account_file = account_file
         self._account_seen: tuple[int, int] | None = None
@@ -108,7 +114,7 @@ class FakeTrakt:
 
     # -- tokens -----------------------------------------------------------------------------------------------
 
-    def issue_token(self, expires_in: int = 7776000) -> IssuedToken:
+    def issue_token(self, expires_in: int = 7776000, account: str | None = None) -> IssuedToken:
         """Mint a token pair the fake accepts (what a completed sign-in or refresh returns)."""
         now = self.clock()
         token = IssuedToken(
@@ -116,6 +122,7 @@ class FakeTrakt:
             refresh_token=secrets.token_hex(32),
             expires_at=now + expires_in,
             created_at=int(now),
+            account=account,
         )
         self.tokens[token.access_token] = token
         self.refresh_tokens[token.refresh_token] = token
@@ -135,6 +142,12 @@ class FakeTrakt:
         token = self.tokens.pop(access_token, None)
         if token:
             self.refresh_tokens.pop(token.refresh_token, None)
+
+    def state_for(self, access_token: str | None) -> SandboxState:
+        """The account a token belongs to: alice's, bob's, or the sandbox's own user's."""
+        issued = self.tokens.get(access_token or "")
+        account = issued.account if issued is not None else None
+        return self.people.get(account or "", self.state)
 
     def token_valid(self, access_token: str | None) -> bool:
         token = self.tokens.get(access_token or "")
@@ -168,6 +181,9 @@ class FakeTrakt:
             reply = self._dispatch(request, body)
             if request.method != "GET" and reply.status < 400:
                 self._save_account()
+        if reply.html is not None or 300 <= reply.status < 400:
+            page = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", **reply.headers}
+            return httpx.Response(reply.status, headers=page, content=(reply.html or "").encode())
         headers = {"Content-Type": "application/json", **reply.headers}
         content = b"" if reply.status == 204 else json.dumps(reply.data).encode()
         if request.method == "GET" and reply.status == 200:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 Key = tuple[str, int]
+WHEN = "2024-05-02T12:00:00.000Z"
 
 
 @dataclass
@@ -85,6 +86,14 @@ def _seed_watchlist() -> list[Listed]:
     ]
 
 
+def sandbox_people() -> dict[str, SandboxState]:
+    """The accounts the sandbox's Trakt sign-in page offers (multi-user mode)."""
+    return {
+        "alice": SandboxState.person("alice", [("movie", 19371), ("show", 1390)], [("movie", 16662)]),
+        "bob": SandboxState.person("bob", [("movie", 120)], [("movie", 585005), ("movie", 19371)]),
+    }
+
+
 def _seed_playback() -> list[Paused]:
     return [
         Paused(3001, "movie", 19371, 45.2, "2024-04-05T22:10:00.000Z"),
@@ -138,6 +147,19 @@ class SandboxState:
             checkin=Checkin(**checkin) if checkin else None,
             hidden_recommendations={(kind, int(trakt)) for kind, trakt in data["hidden_recommendations"]},
             next_id=int(data["next_id"]),
+        )
+
+    @classmethod
+    def person(cls, username: str, watchlist: list[tuple[str, int]], history: list[tuple[str, int]]) -> SandboxState:
+        """Another sandbox account (multi-user mode's alice and bob): its own watchlist and history."""
+        return cls(
+            username=username,
+            history=[
+                Play(1001 + n, kind, trakt, "2024-05-01T20:00:00.000Z") for n, (kind, trakt) in enumerate(history)
+            ],
+            ratings={},
+            watchlist=[Listed(2001 + n, kind, trakt, WHEN) for n, (kind, trakt) in enumerate(watchlist)],
+            playback=[],
         )
 
     def plays_of(self, kind: str, trakt: int) -> list[Play]:

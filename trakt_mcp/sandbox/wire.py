@@ -23,8 +23,13 @@ class FakeServer(Protocol):
     tokens: dict[str, IssuedToken]
     refresh_tokens: dict[str, IssuedToken]
     state: SandboxState
+    #: The sign-in page's other accounts (alice, bob) and the authorization codes waiting for a token.
+    people: dict[str, SandboxState]
+    codes: dict[str, tuple[str, str, float]]
 
-    def issue_token(self, expires_in: int = ...) -> IssuedToken: ...
+    def issue_token(self, expires_in: int = ..., account: str | None = ...) -> IssuedToken: ...
+
+    def state_for(self, access_token: str | None) -> SandboxState: ...
 
     def token_json(self, token: IssuedToken) -> dict[str, Any]: ...
 
@@ -37,6 +42,8 @@ class IssuedToken:
     refresh_token: str
     expires_at: float
     created_at: int
+    #: Whose token: one of the sandbox's other accounts (alice, bob), or None for the sandbox's own user.
+    account: str | None = None
 
 
 @dataclass
@@ -46,6 +53,8 @@ class Reply:
     data: Any = None
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    #: A page instead of JSON (the sandbox's Trakt sign-in page).
+    html: str | None = None
 
 
 @dataclass

@@ -75,11 +75,20 @@ def create_app(
 
         trust_stored(fake, auth.store)
         trust_pending(fake, auth)
-    return App(settings=settings, client=client, fake=fake, auth=auth, store=store)
+    app = App(settings=settings, client=client, fake=fake, auth=auth, store=store)
+    if settings.public_url is not None:
+        from trakt_mcp.remote.serve import install as install_remote
+
+        install_remote(app)
+    return app
 
 
 def build_server(app: App, **server_options: Any) -> MCPServer:
     tools = tools_by_name()
+    if app.remote is not None:
+        from trakt_mcp.remote.serve import server_options as remote_options
+
+        server_options = {**remote_options(app.remote), **server_options}
     server: MCPServer = MCPServer(
         name="trakt-mcp",
         title="Trakt",
@@ -97,4 +106,8 @@ def build_server(app: App, **server_options: Any) -> MCPServer:
     server.middleware.extend([name_invalid_params, client_logging, catalogue_reads(tools)])
     install_guard(server, app, tools)
     install_apps(server, app)
+    if app.remote is not None:
+        from trakt_mcp.remote.serve import bind
+
+        bind(server)
     return server

@@ -271,7 +271,7 @@ def load_engine(settings: Settings, catalog: Catalog) -> Engine:
     source = "built-in" if settings.policy is None else str(settings.policy)
     if settings.restricted:
         source = f"{source} + {' '.join(settings.restriction_flags())}"
-    return Engine(restrict(policy, settings, catalog), catalog, source)
+    return Engine(restrict(policy, settings, catalog), catalog, source, people=settings.public_url is not None)
 
 
 class SharedWatcher(PolicyWatcher):

@@ -122,8 +122,12 @@ class AuthManager:
         store: TokenStore | None = None,
         now: Now = time.time,
         pending: PendingSignIns | None = None,
+        redirect_uri: str = REDIRECT_URI,
     ) -> None:
         self.settings = settings
+        #: The redirect URI the token was obtained with (Trakt wants it again on refresh): the device flow's
+        #: out-of-band one, or multi-user mode's callback.
+        self.redirect_uri = redirect_uri
         self.http = http
         self.now = now
         self._store = store
@@ -227,7 +231,7 @@ class AuthManager:
                 {
                     "refresh_token": token.refresh_token,
                     **self._credentials(),
-                    "redirect_uri": REDIRECT_URI,
+                    "redirect_uri": self.redirect_uri,
                     "grant_type": "refresh_token",
                 },
             )

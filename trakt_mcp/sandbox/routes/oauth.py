@@ -6,10 +6,12 @@ polls answer 429). With `fake.auto_approve` (sandbox mode) a device code is appr
 
 from __future__ import annotations
 
+import html
 import secrets
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl, urlencode
 
 from trakt_mcp.sandbox.router import route
 from trakt_mcp.sandbox.wire import FakeRequest, FakeServer, IssuedToken, Reply, error
@@ -152,11 +154,66 @@ def refresh(request: FakeRequest) -> Reply:
     if not _client_ok(request):
         return _invalid_client()
     body = _body(request)
+    if body.get("grant_type") == "authorization_code":
+        return _code_grant(request, body)
     old = request.fake.refresh_tokens.get(str(body.get("refresh_token", "")))
     if body.get("grant_type") != "refresh_token" or old is None:
         return error(401, "invalid_grant", error_description="the refresh token is invalid, expired or revoked")
     request.fake.revoke(old.access_token)
-    return Reply(request.fake.token_json(request.fake.issue_token()))
+    fake = request.fake
+    # alice's stays alice's (and tests that replace issue_token with their own keep working)
+    issued = fake.issue_token() if old.account is None else fake.issue_token(account=old.account)
+    return Reply(fake.token_json(issued))
+
+
+def _code_grant(request: FakeRequest, body: dict[str, Any]) -> Reply:
+    """Trakt's authorization code for a token pair: once, with the redirect URI it was given for."""
+    taken = request.fake.codes.pop(str(body.get("code", "")), None)
+    if taken is None or taken[1] != body.get("redirect_uri") or taken[2] <= request.fake.clock():
+        return error(401, "invalid_grant", error_description="the code is invalid, used, expired or for another URI")
+    return Reply(request.fake.token_json(request.fake.issue_token(account=taken[0])))
+
+
+AUTHORIZE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Trakt (sandbox) sign-in</title>
+<style>:root{{color-scheme:light dark}}body{{font:16px system-ui,sans-serif;max-width:30rem;margin:3rem auto}}
+button{{font:inherit;padding:.5rem 1rem;margin:.25rem}}</style></head><body><main>
+<h1>Trakt (sandbox)</h1><p>An app wants to use your Trakt account. Sign in as:</p>
+<form method="post">{hidden}{buttons}</form></main></body></html>"""
+
+
+@route("GET", "/oauth/authorize")
+def authorize_page(request: FakeRequest) -> Reply:
+    """The sandbox's Trakt sign-in page: one button per account (alice, bob); the choice approves at once."""
+    if request.query.get("client_id") != request.fake.client_id or request.query.get("response_type") != "code":
+        return Reply(html="<p>Unknown client or response type.</p>", status=400)
+    hidden = "".join(
+        f'<input type="hidden" name="{name}" value="{html.escape(request.query.get(name, ""))}">'
+        for name in ("redirect_uri", "state")
+    )
+    buttons = "".join(
+        f'<button type="submit" name="account" value="{name}" id="sign-in-{name}">{name}</button>'
+        for name in request.fake.people
+    )
+    return Reply(html=AUTHORIZE_PAGE.format(hidden=hidden, buttons=buttons))
+
+
+@route("POST", "/oauth/authorize")
+def authorize(request: FakeRequest) -> Reply:
+    form = dict(parse_qsl(request.body if isinstance(request.body, str) else ""))
+    account, redirect_uri = form.get("account", ""), form.get("redirect_uri", "")
+    if account not in request.fake.people or not redirect_uri:
+        return Reply(html="<p>Pick an account.</p>", status=400)
+    code = secrets.token_hex(16)
+    request.fake.codes[code] = (account, redirect_uri, request.fake.clock() + 600)
+    separator = "&" if "?" in redirect_uri else "?"
+    location = f"{redirect_uri}{separator}{urlencode({'code': code, 'state': form.get('state', '')})}"
+    return Reply(status=302, headers={"Location": location})
+
+
+@route("GET", "/users/settings", auth=True)
+def user_settings(request: FakeRequest) -> Reply:
+    username = request.fake.state_for(request.token).username
+    return Reply({"user": {"username": username, "private": False, "name": username.title(), "vip": False}})
 
 
 @route("POST", "/oauth/revoke")

@@ -1,0 +1,170 @@
+"""Multi-user mode against a Trakt we can watch: the fake Trakt on loopback (not sandbox mode), a real
+`trakt-mcp --public-url` process. A person's Trakt token is sealed at rest; `clear_auth` for alice revokes her
+Trakt token at Trakt and every token the server issued her, and leaves bob alone; outside sandbox mode a client ID
+metadata document on a private or loopback address is never fetched."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.remote_support import (
+    CALLBACK,
+    DocumentServer,
+    RemoteServer,
+    authorize_query,
+    call_tool,
+    https_documents,
+    pkce,
+    register,
+    remote_server,
+    signed_in,
+    token,
+    tool_text,
+)
+from trakt_mcp.remote.sealing import load_sealer
+from trakt_mcp.sandbox import FakeTrakt
+from trakt_mcp.sandbox.http import serve_on_loopback
+from trakt_mcp.sandbox.routes.oauth import oauth_state
+from trakt_mcp.sandbox.wire import IssuedToken
+from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+
+
+@dataclass
+class Setup:
+    server: RemoteServer
+    fake: FakeTrakt
+    documents: DocumentServer
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    folder = tmp_path_factory.mktemp("people")
+    policy = folder / "policy.json"
+    policy.write_text(json.dumps({"version": "1", "default": "allow"}))
+    fake = FakeTrakt()
+    document = {"client_id": "", "client_name": "private", "redirect_uris": [CALLBACK]}
+    with serve_on_loopback(fake) as api, https_documents(folder, {"/client.json": document}) as documents:
+        env = {
+            "TRAKT_API_URL": api,
+            "TRAKT_CLIENT_ID": SANDBOX_CLIENT_ID,
+            "TRAKT_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+            "SSL_CERT_FILE": str(documents.ca_file),  # trusted: only the address check can refuse it
+        }
+        with remote_server(folder / "home", "--policy", str(policy), env=env) as server:
+            yield Setup(server, fake, documents)
+
+
+def trakt_token_of(fake: FakeTrakt, account: str) -> IssuedToken:
+    (issued,) = [token for token in fake.tokens.values() if token.account == account]
+    return issued
+
+
+def test_a_persons_trakt_token_is_sealed_at_rest(setup: Setup) -> None:
+    server = setup.server
+    with server.http() as http:
+        ours = signed_in(server, http, register(http, CALLBACK)["client_id"], "alice")
+    trakt = trakt_token_of(setup.fake, "alice")
+    stored = b"".join(path.read_bytes() for path in server.home.glob("people.db*"))
+    for secret in (trakt.access_token, trakt.refresh_token, ours["access_token"], ours["refresh_token"]):
+        assert secret.encode() not in stored, "no Trakt token and no token we issued is readable without the key"
+    with sqlite3.connect(server.home / "people.db") as db:
+        (sealed,) = db.execute("SELECT trakt_token FROM people WHERE username = 'alice'").fetchone()
+    opened = json.loads(load_sealer(server.home, environ={}).open(bytes(sealed), "alice"))
+    assert opened["access_token"] == trakt.access_token, "with the key, it is her token"
+    assert oct((server.home / "people.key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_clear_auth_for_alice_revokes_at_trakt_and_every_token_of_hers_bob_untouched(setup: Setup) -> None:
+    server, fake = setup.server, setup.fake
+    with server.http() as http:
+        client_id = register(http, CALLBACK)["client_id"]
+        alice, alice_phone = signed_in(server, http, client_id, "alice"), signed_in(server, http, client_id, "alice")
+        bob = signed_in(server, http, client_id, "bob")
+        alice_trakt, bob_trakt = trakt_token_of(fake, "alice"), trakt_token_of(fake, "bob")
+        earlier = len(fake.calls_to("POST", "/oauth/revoke"))  # her replaced sign-ins, revoked as she signed in again
+        cleared = tool_text(call_tool(http, alice["access_token"], "clear_auth"))
+        assert "revoked at Trakt" in cleared, cleared
+        revokes = [call.body["token"] for call in fake.calls_to("POST", "/oauth/revoke")][earlier:]
+        assert revokes == [alice_trakt.access_token]
+        assert alice_trakt.access_token not in fake.tokens and bob_trakt.access_token in fake.tokens
+        for access in (alice["access_token"], alice_phone["access_token"]):
+            assert call_tool(http, access, "fetch_user_watchlist").status_code == 401
+        refreshed = token(
+            http, grant_type="refresh_token", refresh_token=alice_phone["refresh_token"], client_id=client_id
+        )
+        assert refreshed.status_code == 400, refreshed.text
+        assert "The Dark Knight" in tool_text(call_tool(http, bob["access_token"], "fetch_user_watchlist"))
+    with sqlite3.connect(server.home / "people.db") as db:
+        rows = dict(db.execute("SELECT username, trakt_token IS NOT NULL FROM people").fetchall())
+    assert rows == {"alice": 0, "bob": 1}
+
+
+def test_a_metadata_document_on_a_private_address_is_refused_outside_sandbox(setup: Setup) -> None:
+    server, documents = setup.server, setup.documents
+    port = httpx.URL(documents.url).port
+    _, challenge = pkce()
+    private = [
+        f"{documents.url}/client.json",
+        f"https://localhost:{port}/client.json",
+        "https://10.0.0.7/client.json",
+        "https://192.168.1.20/client.json",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/client.json",
+        "https://[fd00::1]/client.json",
+        "http://example.com/client.json",
+    ]
+    with server.http() as http:
+        for client_id in private:
+            page = http.get("/authorize", params=authorize_query(server, client_id, CALLBACK, challenge))
+            assert page.status_code == 400 and "text/html" in page.headers["content-type"], (client_id, page.text)
+            assert "location" not in page.headers
+            assert "non-public address" in page.text or "https://" in page.text, page.text
+    assert documents.hits == [], "nothing was fetched from a private or loopback address"
+    assert not Path(server.home / "people.db").read_bytes().count(b"client.json")
+
+
+def test_the_device_flow_signs_a_person_in_when_the_trakt_app_has_only_the_out_of_band_redirect(
+    tmp_path: Path,
+) -> None:
+    fake = FakeTrakt()
+    env = {"TRAKT_CLIENT_ID": SANDBOX_CLIENT_ID, "TRAKT_CLIENT_SECRET": SANDBOX_CLIENT_SECRET}
+    with (
+        serve_on_loopback(fake) as api,
+        remote_server(tmp_path / "home", "--trakt-signin", "device", env={**env, "TRAKT_API_URL": api}) as server,
+        server.http() as http,
+    ):
+        client_id = register(http, CALLBACK)["client_id"]
+        verifier, challenge = pkce()
+        page = http.get("/authorize", params=authorize_query(server, client_id, CALLBACK, challenge))
+        assert 'id="trakt-get-code"' in page.text and "trakt-sign-in" not in page.text
+        state = html.unescape(re.search(r'name="state" value="([^"]+)"', page.text).group(1))  # type: ignore[union-attr]
+        shown = http.post("/oauth/trakt/device", data={"state": state})
+        assert oauth_state(fake).latest().user_code in shown.text
+        assert 'id="not-yet"' in http.post("/oauth/trakt/device", data={"state": state}).text
+        oauth_state(fake).approve()
+        back = http.post("/oauth/trakt/device", data={"state": state})
+        assert back.status_code == 302, back.text
+        location = httpx.URL(back.headers["location"])
+        assert str(location).startswith(CALLBACK) and location.params["iss"] == server.base
+        answer = token(
+            http,
+            grant_type="authorization_code",
+            code=location.params["code"],
+            redirect_uri=CALLBACK,
+            client_id=client_id,
+            code_verifier=verifier,
+            resource=server.mcp,
+        )
+        listed = tool_text(call_tool(http, answer.json()["access_token"], "fetch_user_watchlist"))
+        assert "Dune: Part Two" in listed, "the fake's own account, signed in with a code"
+        replay = http.post("/oauth/trakt/device", data={"state": state})
+        assert replay.status_code == 400, "the code and its authorization are used up"

@@ -1,0 +1,10 @@
+"""Multi-user mode (`--public-url`): trakt-mcp as the OAuth authorization server MCP clients such as claude.ai and
+ChatGPT sign in to, and each person's own Trakt sign-in behind it.
+
+- `store` / `sqlite`: what is remembered (people, sealed Trakt tokens, clients, codes, tokens by digest), one
+  interface and its SQLite implementation;
+- `sealing`: AES-GCM for Trakt tokens at rest; `oauth`: the grants (authlib); `client_documents`: client ID
+  metadata documents fetched with SSRF care; `trakt_signin`: the Trakt authorization-code flow;
+- `people`: each person's Trakt access and who the current caller is; `routes` / `pages`: the HTTP endpoints and
+  the pages a person sees; `serve`: all of it put together.
+"""

@@ -1,0 +1,83 @@
+"""The few pages a person sees in their browser: sign-in and errors. Small, server-rendered, no external assets
+(a strict Content-Security-Policy says so), usable by keyboard, light and dark."""
+
+from __future__ import annotations
+
+from html import escape
+
+from starlette.responses import HTMLResponse
+
+STYLE = """
+:root { color-scheme: light dark; --fg: #1b1b1f; --bg: #fafafa; --accent: #b3001b; --muted: #5c5c66; }
+@media (prefers-color-scheme: dark) { :root { --fg: #ececf1; --bg: #17171a; --accent: #ff5a6e; --muted: #a4a4b0; } }
+body { font: 16px/1.5 system-ui, sans-serif; color: var(--fg); background: var(--bg); margin: 0; }
+main { max-width: 32rem; margin: 4rem auto; padding: 0 1.25rem; }
+h1 { font-size: 1.4rem; } p.muted { color: var(--muted); }
+a.button, button { display: inline-block; font: inherit; padding: .6rem 1.2rem; border-radius: .4rem;
+  border: 2px solid var(--accent); background: var(--accent); color: #fff; text-decoration: none; cursor: pointer; }
+a.button:focus-visible, button:focus-visible { outline: 3px solid var(--fg); outline-offset: 2px; }
+code { overflow-wrap: anywhere; }
+"""
+#: Nothing but this page's own inline style may load; forms post only here; no framing.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+
+def page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)} · trakt-mcp</title><style>{STYLE}</style></head>"
+        f"<body><main>{body}</main></body></html>"
+    )
+    headers = {
+        "Content-Security-Policy": CSP,
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def sign_in(client_name: str, redirect_host: str, trakt_url: str) -> HTMLResponse:
+    return page(
+        "Sign in with Trakt",
+        f"<h1>Connect {escape(client_name)} to your Trakt account</h1>"
+        f"<p>{escape(client_name)} (returning to <code>{escape(redirect_host)}</code>) asks to use this Trakt server "
+        "for you. Sign in with your own Trakt account; your Trakt password and tokens never reach the app.</p>"
+        f'<p><a class="button" id="trakt-sign-in" href="{escape(trakt_url)}" autofocus>Sign in with Trakt</a></p>'
+        '<p class="muted">The server\'s operator decides which actions need approval; every call is recorded '
+        "under your Trakt username.</p>",
+    )
+
+
+def sign_in_with_code(client_name: str, redirect_host: str, state: str) -> HTMLResponse:
+    """For a Trakt app with only the out-of-band redirect: the device flow, a code to enter at Trakt."""
+    return page(
+        "Sign in with Trakt",
+        f"<h1>Connect {escape(client_name)} to your Trakt account</h1>"
+        f"<p>{escape(client_name)} (returning to <code>{escape(redirect_host)}</code>) asks to use this Trakt server "
+        "for you. Get a code, enter it at Trakt while signed in with your own account, then come back here.</p>"
+        f'<form method="post" action="/oauth/trakt/device"><input type="hidden" name="state" value="{escape(state)}">'
+        '<button id="trakt-get-code" autofocus>Get a Trakt code</button></form>',
+    )
+
+
+def enter_code(user_code: str, verification_url: str, state: str, waiting: bool) -> HTMLResponse:
+    note = '<p class="muted" id="not-yet">Trakt has not seen the code yet.</p>' if waiting else ""
+    return page(
+        "Enter your code at Trakt",
+        f'<h1>Your code: <code id="user-code">{escape(user_code)}</code></h1>'
+        f'<p>Open <a href="{escape(verification_url)}" target="_blank" rel="noopener">{escape(verification_url)}</a>, '
+        "sign in with your own Trakt account and enter the code. Then continue here.</p>"
+        f'{note}<form method="post" action="/oauth/trakt/device"><input type="hidden" name="state" '
+        f'value="{escape(state)}"><button id="trakt-continue" autofocus>I entered the code: continue</button></form>',
+    )
+
+
+def error(title: str, detail: str, status: int = 400) -> HTMLResponse:
+    return page(
+        title,
+        f'<h1>{escape(title)}</h1><p id="detail">{escape(detail)}</p>'
+        '<p class="muted">Nothing was connected. Start again from your app.</p>',
+        status,
+    )

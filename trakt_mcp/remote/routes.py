@@ -1,0 +1,250 @@
+"""The HTTP side of multi-user mode: authorization-server metadata, /authorize (-> sign-in page -> Trakt),
+/oauth/trakt/callback (-> our code for the client), /token, /register (rate-limited), /revoke, and the bearer
+check's `TokenVerifier` (the SDK's resource-server piece; the SDK serves the protected-resource metadata and the
+401 challenge)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from authlib.oauth2 import OAuth2Error
+from mcp.server.auth.provider import AccessToken
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from guard.store import StoreError
+from trakt_mcp.remote import pages, trakt_signin
+from trakt_mcp.remote.client_documents import ClientDocuments, DocumentRefused, is_document_url
+from trakt_mcp.remote.oauth import Answer, BodyJsonRequest, FormRequest, MultiUserServer
+from trakt_mcp.remote.people import PERSON_CLAIM, People
+from trakt_mcp.remote.store import PendingRecord, digest
+from trakt_mcp.trakt.errors import TraktError
+from trakt_mcp.trakt.tokens import Token
+
+log = logging.getLogger("trakt_mcp.remote")
+
+#: How long a person has to finish the Trakt sign-in once the authorization started.
+PENDING_SECONDS = 600.0
+#: Dynamic client registration: at most this many per hour from one address, and from everyone.
+REGISTRATIONS_PER_ADDRESS, REGISTRATIONS_TOTAL = 10, 200
+MAX_FORM_BYTES = 16 * 1024
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+EXPIRED = "It was used already or is older than 10 minutes."
+
+
+MCP_PATH = "/mcp"
+
+
+@dataclass
+class Remote:
+    """Multi-user mode's parts, kept on the App (`app.remote`)."""
+
+    base: str
+    server: MultiUserServer
+    people: People
+    documents: ClientDocuments
+
+    @property
+    def resource(self) -> str:
+        return f"{self.base}{MCP_PATH}"
+
+
+class PeopleTokenVerifier:
+    """The SDK's TokenVerifier: an access token this server issued, live and not revoked, names its person."""
+
+    def __init__(self, server: MultiUserServer) -> None:
+        self.server = server
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        record = self.server.store.token(digest(token), self.server.now())
+        if record is None or record.kind != "access" or record.revoked:
+            return None
+        return AccessToken(
+            token="[redacted]",
+            client_id=record.client_id,
+            scopes=[],
+            expires_at=int(record.expires_at),
+            resource=record.resource,
+            subject=record.username,
+            claims={"iss": self.server.issuer, PERSON_CLAIM: record.username},
+        )
+
+
+def to_response(answer: Answer) -> Response:
+    headers = {name: value for name, value in answer.headers}
+    if answer.location is not None and answer.status in (301, 302, 303, 307):
+        return RedirectResponse(answer.location, status_code=302, headers={**NO_STORE})
+    body = answer.body if isinstance(answer.body, dict) else json.loads(answer.body or "{}")
+    headers.pop("Content-Type", None)
+    return JSONResponse(body, status_code=answer.status, headers={**headers, **NO_STORE})
+
+
+class RemoteRoutes:
+    def __init__(self, server: MultiUserServer, people: People, documents: ClientDocuments, base: str) -> None:
+        self.server, self.people, self.documents, self.base = server, people, documents, base
+        self.settings = people.settings
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/.well-known/oauth-authorization-server", self.metadata, methods=["GET"]),
+            Route("/authorize", self.authorize, methods=["GET"]),
+            Route(trakt_signin.CALLBACK_PATH, self.trakt_callback, methods=["GET"]),
+            Route(trakt_signin.DEVICE_PATH, self.trakt_device, methods=["POST"]),
+            Route("/token", self.token, methods=["POST"]),
+            Route("/register", self.register, methods=["POST"]),
+            Route("/revoke", self.revoke, methods=["POST"]),
+        ]
+
+    async def metadata(self, request: Request) -> Response:
+        return JSONResponse(self.server.metadata(), headers={"Access-Control-Allow-Origin": "*"})
+
+    def _request(self, request: Request, values: dict[str, str], path: str) -> FormRequest:
+        return FormRequest(request.method, f"{self.base}{path}", request.headers, values)
+
+    async def _known_client(self, client_id: str | None) -> None:
+        """A client ID metadata document is fetched (or taken from the cache) before authlib looks the client up."""
+        if client_id and is_document_url(client_id):
+            await self.documents.ensure(client_id, self.server.now())
+
+    async def authorize(self, request: Request) -> Response:
+        query = dict(request.query_params)
+        try:
+            await self._known_client(query.get("client_id"))
+            grant = self.server.get_consent_grant(self._request(request, query, "/authorize"))
+        except DocumentRefused as exc:
+            return pages.error("This app cannot connect", str(exc))
+        except OAuth2Error as exc:
+            return self._authorize_error(request, exc)
+        except StoreError as exc:
+            return pages.error("The server cannot sign anyone in right now", str(exc), 503)
+        state = secrets.token_urlsafe(32)
+        expires = self.server.now() + PENDING_SECONDS
+        self.server.store.put_pending(PendingRecord(digest(state), urlencode(query), expires))
+        client = grant.request.client.record
+        redirect_host = urlsplit(grant.request.payload.redirect_uri or client.redirect_uris[0]).netloc
+        if self.settings.trakt_signin == "device":
+            return pages.sign_in_with_code(client.name, redirect_host, state)
+        return pages.sign_in(client.name, redirect_host, trakt_signin.authorize_url(self.settings, self.base, state))
+
+    def _authorize_error(self, request: Request, exc: OAuth2Error) -> Response:
+        """An error goes back to the client only once its redirect URI is known to be its own; else a page."""
+        if exc.redirect_uri:
+            answer = self.server.handle_error_response(self._request(request, {}, "/authorize"), exc)
+            self.server.issuer_parameter.add_issuer_parameter(self.server, answer)  # RFC 9207: on errors too
+            return to_response(answer)
+        return pages.error("This app cannot connect", exc.description or exc.error or "invalid request")
+
+    async def trakt_callback(self, request: Request) -> Response:
+        params = request.query_params
+        pending = self.server.store.take_pending(digest(params.get("state", "")), self.server.now())
+        if pending is None:
+            return pages.error("This sign-in link has expired", EXPIRED)
+        if "code" not in params:  # the person said no at Trakt
+            return await self._finish(request, pending, None)
+        try:
+            token = await trakt_signin.exchange(self.people.http, self.settings, params["code"], self.base)
+        except TraktError as exc:
+            return pages.error("Trakt sign-in did not finish", str(exc), 502)
+        return await self._finish(request, pending, token)
+
+    async def trakt_device(self, request: Request) -> Response:
+        """The device flow (an app with only the out-of-band redirect): a code for the person to enter at Trakt,
+        then each "continue" asks Trakt once. The code waits beside the pending authorization, taken and put back
+        so that two tabs never poll with it at once."""
+        form = await self._form(request)
+        state = form.get("state", "") if isinstance(form, dict) else ""
+        store, now, device_key = self.server.store, self.server.now(), digest(f"device:{state}")
+        waiting = store.take_pending(device_key, now)
+        try:
+            if waiting is None:
+                pending = store.take_pending(digest(state), now)
+                if pending is None:
+                    return pages.error("This sign-in link has expired", EXPIRED)
+                store.put_pending(pending)
+                device = await trakt_signin.start_device(self.people.http, self.settings)
+                store.put_pending(PendingRecord(device_key, device.to_json(), pending.expires_at))
+                return pages.enter_code(device.user_code, device.verification_url, state, waiting=False)
+            device = trakt_signin.DeviceCode.from_json(waiting.request)
+            token = await trakt_signin.poll_device(self.people.http, self.settings, device)
+        except TraktError as exc:
+            return pages.error("Trakt sign-in did not finish", str(exc), 502)
+        if token is None:
+            store.put_pending(waiting)
+            return pages.enter_code(device.user_code, device.verification_url, state, waiting=True)
+        pending = store.take_pending(digest(state), now)
+        if pending is None:
+            return pages.error("This sign-in link has expired", EXPIRED)
+        return await self._finish(request, pending, token)
+
+    async def _finish(self, request: Request, pending: PendingRecord, token: Token | None) -> Response:
+        """The person's Trakt token (None: they said no at Trakt) answers the client's waiting authorization."""
+        oauth_request = FormRequest("GET", f"{self.base}/authorize", request.headers, dict(parse_qsl(pending.request)))
+        try:
+            grant = self.server.get_consent_grant(oauth_request)
+        except OAuth2Error as exc:
+            return self._authorize_error(request, exc)
+        if token is None:
+            return to_response(self.server.create_authorization_response(oauth_request, None, grant))
+        try:
+            username = await trakt_signin.username(self.people.http, token)
+            stored = self.people.tokens(username)
+            previous = stored.load()
+            stored.save(token)
+            if previous is not None and previous.access_token != token.access_token:
+                await trakt_signin.revoke(self.people.http, self.settings, previous)
+        except TraktError as exc:
+            return pages.error("Trakt sign-in did not finish", str(exc), 502)
+        log.info("%s signed in with Trakt for client %s", username, grant.request.client.get_client_id())
+        return to_response(self.server.create_authorization_response(oauth_request, username, grant))
+
+    async def _form(self, request: Request) -> dict[str, str] | Response:
+        body = await request.body()
+        if len(body) > MAX_FORM_BYTES:
+            return JSONResponse({"error": "invalid_request", "error_description": "body too large"}, 413)
+        return dict(parse_qsl(body.decode(errors="replace")))
+
+    async def token(self, request: Request) -> Response:
+        form = await self._form(request)
+        if isinstance(form, Response):
+            return form
+        try:
+            await self._known_client(form.get("client_id"))
+        except DocumentRefused as exc:
+            return JSONResponse({"error": "invalid_client", "error_description": str(exc)}, 401)
+        return to_response(self.server.create_token_response(self._request(request, form, "/token")))
+
+    async def revoke(self, request: Request) -> Response:
+        form = await self._form(request)
+        if isinstance(form, Response):
+            return form
+        return to_response(self.server.create_endpoint_response("revocation", self._request(request, form, "/revoke")))
+
+    async def register(self, request: Request) -> Response:
+        address = request.client.host if request.client else ""
+        since = self.server.now() - 3600
+        store = self.server.store
+        if (
+            store.registrations_since(since, address) >= REGISTRATIONS_PER_ADDRESS
+            or store.registrations_since(since) >= REGISTRATIONS_TOTAL
+        ):
+            return JSONResponse(
+                {"error": "too_many_requests", "error_description": "too many registrations; try again later"},
+                429,
+                headers={"Retry-After": "3600"},
+            )
+        body = await request.body()
+        try:
+            data: Any = json.loads(body) if len(body) <= MAX_FORM_BYTES else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return JSONResponse({"error": "invalid_client_metadata", "error_description": "a JSON object"}, 400)
+        oauth_request = BodyJsonRequest(f"{self.base}/register", request.headers, data)
+        oauth_request.registered_from = address
+        return to_response(self.server.create_endpoint_response("client_registration", oauth_request))

@@ -1,0 +1,131 @@
+"""Multi-user mode put together: `install` (at app creation: the people store, the key, each person's Trakt
+access in place of the operator's), `server_options` (the SDK's resource-server pieces for `build_server`), and
+`build_app` / `serve` (the HTTP app: MCP at <public-url>/mcp behind the bearer check, the OAuth routes, health)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+from mcp.server.auth.settings import AuthSettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from trakt_mcp import __version__
+from trakt_mcp.remote.client_documents import ClientDocuments
+from trakt_mcp.remote.oauth import MultiUserServer
+from trakt_mcp.remote.people import CallerAuth, People, bind_person
+from trakt_mcp.remote.routes import MCP_PATH, PeopleTokenVerifier, Remote, RemoteRoutes
+from trakt_mcp.remote.sealing import load_sealer
+from trakt_mcp.remote.sqlite import open_people_store
+from trakt_mcp.remote.trakt_signin import DEVICE_REDIRECT, SANDBOX_TRAKT_PATH, callback_url
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+    from trakt_mcp.app import App
+    from trakt_mcp.http.serve import HttpOptions
+
+
+def install(app: App, *, documents_transport: httpx.AsyncBaseTransport | None = None) -> Remote:
+    """Multi-user mode for this app: `app.auth` (and the Trakt client's token source) act for the request's person;
+    the operator's own sign-in is never read."""
+    settings = app.settings
+    assert settings.public_url is not None
+    base = settings.public_url
+    store = open_people_store(settings.home)
+    redirect = DEVICE_REDIRECT if settings.trakt_signin == "device" else callback_url(base)
+    people = People(settings, app.client.http, store, load_sealer(settings.home), redirect, time.time)
+    caller = CallerAuth(people)
+    app.auth = caller
+    app.client.tokens = caller
+    server = MultiUserServer(store, issuer=base, resource=f"{base}{MCP_PATH}")
+    remote = Remote(
+        base, server, people, ClientDocuments(store, sandbox=settings.sandbox, transport=documents_transport)
+    )
+    app.remote = remote
+    return remote
+
+
+def server_options(remote: Remote) -> dict[str, Any]:
+    """For MCPServer: the SDK answers 401 with `WWW-Authenticate: Bearer resource_metadata=...`, serves the RFC 9728
+    metadata for the exact MCP URL, and refuses a token bound to another resource."""
+    auth = AuthSettings(
+        issuer_url=remote.base,  # type: ignore[arg-type]
+        resource_server_url=remote.resource,  # type: ignore[arg-type]
+        validate_token_resource=True,
+    )
+    return {"auth": auth, "token_verifier": PeopleTokenVerifier(remote.server)}
+
+
+def bind(server: MCPServer) -> None:
+    """Every MCP request acts for the person its token names (outermost, before the guard decides)."""
+    server.middleware.insert(0, bind_person)
+
+
+def _sandbox_trakt(app: App) -> Route:
+    """Sandbox mode: the fake Trakt's sign-in page (alice, bob), reached by the person's browser through us."""
+    fake = app.fake
+    assert fake is not None
+
+    async def handle(request: Request) -> Response:
+        body = await request.body()
+        path = request.url.path.removeprefix(SANDBOX_TRAKT_PATH)
+        forwarded = httpx.Request(
+            request.method,
+            f"https://sandbox.trakt.invalid{path}?{request.url.query}",
+            headers=[(k, v) for k, v in request.headers.items() if k.lower() != "host"],
+            content=body,
+        )
+        answer = fake.handle(forwarded)
+        skip = {"content-length", "content-encoding", "transfer-encoding"}
+        headers = {k: v for k, v in answer.headers.items() if k.lower() not in skip}
+        return Response(answer.content, status_code=answer.status_code, headers=headers)
+
+    return Route(f"{SANDBOX_TRAKT_PATH}/oauth/authorize", handle, methods=["GET", "POST"])
+
+
+def build_app(server: MCPServer, app: App, options: HttpOptions) -> Starlette:
+    from trakt_mcp.http.limits import BodyLimit
+    from trakt_mcp.http.serve import transport_security
+
+    remote = app.remote
+    assert remote is not None
+    routes = RemoteRoutes(remote.server, remote.people, remote.documents, remote.base).routes()
+    if app.settings.sandbox and app.fake is not None:
+        routes.append(_sandbox_trakt(app))
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "server": "trakt-mcp", "version": __version__, "auth": "oauth"})
+
+    routes.append(Route("/health", health, methods=["GET"]))
+    for route in routes:
+        server.custom_route(route.path, methods=sorted(route.methods or ()), include_in_schema=False)(route.endpoint)
+    public = urlsplit(remote.base)
+    host = public.netloc
+    security = transport_security(options)
+    security.allowed_hosts = list(dict.fromkeys([*security.allowed_hosts, host]))
+    security.allowed_origins = list(dict.fromkeys([*security.allowed_origins, f"{public.scheme}://{host}"]))
+    asgi = server.streamable_http_app(streamable_http_path=MCP_PATH, transport_security=security, host=options.host)
+    asgi.add_middleware(BodyLimit, max_bytes=options.limits.max_body_bytes)
+    return asgi
+
+
+def serve(server: MCPServer, app: App, options: HttpOptions) -> int:
+    from trakt_mcp.http.serve import announcing_server, uvicorn_config
+
+    if app.remote is None:
+        print("trakt-mcp: --public-url is needed for multi-user mode", file=sys.stderr)
+        return 2
+    print(
+        f"trakt-mcp: multi-user mode: people add {app.remote.resource} in their app and sign in with their own "
+        "Trakt account",
+        file=sys.stderr,
+    )
+    announcing_server(uvicorn_config(build_app(server, app, options), options)).run()
+    return 0
