@@ -4,6 +4,7 @@ Both servers talk to one fake Trakt on loopback HTTP, signed in with the same to
 rounds alternate between the two servers and the medians are compared as ratios.
 
     bash bench/reference.sh CHECKOUT   # the current 77-tool reference, see bench/README.md
+    python3 -m venv bench/.ours && bench/.ours/bin/pip install -q -e .   # trakt-mcp as users install it
     .venv/bin/python bench/cost_per_call.py [--rounds 3] [--calls 500] [--sessions 8]
 
 Exits 1 when a ratio is above the target (0.6).
@@ -153,7 +154,11 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=8, help="HTTP: sessions at once")
     parser.add_argument("--http-calls", type=int, default=50, help="HTTP: calls per session")
     parser.add_argument("--reference", type=Path, default=ROOT / "bench" / ".reference-current")
+    parser.add_argument("--ours", type=Path, default=ROOT / "bench" / ".ours", help="a venv with trakt-mcp installed")
     args = parser.parse_args()
+    if not (args.ours / "bin" / "trakt-mcp").exists():
+        print(f"no trakt-mcp install at {args.ours}: see this script's docstring", file=sys.stderr)
+        return 2
     if not (args.reference / "src" / "server" / "main.py").exists():
         print(f"no reference checkout at {args.reference}: run bash bench/reference.sh CHECKOUT", file=sys.stderr)
         return 2

@@ -5,7 +5,11 @@ with a new state folder (no snapshot). All servers talk to one fake Trakt on loo
 same token; each round runs the three starts in a rotated order, and the medians are compared as ratios.
 
     bash bench/reference.sh CHECKOUT   # the current 77-tool reference, see bench/README.md
-    .venv/bin/python bench/startup.py --rounds 9 [--reference bench/.reference-current]
+    python3 -m venv bench/.ours && bench/.ours/bin/pip install -q -e .   # trakt-mcp as users install it
+    .venv/bin/python bench/startup.py --rounds 9 [--reference bench/.reference-current] [--ours bench/.ours]
+
+trakt-mcp runs from its own install without the dev extras (bench/.ours), as the reference runs from its own:
+the test tools (pytest brings Pygments, which httpx then imports) are not what users run.
 
 Exits 1 when a target is missed: first call <= 0.8x the reference (with and without a snapshot), peak RSS <= 1.0x.
 """
@@ -126,7 +130,9 @@ class Server:
         return Start(listed, called, rss, len(tools))
 
 
-def ours(scratch: Path, base_url: str, token: dict[str, Any], label: str, *, snapshot: bool) -> Server:
+def ours(
+    scratch: Path, base_url: str, token: dict[str, Any], label: str, *, snapshot: bool, install: Path | None = None
+) -> Server:
     home = scratch / label.replace(" ", "-")
     (home).mkdir(parents=True)
     stored = {k: token[k] for k in ("access_token", "refresh_token", "scope")}
@@ -143,7 +149,7 @@ def ours(scratch: Path, base_url: str, token: dict[str, Any], label: str, *, sna
         # No OS keyring in a benchmark: the token is read from the state folder's private file.
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
     }
-    command = [str(Path(sys.executable).with_name("trakt-mcp"))]
+    command = [str((install / "bin" / "trakt-mcp") if install else Path(sys.executable).with_name("trakt-mcp"))]
     return Server(label, command, env, scratch, None if snapshot else home)
 
 
@@ -170,7 +176,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--reference", type=Path, default=ROOT / "bench" / ".reference-current")
+    parser.add_argument("--ours", type=Path, default=ROOT / "bench" / ".ours", help="a venv with trakt-mcp installed")
     args = parser.parse_args()
+    if not (args.ours / "bin" / "trakt-mcp").exists():
+        print(f"no trakt-mcp install at {args.ours}: see this script's docstring", file=sys.stderr)
+        return 2
     if not (args.reference / "src" / "server" / "main.py").exists():
         print(f"no reference checkout at {args.reference}: run bash bench/reference.sh CHECKOUT", file=sys.stderr)
         return 2
@@ -179,8 +189,8 @@ def main() -> int:
     with serve_on_loopback(fake) as base_url, tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         servers = [
-            ours(scratch, base_url, token, "trakt-mcp", snapshot=True),
-            ours(scratch, base_url, token, "trakt-mcp no snapshot", snapshot=False),
+            ours(scratch, base_url, token, "trakt-mcp", snapshot=True, install=args.ours),
+            ours(scratch, base_url, token, "trakt-mcp no snapshot", snapshot=False, install=args.ours),
             reference(args.reference, scratch, base_url, token),
         ]
         for server in servers:
