@@ -41,6 +41,7 @@ HEAVY_PACKAGES = (
 
 
 def exchange(stdin: IO[bytes], stdout: IO[bytes], request_id: int, method: str, params: dict[str, Any]) -> Any:
+    """Send one request and read lines up to its answer: each line must be one JSON-RPC message."""
     stdin.write(json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}).encode() + b"\n")
     stdin.flush()
     while line := stdout.readline():
@@ -77,6 +78,7 @@ def modules_of_a_stdio_session(home: Path, api_url: str) -> set[str]:
         assert not answer.get("isError") and "Trending shows" in answer["content"][0]["text"], answer
         server.stdin.close()
         assert server.wait(timeout=60) == 0
+        assert server.stdout.read() == b"", "nothing after the last answer, not even a blank line"
     finally:
         server.kill()
         server.wait()

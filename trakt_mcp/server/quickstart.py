@@ -151,9 +151,10 @@ class Wire:
         self.send_text(json.dumps(message, separators=(",", ":")))
 
     def send_text(self, text: str) -> None:
-        """One JSON-RPC message already serialised (the SDK's own text, passed through as it is)."""
+        """One JSON-RPC message already serialised (the SDK's own text, passed through as it is), as one line:
+        JSON text holds no raw newline, so the one the SDK ends it with is the only one written."""
         with self._write_lock:
-            self._out.write(text.encode() + b"\n")
+            self._out.write(text.rstrip("\n").encode() + b"\n")
             self._out.flush()
 
 
