@@ -22,12 +22,13 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from guard.auditchain import START, Head, Link, chain_key, last_link, seal
 from guard.home import open_private, open_private_stat, secure_folder
 from guard.store import Store, StoreError, Window
 
@@ -56,6 +57,8 @@ REDACTED = "[redacted]"
 MAX_TEXT = 80
 MAX_ITEMS = 10
 DAY = 86_400.0
+#: What chaining adds to a line at most: `seq`, the first line's `prev` and the `tag`.
+_SEAL_BYTES = 180
 log = logging.getLogger("guard")
 
 
@@ -82,6 +85,14 @@ def summarize(value: Any, depth: int = 0, *, shorten: bool = True) -> Any:
     return type(value).__name__
 
 
+class AuditTrail(Protocol):
+    """Where audit lines go: the JSONL file (`AuditLog`) or, with replicas, the database (`guard.audit_table`)."""
+
+    def write(self, entry: Mapping[str, Any]) -> None: ...
+
+    def tail(self, count: int) -> Iterator[dict[str, Any]]: ...
+
+
 @dataclass
 class AuditLog:
     path: Path
@@ -93,8 +104,14 @@ class AuditLog:
     keep: float = 7 * DAY
     #: Backups older than this are deleted whatever their number.
     retention: float = 365 * DAY
+    #: The state folder's secret (read on first write): with it every line is chained (guard.auditchain).
+    key: Callable[[], bytes] | None = None
+    #: Remembers the last link outside the log, so that a cut tail shows.
+    head: Head | None = None
 
     def __post_init__(self) -> None:
+        self._chain_key: bytes | None = None
+        self._written: tuple[int, int, Link] | None = None
         self._lock = threading.Lock()
         self._lock_path = self.path.with_name(self.path.name + ".lock")
         self._born: float | None = None
@@ -126,24 +143,59 @@ class AuditLog:
 
     def write(self, entry: Mapping[str, Any]) -> None:
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry}
-        line = (json.dumps(record, ensure_ascii=True, default=str) + "\n").encode("ascii")
+        plain = (json.dumps(record, ensure_ascii=True, default=str) + "\n").encode("ascii")
         with self._lock:
             if not self._folder_checked:
                 secure_folder(self.path.parent)
                 self._folder_checked = True
-            for first_try in (True, False):
-                with self._file_lock(exclusive=False):
-                    fd, info = self._open()
-                    try:
-                        full = info.st_size > 0 and (
-                            info.st_size + len(line) > self.max_bytes or self._too_old(info.st_ino)
-                        )
-                        if not (full and first_try):
-                            os.write(fd, line)
-                            return
-                    finally:
+            with self._file_lock(exclusive=True):  # one writer at a time: each line chains to the one before it
+                fd, info = self._open()
+                try:
+                    growth = len(plain) + (_SEAL_BYTES if self.key else 0)
+                    if info.st_size > 0 and (info.st_size + growth > self.max_bytes or self._too_old(info.st_ino)):
                         os.close(fd)
-                self._rotate(info.st_ino)
+                        fd = -1
+                        self._rotate_locked(info.st_ino)
+                        fd, info = self._open()
+                    line, link = self._sealed(record, info) if self.key else (plain, None)
+                    os.write(fd, line)
+                finally:
+                    if fd >= 0:
+                        os.close(fd)
+                if link is not None:
+                    self._written = (info.st_ino, info.st_size + len(line), link)
+                    self._remember(link)
+
+    def _sealed(self, record: dict[str, Any], info: os.stat_result) -> tuple[bytes, Link]:
+        """The chained line for `record`: it follows the last line of this file, or (for a file's first line) the
+        last line of the file rotated before it, else the link the head remembers."""
+        assert self.key is not None
+        if self._chain_key is None:
+            self._chain_key = chain_key(self.key())
+        known = self._written
+        if known is not None and known[:2] == (info.st_ino, info.st_size):
+            previous, first = known[2], False
+        elif info.st_size > 0:
+            found = last_link(self.path)
+            previous, first = (found, False) if found is not None else (START, True)
+        else:
+            previous, first = last_link(self._backup(1)) or self._recalled() or START, True
+        return seal(self._chain_key, record, previous, first)
+
+    def _recalled(self) -> Link | None:
+        try:
+            return self.head.recall() if self.head is not None else None
+        except StoreError as exc:
+            log.error("guard state store failed while reading the audit chain's head: %s", exc)
+            return None
+
+    def _remember(self, link: Link) -> None:
+        if self.head is None:
+            return
+        try:
+            self.head.remember(link)
+        except StoreError as exc:
+            log.error("guard state store failed while recording the audit chain's head: %s", exc)
 
     def _too_old(self, inode: int) -> bool:
         """Whether the current file began more than `max_age` ago (its first line's time, read once per file)."""
@@ -167,19 +219,19 @@ class AuditLog:
     def _backup(self, index: int) -> Path:
         return self.path.with_name(f"{self.path.name}.{index}")
 
-    def _rotate(self, inode: int) -> None:
-        with self._file_lock(exclusive=True):
-            try:
-                current = os.lstat(self.path)
-            except FileNotFoundError:
-                return
-            if current.st_ino != inode:
-                return  # another process rotated it first
-            self._make_room()
-            for index in range(self._count(), 0, -1):
-                os.replace(self._backup(index), self._backup(index + 1))
-            os.replace(self.path, self._backup(1))
-            self._born = None
+    def _rotate_locked(self, inode: int) -> None:
+        """Move the current file to backup 1 (the caller holds the exclusive file lock)."""
+        try:
+            current = os.lstat(self.path)
+        except FileNotFoundError:
+            return
+        if current.st_ino != inode:
+            return  # another process rotated it first
+        self._make_room()
+        for index in range(self._count(), 0, -1):
+            os.replace(self._backup(index), self._backup(index + 1))
+        os.replace(self.path, self._backup(1))
+        self._born = None
 
     def _count(self) -> int:
         index = 0
@@ -198,6 +250,33 @@ class AuditLog:
                 return
             oldest.unlink()
             count -= 1
+
+    def files(self) -> list[Path]:
+        """The log's files, oldest first: the backups, then the current file."""
+        backups = [self._backup(index) for index in range(self._count(), 0, -1)]
+        return backups + ([self.path] if os.path.lexists(self.path) else [])
+
+    @contextlib.contextmanager
+    def steady(self) -> Iterator[None]:
+        """Hold off every writer and rotation (in all processes) while the whole log is read."""
+        with self._lock, self._file_lock(exclusive=False):
+            yield
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        """Every readable entry, oldest first, across the backups and the current file."""
+        for path in self.files():
+            try:
+                fd = open_private(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            with os.fdopen(fd, "rb") as handle:
+                for line in handle:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue
+                    if isinstance(entry, dict):
+                        yield entry
 
     def tail(self, count: int) -> Iterator[dict[str, Any]]:
         """The latest `count` entries, oldest first (unreadable lines are skipped)."""
@@ -257,7 +336,7 @@ class RefusalThrottle:
         }
         return True, burst
 
-    def record(self, audit: AuditLog, entry: dict[str, Any], *, refused: bool, now: float) -> None:
+    def record(self, audit: AuditTrail, entry: dict[str, Any], *, refused: bool, now: float) -> None:
         """Write `entry` to the trail as the meta-limit allows (and the line of a burst that just ended first).
         Neither a store failure nor a disk failure stops the call: both are logged."""
         try:

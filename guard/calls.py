@@ -3,6 +3,8 @@ readers of the MCP request and result that the middleware needs."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +13,8 @@ from mcp import types
 from mcp.server.context import HandlerResult, ServerRequestContext
 
 from guard.catalog import Catalog
-from guard.engine import Outcome, View
+from guard.engine import Decision, Outcome, View
+from guard.shadow_calls import Would
 
 Context = ServerRequestContext[Any, Any]
 
@@ -43,14 +46,17 @@ class Subject:
     resource: str | None = None
     #: The arguments as the caller sent them (what the audit records), once `arguments` are the canonical ones.
     sent: dict[str, Any] | None = None
+    #: What the shadow rules would have done with this call (audited only).
+    would: Would | None = None
 
     def canonical(self, catalog: Catalog, tool: str) -> None:
         """Replace the arguments with the canonical ones the handler will receive (one parse, shared by the
         conditions, the approval binding and the handler); raises InvalidArguments."""
         if catalog.normalize is None:
             return
+        canonical = catalog.normalize(tool, self.arguments)
         self.sent = self.arguments if self.sent is None else self.sent
-        self.arguments = catalog.normalize(tool, self.arguments)
+        self.arguments = canonical
         if self.resource is None:
             self.params = {**self.params, "arguments": self.arguments}
 
@@ -86,3 +92,18 @@ def visible_templates(view: View) -> frozenset[str]:
 
 def tool_error(text: str, error: bool = True) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error)
+
+
+def rate_limited(
+    outcome: Outcome, decision: Decision, subject: Subject, blocked: tuple[int, float] | None
+) -> Verdict | None:
+    if blocked is None:
+        return None
+    index, wait = blocked
+    quota = decision.limits[index]
+    return Verdict(
+        "rate_limited",
+        dataclasses.replace(outcome, rule=quota.path),
+        f"Rate limited by policy rule {quota.path}: at most {quota.limit.max} calls per "
+        f"{quota.limit.window:g} s. {subject.raw_name} did not run; retry in {math.ceil(wait)} s.",
+    )

@@ -25,6 +25,7 @@ from guard.catalog import RISKS, Catalog
 from guard.conditions import ConditionError, Mismatch, Test, compile_condition, describe
 from guard.names import skeleton
 from guard.policy import HOST_CHANNELS, Action, Layer, Policy, PolicyError, RateLimit, Rule
+from guard.shadow_policy import armed, enforced_part, has_shadow_rules
 
 __all__ = ["Decision", "Engine", "Match", "Outcome", "PolicyError", "UnknownIdentity", "View"]
 
@@ -172,14 +173,27 @@ class View:
 class Engine:
     """A policy bound to a catalog. Construction validates; `decide` is one dictionary lookup."""
 
-    def __init__(self, policy: Policy, catalog: Catalog, source: str = "<policy>", *, people: bool = False) -> None:
-        """`people`: multi-user mode, where a caller the policy does not declare is a person signed in through the
-        server; they get the top level (their own windows and audit lines), a declared name its own rules too."""
+    def __init__(
+        self,
+        policy: Policy,
+        catalog: Catalog,
+        source: str = "<policy>",
+        *,
+        shadow: Policy | None = None,
+        people: bool = False,
+    ) -> None:
+        """`shadow`: a whole policy that decides beside this one without acting (default: this policy with its
+        shadow rules in force, when it has any). `people`: multi-user mode, where a caller the policy does not
+        declare is a person signed in through the server; they get the top level (their own windows and audit
+        lines), a declared name its own rules too."""
         self.policy = policy
         self.catalog = catalog
         self.source = source
         self.people = people
         self._problems: list[str] = []
+        would = shadow if shadow is not None else armed(policy) if has_shadow_rules(policy) else None
+        self.shadow = None if would is None else Engine(armed(would), catalog, f"{source} (shadow)", people=people)
+        policy = enforced_part(policy)
         top = self._top = self._compile(policy, "", policy.default)
         self._layers: dict[str | None, list[_Compiled]] = {None: [top]}
         self.views: dict[str | None, View] = {None: self._view(None, top, None)}

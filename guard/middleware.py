@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -29,7 +28,7 @@ from mcp.shared.exceptions import MCPError
 
 from guard import exact_ids, progress
 from guard.approvals import Approvals, Questions
-from guard.audit import AuditLog, RefusalThrottle, summarize
+from guard.audit import AuditTrail, RefusalThrottle, summarize
 from guard.calls import (
     WIRE_NAMES,
     Context,
@@ -37,6 +36,7 @@ from guard.calls import (
     Verdict,
     client_name,
     is_error,
+    rate_limited,
     tool_error,
     visible_templates,
     where,
@@ -48,10 +48,11 @@ from guard.channels.base import bounded_effect, progress_token, reporter, trusts
 from guard.channels.desktop import DesktopChannel
 from guard.channels.host import HostChannel
 from guard.channels.terminal import TerminalChannel
-from guard.engine import Decision, Outcome, UnknownIdentity, View
+from guard.engine import Outcome, UnknownIdentity, View
 from guard.names import shown_name
 from guard.ratelimit import RateLimiter, window_key
 from guard.reload import PolicyWatcher
+from guard.shadow_calls import would
 from guard.store import Store, StoreError
 from guard.store.memory import MemoryStore
 
@@ -79,7 +80,7 @@ class Guard:
         self,
         watcher: PolicyWatcher,
         *,
-        audit: AuditLog | None = None,
+        audit: AuditTrail | None = None,
         approvals: Approvals | None = None,
         approve_command: str = "approve",
         limiter: RateLimiter | None = None,
@@ -329,8 +330,10 @@ class Guard:
         if outcome.action == "deny":
             because = f": {outcome.reason}" if outcome.reason else ""
             return Verdict("denied", outcome, f"Blocked by {where(outcome)}{because}. {subject.raw_name} did not run.")
+        if view.engine.shadow is not None and confirmed is None:  # what shadow rules would do: audited, not acted on
+            subject.would = would(view, decision.tool, subject.arguments, decision, outcome, self.limiter)
         keys = [(window_key(quota.path, quota.limit, view.identity), quota.limit) for quota in decision.limits]
-        limited = self._rate_limited(outcome, decision, subject, self.limiter.check_all(keys))
+        limited = rate_limited(outcome, decision, subject, self.limiter.check_all(keys))
         if limited is not None:
             return limited
         verdict = Verdict("allowed", outcome, params=subject.params)
@@ -348,22 +351,7 @@ class Guard:
                 return Verdict("denied", outcome, f"Refused: {exc}. {subject.raw_name} did not run.")
             if latest is not view:
                 return await self._gate(latest, ctx, subject, verdict)
-        return self._rate_limited(outcome, decision, subject, self.limiter.acquire_all(keys)) or verdict
-
-    @staticmethod
-    def _rate_limited(
-        outcome: Outcome, decision: Decision, subject: Subject, blocked: tuple[int, float] | None
-    ) -> Verdict | None:
-        if blocked is None:
-            return None
-        index, wait = blocked
-        quota = decision.limits[index]
-        return Verdict(
-            "rate_limited",
-            dataclasses.replace(outcome, rule=quota.path),
-            f"Rate limited by policy rule {quota.path}: at most {quota.limit.max} calls per "
-            f"{quota.limit.window:g} s. {subject.raw_name} did not run; retry in {math.ceil(wait)} s.",
-        )
+        return rate_limited(outcome, decision, subject, self.limiter.acquire_all(keys)) or verdict
 
     # --- confirmation ------------------------------------------------------------------------------------------
 
@@ -428,7 +416,7 @@ class Guard:
             "rule": decided.rule if decided else None,
             "condition": decided.condition if decided else None,
             "reason": decided.reason if decided and verdict.decision != "allowed" else None,
-            "arguments": summarize(subject.arguments if subject.sent is None else subject.sent),
+            "arguments": (sent := summarize(subject.arguments if subject.sent is None else subject.sent)),
             "outcome": outcome,
             "duration_ms": round(seconds * 1000, 2),
         }
@@ -439,6 +427,10 @@ class Guard:
             entry["answered_by"] = verdict.answered_by
         if subject.resource is not None:
             entry["resource"] = summarize(subject.resource)
+        if subject.sent is not None and (whole := summarize(subject.arguments, shorten=False)) != sent:
+            entry["canonical"] = whole  # what the tool received, whole but for secrets: `policy replay` re-decides it
+        if subject.would is not None:
+            entry["shadow"], entry["shadow_rule"] = subject.would.action, subject.would.rule
         self.refusals.record(self.audit, entry, refused=outcome == "blocked", now=self._clock())
 
 

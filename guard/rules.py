@@ -180,6 +180,11 @@ class Rule(Strict):
     confirm_if: list[Condition] = Field(
         default_factory=list, max_length=50, description="any holding asks the user to confirm the call"
     )
+    mode: Literal["enforce", "shadow"] = Field(
+        default="enforce",
+        description='"enforce" (the default); "shadow": the rule decides and the audit line records what it would '
+        "have done (would_deny, would_confirm, would_limit; `trakt-mcp audit --shadow`), but it does not act",
+    )
     confirm_via: list[ChannelName] | None = Field(
         default=None,
         min_length=1,

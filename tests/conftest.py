@@ -14,11 +14,14 @@ import pytest
 from mcp import Client, types
 
 from tests.memory_keyring import MemoryKeyring
+from tests.postgres_support import postgres_cluster, postgres_url
 from trakt_mcp.app import App
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.sandbox.wire import IssuedToken
 from trakt_mcp.server.build import build_server, create_app
 from trakt_mcp.settings import SANDBOX_API_URL, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
+
+__all__ = ["postgres_cluster", "postgres_url"]  # the PostgreSQL fixtures (tests/postgres_support.py)
 
 
 def pytest_collectstart(collector: pytest.Collector) -> None:
@@ -36,7 +39,7 @@ def anyio_backend() -> str:
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's real Trakt settings, keyring or state folder, or opens a dialog on their screen
     (a test that wants the desktop channel starts its own virtual display)."""
-    for name in ("TRAKT_CLIENT_ID", "TRAKT_CLIENT_SECRET", "TRAKT_API_URL", "TRAKT_MCP_POLICY"):
+    for name in ("TRAKT_CLIENT_ID", "TRAKT_CLIENT_SECRET", "TRAKT_API_URL", "TRAKT_MCP_POLICY", "TRAKT_MCP_STATE"):
         monkeypatch.delenv(name, raising=False)
     for name in ("DISPLAY", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(name, raising=False)

@@ -1,4 +1,5 @@
-"""The state store's contract, the same for SQLite (the default) and memory (tests), and a limit's `scope`."""
+"""The state store's contract, the same for SQLite (the default), PostgreSQL (replicas) and memory (tests), and a
+limit's `scope`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from guard.store import Store, StoreError, StoreFull, Window
 from guard.store.memory import MemoryStore
+from guard.store.postgres import PostgresStore
 from guard.store.sqlite import SqliteStore
 from tests.conftest import text_of
 from tests.guard_server import Harness, write_policy
@@ -19,9 +21,13 @@ from tests.guard_server import Harness, write_policy
 NOW = 1_000_000.0
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = SqliteStore(tmp_path / "home" / "state.db") if request.param == "sqlite" else MemoryStore()
+    made: Store
+    if request.param == "postgresql":
+        made = PostgresStore(request.getfixturevalue("postgres_url"))
+    else:
+        made = SqliteStore(tmp_path / "home" / "state.db") if request.param == "sqlite" else MemoryStore()
     yield made
     made.close()
 

@@ -28,9 +28,11 @@ ENV_VARS: dict[str, str] = {
     "TRAKT_API_URL": "api_url",
     "TRAKT_MCP_HOME": "home",
     "TRAKT_MCP_POLICY": "policy",
+    "TRAKT_MCP_SHADOW_POLICY": "shadow_policy",
     "TRAKT_MCP_READ_ONLY": "read_only",
     "TRAKT_MCP_TOOLSETS": "toolsets",
     "TRAKT_MCP_TOOLS": "tools",
+    "TRAKT_MCP_STATE": "state",
     "TRAKT_MCP_PUBLIC_URL": "public_url",
     "TRAKT_MCP_TRAKT_SIGNIN": "trakt_signin",
 }
@@ -45,6 +47,10 @@ HOW_TO_CONFIGURE = (
     "TRAKT_CLIENT_ID and TRAKT_CLIENT_SECRET in the MCP server's environment. "
     "To try everything offline without an account, start the server with --sandbox."
 )
+
+
+#: What `--state` / TRAKT_MCP_STATE accept (libpq's two spellings).
+STATE_SCHEMES = ("postgresql", "postgres")
 
 
 def is_loopback(host: str) -> bool:
@@ -71,6 +77,8 @@ class Settings(BaseModel):
     api_url: str = DEFAULT_API_URL
     home: Path = Field(default_factory=default_home)
     policy: Path | None = None
+    #: A whole policy that decides beside the one in force without acting (audited as would_deny ...).
+    shadow_policy: Path | None = None
     sandbox: bool = False
     transport: Literal["stdio", "streamable-http"] = "stdio"
     host: str = "127.0.0.1"
@@ -80,6 +88,9 @@ class Settings(BaseModel):
     read_only: bool = False
     toolsets: tuple[str, ...] | None = None
     tools: tuple[str, ...] | None = None
+    #: Where the guard's shared state lives beyond this machine: a postgresql:// URL (several replicas behind a load
+    #: balancer share it). None: the SQLite file in `home`. Secret: the URL may carry a password.
+    state: SecretStr | None = None
     #: Multi-user mode (trakt_mcp.remote): the address clients reach, e.g. https://trakt.example.com (MCP at
     #: <public_url>/mcp). Each person signs in with their own Trakt account.
     public_url: str | None = None
@@ -99,6 +110,19 @@ class Settings(BaseModel):
             names = tuple(dict.fromkeys(str(item).strip() for item in value if str(item).strip()))
             return names or None
         return value
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _check_state(cls, value: Any) -> Any:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or (isinstance(text, str) and not text.strip()):
+            return None
+        if not isinstance(text, str) or urlsplit(text.strip()).scheme not in STATE_SCHEMES:
+            raise ValueError(
+                "must be a PostgreSQL URL such as postgresql://trakt:PASSWORD@db.example:5432/trakt, or unset for "
+                "the SQLite file in TRAKT_MCP_HOME"
+            )
+        return text.strip()
 
     @field_validator("client_id", mode="before")
     @classmethod
@@ -188,6 +212,10 @@ class Settings(BaseModel):
     @property
     def configured(self) -> bool:
         return self.client_id is not None
+
+    @property
+    def state_url(self) -> str | None:
+        return self.state.get_secret_value() if self.state else None
 
     @property
     def secret(self) -> str | None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES: list[str] = [
     "trakt_mcp.cli.auth",
     "trakt_mcp.cli.policy",
+    "trakt_mcp.cli.audit",
     "trakt_mcp.cli.identity",
     "trakt_mcp.cli.install",
     "trakt_mcp.cli.setup",
@@ -52,6 +53,20 @@ def common_options(*, suppress: bool) -> argparse.ArgumentParser:
     group.add_argument("--api-url", default=default, help="Trakt API base URL (TRAKT_API_URL)")
     group.add_argument("--home", default=default, help="state folder (TRAKT_MCP_HOME)")
     group.add_argument("--policy", default=default, help="policy file (TRAKT_MCP_POLICY)")
+    group.add_argument(
+        "--state",
+        default=default,
+        metavar="URL",
+        help="shared state for several replicas: postgresql://USER:PASSWORD@HOST:PORT/DB (TRAKT_MCP_STATE); "
+        "default: the SQLite file in the state folder",
+    )
+    group.add_argument(
+        "--shadow-policy",
+        default=default,
+        metavar="FILE",
+        help="a policy that decides beside the one in force without acting: audited as would_deny, would_confirm, "
+        "would_limit (TRAKT_MCP_SHADOW_POLICY; see `audit --shadow`)",
+    )
     group.add_argument("-v", "--verbose", action="store_true", default=default or False, help="debug logging")
     quick = parser.add_argument_group("quick restrictions (the stricter of these and the policy file wins)")
     quick.add_argument(
@@ -176,6 +191,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "api_url": getattr(args, "api_url", None),
         "home": getattr(args, "home", None),
         "policy": getattr(args, "policy", None),
+        "state": getattr(args, "state", None),
+        "shadow_policy": getattr(args, "shadow_policy", None),
         "transport": getattr(args, "transport", None),
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
@@ -274,7 +291,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         extra_hosts, extra_origins = (tuple(getattr(args, k, None) or ()) for k in ("allowed_host", "allowed_origin"))
         no_auth = bool(getattr(args, "no_auth", False))
         options = HttpOptions(settings.host, settings.port, extra_hosts, extra_origins, no_auth=no_auth)
-        return serve_http(server, options, policy_in_force(app), settings.home)
+        ready = app.store.health if app.store is not None else None
+        return serve_http(server, options, policy_in_force(app), settings.home, ready)
     server.run("stdio")
     return 0
 

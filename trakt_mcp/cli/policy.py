@@ -16,6 +16,7 @@ from typing import Any
 from guard.approvals import ApprovalError
 from guard.engine import LEVELS, Decision, Engine, Quota, UnknownIdentity, View
 from guard.policy import PolicyError, policy_schema
+from trakt_mcp.cli import policycode
 from trakt_mcp.settings import Settings
 from trakt_mcp.terminal import ask as terminal_ask
 from trakt_mcp.terminal import printable
@@ -37,6 +38,7 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
     explain.set_defaults(run=run_explain)
     schema = actions.add_parser("schema", parents=[common], help="print the policy file's JSON Schema")
     schema.set_defaults(run=lambda args, settings: _print_schema())
+    policycode.register(actions, common)
 
     approve = subcommands.add_parser(
         "approve",
@@ -45,10 +47,6 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
     )
     approve.add_argument("code", nargs="?", help="the code the agent passed on, e.g. ABCD-2345")
     approve.set_defaults(run=run_approve)
-
-    audit = subcommands.add_parser("audit", parents=[common], help="show the latest guard decisions")
-    audit.add_argument("-n", "--count", type=int, default=20, help="how many entries (default 20)")
-    audit.set_defaults(run=run_audit)
 
 
 def _engine(settings: Settings) -> Engine | None:
@@ -250,39 +248,3 @@ def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str
         return 1
     print("Approved: the agent may now repeat the call once." if approved else "Not approved; request discarded.")
     return 0 if approved else 1
-
-
-def _decided(entry: dict[str, Any]) -> str:
-    """'confirmed (desktop, by the owner)': the decision, and for a question the channel and who answered."""
-    decision = str(entry.get("decision", ""))
-    if not entry.get("channel"):
-        return decision
-    by = f", by the {entry['answered_by']}" if entry.get("answered_by") else ""
-    return f"{decision} ({entry['channel']}{by})"
-
-
-def run_audit(args: argparse.Namespace, settings: Settings) -> int:
-    from guard.audit import AuditLog
-    from trakt_mcp.server import guarded
-
-    entries = list(AuditLog(guarded.audit_path(settings)).tail(max(args.count, 1)))
-    if not entries:
-        print(f"No audit entries yet ({guarded.audit_path(settings)}).")
-        return 0
-    rows = [("TIME", "IDENTITY", "CLIENT", "TOOL", "DECISION", "RULE", "OUTCOME", "MS", "ARGUMENTS")]
-    for entry in entries:
-        rows.append(
-            (
-                str(entry.get("time", ""))[:19].replace("T", " "),
-                str(entry.get("identity") or "(local)"),
-                str(entry.get("client") or "-"),
-                str(entry.get("resource") or entry.get("tool") or "-"),
-                _decided(entry),
-                str(entry.get("rule") or "-"),
-                str(entry.get("outcome", "")),
-                str(entry.get("duration_ms", "")),
-                json.dumps(entry.get("arguments", {}), ensure_ascii=False)[:60],
-            )
-        )
-    print(_table([tuple(printable(cell) for cell in row) for row in rows]))
-    return 0

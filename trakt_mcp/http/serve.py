@@ -14,11 +14,12 @@ import hmac
 import ipaddress
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import anyio
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
 from mcp.server.auth.provider import AccessToken
 from mcp.server.mcpserver import MCPServer
@@ -30,6 +31,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from guard.policy import Policy, identity_for_token
+from guard.store import StoreError
 from trakt_mcp import __version__
 from trakt_mcp.http.identity import LOCAL_USER
 from trakt_mcp.http.limits import BodyLimit, ConnectionLimits
@@ -40,12 +42,17 @@ log = logging.getLogger("trakt_mcp.http.serve")
 
 MCP_PATH = "/mcp"
 HEALTH_PATH = "/health"
-OPEN_PATHS = frozenset({HEALTH_PATH})
+#: For load balancers: the process lives (/healthz); it can serve, its shared state answering (/readyz).
+LIVE_PATH, READY_PATH = "/healthz", "/readyz"
+OPEN_PATHS = frozenset({HEALTH_PATH, LIVE_PATH, READY_PATH})
+NOT_READY = "the shared state store does not answer or its schema is not current (`trakt-mcp state status` says why)"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 #: Stands in for the token in the request's AccessToken: the secret itself is never kept past the check.
 REDACTED = "[redacted]"
 
 PolicySource = Callable[[], Policy]
+#: Checks that the shared state can be used (a store's `health`): raises StoreError when it cannot.
+Readiness = Callable[[], str]
 
 
 @dataclass(frozen=True)
@@ -155,14 +162,40 @@ class RequireIdentity:
             await self._app(scope, receive, send)
 
 
-def build_http_app(server: MCPServer, options: HttpOptions, current_policy: PolicySource) -> Starlette:
-    """The ASGI app: MCP at /mcp behind the bearer check, and GET /health (open, no secrets)."""
+Endpoint = Callable[[Request], Awaitable[JSONResponse]]
+
+
+def balancer_probes(ready: Readiness | None) -> list[tuple[str, Endpoint]]:
+    """GET /healthz (the process lives) and /readyz (the shared state answers, schema current), for balancers: open,
+    and why the state is not ready goes to the server's log, not to whoever asks."""
+
+    async def live(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readiness(request: Request) -> JSONResponse:
+        if ready is not None:
+            try:
+                await anyio.to_thread.run_sync(ready)
+            except StoreError as exc:
+                log.warning("not ready: %s", exc)
+                return JSONResponse({"status": "not ready", "reason": NOT_READY}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return [(LIVE_PATH, live), (READY_PATH, readiness)]
+
+
+def build_http_app(
+    server: MCPServer, options: HttpOptions, current_policy: PolicySource, ready: Readiness | None = None
+) -> Starlette:
+    """The ASGI app: MCP at /mcp behind the bearer check, and GET /health, /healthz and /readyz (open, no secrets:
+    why the state is not ready goes to the server's log, not to whoever asks)."""
 
     async def health(request: Request) -> JSONResponse:
         auth = "bearer" if tokens_required(options, current_policy()) else "none"
         return JSONResponse({"status": "ok", "server": "trakt-mcp", "version": __version__, "auth": auth})
 
-    server.custom_route(HEALTH_PATH, methods=["GET"], include_in_schema=False)(health)
+    for path, endpoint in [(HEALTH_PATH, health), *balancer_probes(ready)]:
+        server.custom_route(path, methods=["GET"], include_in_schema=False)(endpoint)
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH, transport_security=transport_security(options), host=options.host
     )
@@ -202,7 +235,9 @@ def with_local_token(options: HttpOptions, home: Path) -> HttpOptions:
     return replace(options, local_token=token)
 
 
-def serve_http(server: MCPServer, options: HttpOptions, current_policy: PolicySource, home: Path) -> int:
+def serve_http(
+    server: MCPServer, options: HttpOptions, current_policy: PolicySource, home: Path, ready: Readiness | None = None
+) -> int:
     """Run until interrupted; exit code 2 when the options are refused (nothing is bound then)."""
 
     problem = refusal(options, current_policy())
@@ -216,7 +251,7 @@ def serve_http(server: MCPServer, options: HttpOptions, current_policy: PolicySo
         return 2
     if not options.loopback and not options.allowed_hosts:
         log.warning("listening on %s: add --allowed-host for each name clients use to reach it", options.host)
-    announcing_server(uvicorn_config(build_http_app(server, options, current_policy), options)).run()
+    announcing_server(uvicorn_config(build_http_app(server, options, current_policy, ready), options)).run()
     return 0
 
 

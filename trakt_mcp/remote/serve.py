@@ -23,6 +23,7 @@ from trakt_mcp.remote.people import CallerAuth, People, bind_person
 from trakt_mcp.remote.routes import MCP_PATH, PeopleTokenVerifier, Remote, RemoteRoutes
 from trakt_mcp.remote.sealing import load_sealer
 from trakt_mcp.remote.sqlite import open_people_store
+from trakt_mcp.remote.store import PeopleStore
 from trakt_mcp.remote.trakt_signin import DEVICE_REDIRECT, SANDBOX_TRAKT_PATH, callback_url
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def install(app: App, *, documents_transport: httpx.AsyncBaseTransport | None = 
     settings = app.settings
     assert settings.public_url is not None
     base = settings.public_url
-    store = open_people_store(settings.home)
+    store = people_store(app)
     redirect = DEVICE_REDIRECT if settings.trakt_signin == "device" else callback_url(base)
     people = People(settings, app.client.http, store, load_sealer(settings.home), redirect, time.time)
     caller = CallerAuth(people)
@@ -50,6 +51,18 @@ def install(app: App, *, documents_transport: httpx.AsyncBaseTransport | None = 
     )
     app.remote = remote
     return remote
+
+
+def people_store(app: App) -> PeopleStore:
+    """The people file in the state folder, or with a postgresql:// state the database every replica shares (on the
+    guard's store's connections)."""
+    from guard.store.postgres import PostgresStore
+
+    if isinstance(app.store, PostgresStore):
+        from trakt_mcp.remote.postgres import PostgresPeopleStore
+
+        return PostgresPeopleStore(app.store)
+    return open_people_store(app.settings.home)
 
 
 def server_options(remote: Remote) -> dict[str, Any]:
@@ -92,7 +105,7 @@ def _sandbox_trakt(app: App) -> Route:
 
 def build_app(server: MCPServer, app: App, options: HttpOptions) -> Starlette:
     from trakt_mcp.http.limits import BodyLimit
-    from trakt_mcp.http.serve import transport_security
+    from trakt_mcp.http.serve import balancer_probes, transport_security
 
     remote = app.remote
     assert remote is not None
@@ -104,6 +117,8 @@ def build_app(server: MCPServer, app: App, options: HttpOptions) -> Starlette:
         return JSONResponse({"status": "ok", "server": "trakt-mcp", "version": __version__, "auth": "oauth"})
 
     routes.append(Route("/health", health, methods=["GET"]))
+    ready = app.store.health if app.store is not None else None
+    routes += [Route(path, endpoint, methods=["GET"]) for path, endpoint in balancer_probes(ready)]
     for route in routes:
         server.custom_route(route.path, methods=sorted(route.methods or ()), include_in_schema=False)(route.endpoint)
     public = urlsplit(remote.base)

@@ -7,6 +7,7 @@ import difflib
 import json
 import math
 import shlex
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
@@ -17,7 +18,9 @@ from pydantic import PrivateAttr, ValidationError
 
 from guard import progress
 from guard.approvals import Approvals
-from guard.audit import AuditLog
+from guard.audit import AuditLog, AuditTrail
+from guard.audit_table import TableAudit
+from guard.auditchain import StoreHead
 from guard.catalog import Catalog, InvalidArguments, NotReady, ResourceInfo, ToolInfo
 from guard.engine import Engine, matches_any
 from guard.home import secret_key, secure_folder
@@ -25,6 +28,7 @@ from guard.middleware import Guard
 from guard.policy import Identity, Layer, Policy, PolicyError, Rule, read_policy
 from guard.reload import PolicyWatcher
 from guard.store import Store, StoreError
+from guard.store.postgres_schema import GUARD, Schema
 from guard.store.sqlite import SqliteStore
 from trakt_mcp.http.identity import request_identity
 from trakt_mcp.server.resources import RESOURCES, TEMPLATES
@@ -52,17 +56,55 @@ SIGN_IN = "sign-in"
 EXPIRED_KEPT = 3600.0
 
 
+#: The name the audit chain's last link is remembered under in the state store.
+AUDIT_HEAD = "audit.jsonl"
+
+
 def audit_path(settings: Settings) -> Path:
     return settings.home / "audit.jsonl"
+
+
+#: What trakt-mcp keeps in a PostgreSQL state: the guard's tables and multi-user mode's (trakt_mcp/remote/migrations).
+STATE_SCHEMAS = (GUARD, Schema("people", "trakt_mcp.remote"))
+
+
+def audit_head(settings: Settings) -> str:
+    """The name the JSONL chain's last link is kept under. A PostgreSQL state is shared by replicas, each with a
+    file (and chain) of its own: there the name says whose (host and state folder)."""
+    if settings.state_url is None:
+        return AUDIT_HEAD
+    return f"{AUDIT_HEAD} {socket.gethostname()}:{settings.home}"
+
+
+def audit_log(settings: Settings, store: Store) -> AuditLog:
+    """The audit log, every line chained with the state folder's secret; the store remembers the last link."""
+    head = StoreHead(store, audit_head(settings))
+    return AuditLog(audit_path(settings), key=lambda: secret_key(settings.home), head=head)
 
 
 def state_path(settings: Settings) -> Path:
     return settings.home / "state.db"
 
 
-def open_store(settings: Settings) -> SqliteStore:
-    """The state every trakt-mcp process on this home shares (opened on first use)."""
+def open_store(settings: Settings, *, migrate_at_start: bool = True) -> Store:
+    """The state every trakt-mcp process on this home shares, or with a postgresql:// state every replica behind
+    the balancer (opened on first use; its schema, the guard's and multi-user mode's people, migrated then)."""
+    if settings.state_url is not None:
+        from guard.store.postgres import PostgresStore
+
+        return PostgresStore(settings.state_url, schemas=STATE_SCHEMAS, migrate_at_start=migrate_at_start)
     return SqliteStore(state_path(settings))
+
+
+def audit_trail(settings: Settings, store: Store) -> AuditTrail:
+    """The JSONL file in the state folder; with a PostgreSQL state, the shared table too (which `audit` reads), both
+    chained (guard.auditchain)."""
+    from guard.store.postgres import PostgresStore
+
+    local = audit_log(settings, store)
+    if not isinstance(store, PostgresStore):
+        return local
+    return TableAudit(store, local, key=lambda: secret_key(settings.home))
 
 
 def approvals(settings: Settings, store: Store | None = None) -> Approvals:
@@ -271,7 +313,11 @@ def load_engine(settings: Settings, catalog: Catalog) -> Engine:
     source = "built-in" if settings.policy is None else str(settings.policy)
     if settings.restricted:
         source = f"{source} + {' '.join(settings.restriction_flags())}"
-    return Engine(restrict(policy, settings, catalog), catalog, source, people=settings.public_url is not None)
+    shadow = read_policy(settings.shadow_policy) if settings.shadow_policy is not None else None
+    if shadow is not None:
+        shadow = restrict(shadow, settings, catalog)
+    people = settings.public_url is not None
+    return Engine(restrict(policy, settings, catalog), catalog, source, shadow=shadow, people=people)
 
 
 class SharedWatcher(PolicyWatcher):
@@ -308,7 +354,7 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
     store = app.store if app.store is not None else open_store(settings)
     guard = Guard(
         watcher,
-        audit=AuditLog(audit_path(settings)),
+        audit=audit_trail(settings, store),
         approvals=approvals(settings, store),
         approve_command=approve_command(settings),
         identify=request_identity,

@@ -1,0 +1,58 @@
+"""Multi-user mode across replicas (issue 23 with issue 21): three `trakt-mcp --public-url` replicas behind HAProxy
+(deploy/haproxy.cfg) share one PostgreSQL for people, their sealed Trakt tokens, OAuth clients, codes and tokens.
+A person who signs in through the balancer (each step landing on another replica) is known to every replica, and
+signing out on one is seen by all."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, cast
+
+import httpx
+import psycopg
+import pytest
+
+from tests.postgres_support import Cluster
+from tests.remote_support import CALLBACK, RemoteServer, call_tool, register, signed_in, tool_text
+from tests.replica_support import Deployment, deployment
+
+#: Which replica answered, in HAProxy's request log line (deploy/haproxy.cfg logs each request).
+REPLICA = re.compile(r" trakt_mcp(?:_live)?/(replica\d) ")
+
+
+@pytest.fixture(scope="module")
+def deployed(postgres_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    with deployment(tmp_path_factory.mktemp("people"), postgres_cluster.new_schema(), multi_user=True) as running:
+        yield running
+
+
+def on(replica_base: str, access_token: str, tool: str) -> httpx.Response:
+    with httpx.Client(base_url=replica_base, timeout=30) as http:
+        return call_tool(http, access_token, tool)
+
+
+def test_a_person_signed_in_through_one_replica_is_known_to_every_replica(deployed: Deployment) -> None:
+    balancer = RemoteServer(deployed.base, deployed.folder, cast(Any, deployed.balancer))
+    with balancer.http() as http:  # round robin: register, authorize, Trakt's callback and /token land apart
+        client_id = register(http, CALLBACK)["client_id"]
+        alice = signed_in(balancer, http, client_id, "alice")
+    steps = ("POST /register", "GET /authorize", "GET /oauth/trakt/callback", "POST /token")
+    log = (deployed.folder / "haproxy.log").read_text().splitlines()
+    served = {match[1] for line in log if any(step in line for step in steps) if (match := REPLICA.search(line))}
+    assert len(served) >= 2, log  # the sign-in's steps were answered by different replicas
+    answers = [
+        tool_text(on(replica.base, alice["access_token"], "fetch_user_watchlist")) for replica in deployed.replicas
+    ]
+    assert len(set(answers)) == 1 and "Your watchlist" in answers[0], answers
+    (trakt,) = [issued for issued in deployed.fake.tokens.values() if issued.account == "alice"]
+    with psycopg.connect(deployed.state) as connection:
+        (sealed,) = connection.execute("SELECT trakt_token FROM people WHERE username = 'alice'").fetchone() or ()
+        stored = b"".join(str(row).encode() for row in connection.execute("SELECT * FROM oauth_tokens").fetchall())
+    assert trakt.access_token.encode() not in bytes(sealed), "her Trakt token is sealed in the shared database"
+    assert alice["access_token"].encode() not in stored, "tokens we issued are kept by digest only"
+
+    cleared = tool_text(on(deployed.replicas[0].base, alice["access_token"], "clear_auth"))
+    assert "revoked at Trakt" in cleared, cleared
+    refused = [on(replica.base, alice["access_token"], "fetch_user_watchlist") for replica in deployed.replicas]
+    assert [answer.status_code for answer in refused] == [401, 401, 401]
