@@ -103,6 +103,7 @@ def test_serving_stdio_imports_neither_http_nor_sandbox_nor_commands(tmp_path: P
     )
     http = {name for name in ours if name.startswith("trakt_mcp.http.")}
     assert http <= {"trakt_mcp.http.identity"}, f"the HTTP server is not for stdio: {sorted(http)}"
+    assert "guard.store.postgres" not in loaded, "the SQLite state never loads the PostgreSQL store"
     remote = {name for name in ours if name.startswith("trakt_mcp.remote")}
     assert not remote, f"multi-user mode is for HTTP: {sorted(remote)}"
     commands = {name for name in ours if name.startswith("trakt_mcp.cli.")}
