@@ -393,14 +393,15 @@ class _Recorder:
             self.watch.setdefault(request_id, ("tools/list", ""))
 
     def answer(self, message: dict[str, Any]) -> None:
+        """The client gets the answer first; recording it as the next snapshot comes after."""
         request_id = message.get("id")
         watched = self.watch.pop(request_id, None) if "method" not in message else None
-        if watched is not None and "result" in message:
-            self._record(watched, message["result"])
         if request_id in self.session.answered and "method" not in message:
             del self.session.answered[request_id]
-            return
-        self.session.wire.send(message)
+        else:
+            self.session.wire.send(message)
+        if watched is not None and "result" in message:
+            self._record(watched, message["result"])
 
     def _record(self, watched: tuple[str, str], result: dict[str, Any]) -> None:
         method, version = watched
@@ -421,8 +422,14 @@ class _Recorder:
                 return
             if old is not None:
                 self.fresh.initialize = {**old.initialize, **self.fresh.initialize}
-            try:
-                self.fresh.save(self.path)
-            except OSError as exc:
-                log.warning("could not save the quick-start snapshot: %s", exc)
+            if old != self.fresh:  # an unchanged snapshot is not written again
+                # Written (and fsynced) on a thread of its own: the requests behind this one do not wait for the disk.
+                threading.Thread(target=_save, args=(self.fresh, self.path), name="snapshot-writer").start()
             self.path = None
+
+
+def _save(snapshot: Snapshot, path: Path) -> None:
+    try:
+        snapshot.save(path)
+    except OSError as exc:
+        log.warning("could not save the quick-start snapshot: %s", exc)
