@@ -1,5 +1,5 @@
-"""Attack figures for issue #17: how many attempts of each kind were made against real `trakt-mcp` processes, and
-how many the guard (or the server) held. Prints one table; every row must read held == attempts.
+"""Attack figures for issues #17 and #24: how many attempts of each kind were made against real `trakt-mcp`
+processes, and how many the guard (or the server) held. Prints one table; every row must read held == attempts.
 
     .venv/bin/python bench/attacks.py
 
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from mcp.shared.exceptions import MCPError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -132,7 +133,11 @@ async def errors(home: Path) -> list[Row]:
     async with h.real_server(home) as client:
         for value in values:
             for name, arguments in (("fetch_trending_shows", {"limit": value}), (value, {})):
-                said = text_of(await client.call_tool(name, arguments))
+                try:
+                    said = text_of(await client.call_tool(name, arguments))
+                except MCPError as exc:  # an unknown tool is a JSON-RPC error (-32602) naming it in message and data
+                    named = exc.error.data.get("name", "") if isinstance(exc.error.data, dict) else ""
+                    said = exc.error.message if len(named) < 600 and named.isprintable() else named
                 held += len(said) < 600 and said.isprintable()
     return [("8 huge or escape-laden values in errors (arguments, tool names)", 2 * len(values), held)]
 
@@ -186,6 +191,89 @@ async def replays(home: Path) -> list[Row]:
     return [("8 another identity replays a pending question's state", attempts, held)]
 
 
+async def issue_24(home: Path) -> list[Row]:
+    """Issue 24's categories, each through the real-process tests that prove it: the side-doors suite counts every
+    method it tries; every other row counts one attack per test case, held when all of the test's checks hold."""
+    import pytest
+
+    from tests import test_callers as callers
+    from tests import test_gaps as gaps
+    from tests import test_gate_processes as gated
+    from tests import test_owner_files as files
+    from tests import test_owner_reads as reads
+    from tests import test_side_doors as doors
+
+    rows: list[Row] = []
+    for policy in doors.POLICIES:
+        tally, _ = await doors.knock_everywhere(home / f"doors-{policy}", policy)
+        rows.append((f"24 side doors: every method, 2 eras, stdio + HTTP ({policy})", tally["tried"], tally["held"]))
+    bent = ("file 0666", "folder 0777", "file of another user", "link into a 0777 folder")
+    refused_at_start = files.test_a_policy_others_could_change_is_refused_at_start_with_the_fix
+    cases: list[tuple[str, list[Callable[[Path], Any]]]] = [
+        ("24.1 an identity gets, completes or redirects the owner's sign-in",
+         [callers.test_an_identity_never_gets_completes_or_redirects_the_owners_sign_in]),
+        ("24.2 a policy others could change (file, folder, owner, symlink; an edit at reload)",
+         [*(lambda t, b=b: refused_at_start(t, b) for b in bent),
+          files.test_an_edit_by_another_account_is_refused_at_reload_and_the_owners_policy_stays]),
+        ("24.3 an identity holds the owner's sessions", [callers.test_an_identity_cannot_hold_the_owners_sessions]),
+        ("24.4 completions: hidden, denied, over the limit, unaudited",
+         [gated.test_completions_are_judged_counted_and_audited_as_the_search_they_make,
+          gated.test_a_hidden_or_denied_tool_completes_nothing]),
+        ("24.5 card data of a hidden tool",
+         [gated.test_the_watchlist_card_leaves_out_progress_a_hidden_tool_would_show]),
+        ("24.6 blank-rendering text against require", [reads.test_require_treats_blank_rendering_text_as_blank]),
+        ("24.7 a padded 60-item batch and a long note in the owner's dialog",
+         [reads.test_a_padded_sixty_item_batch_reaches_the_owner_as_a_count_in_a_dialog_that_fits]),
+        ("24.8 an identity floods the owner with dialogs",
+         [callers.test_questions_to_the_owner_count_against_the_caller]),
+        ("24.9 --no-auth callers approve their own calls",
+         [lambda t: callers.test_no_auth_callers_cannot_approve_their_own_calls_unless_the_owner_says_so(t, False)]),
+        ("24.10 a client config nested 100,000 deep",
+         [lambda t, c=c: files.test_install_into_a_config_nested_100000_deep_says_so_and_changes_nothing(t, c)
+          for c in ("vscode", "claude-desktop")]),
+        ("24 smaller: full disk, symlinked guard.key",
+         [files.test_a_full_disk_is_named_as_such_not_as_permissions,
+          files.test_a_symlinked_approval_key_tells_the_agent_what_is_wrong]),
+        ("24 gaps: a lost approval, racing first starts, a replay that burns a question",
+         [lambda t: _patched(gaps.test_an_approval_outlives_a_slot_another_process_took_between_approval_and_run, t),
+          lambda t: _patched(gaps.test_two_first_starts_agree_on_one_loopback_token, t),
+          gaps.test_a_failed_replay_of_another_callers_question_burns_nothing]),
+    ]  # fmt: skip
+    for name, checks in cases:
+        held = 0
+        for index, check in enumerate(checks):
+            folder = home / f"{len(rows)}-{index}"
+            folder.mkdir(parents=True)
+            try:
+                outcome = check(folder)
+                if hasattr(outcome, "__await__"):
+                    await outcome
+                held += 1
+            except (AssertionError, pytest.skip.Exception, pytest.fail.Exception) as exc:
+                print(f"{name}: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
+        rows.append((name, len(checks), held))
+    return rows
+
+
+def _patched(check: Callable[..., Any], folder: Path) -> Any:
+    """A test that takes pytest's monkeypatch, run with one of its own."""
+    import pytest
+
+    patch = pytest.MonkeyPatch()
+    outcome = check(folder, patch)
+    if not hasattr(outcome, "__await__"):
+        patch.undo()
+        return outcome
+
+    async def awaited() -> Any:
+        try:
+            return await outcome
+        finally:
+            patch.undo()
+
+    return awaited()
+
+
 def _holds(check: Callable[[Path], None], home: Path) -> int:
     try:
         check(home)
@@ -194,7 +282,7 @@ def _holds(check: Callable[[Path], None], home: Path) -> int:
     return 1
 
 
-def main() -> None:
+def main() -> int:
     rows: list[Row] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as folder:
@@ -206,13 +294,15 @@ def main() -> None:
         rows += anyio.run(errors, base / "e")
         rows += answer_ids(base / "f")
         rows += anyio.run(replays, base / "g")
+        rows += anyio.run(issue_24, base / "h")
     width = max(len(name) for name, _, _ in rows)
     print(f"{'finding / category':<{width}}  attempts  held")
     for name, attempts, held in rows:
         print(f"{name:<{width}}  {attempts:>8}  {held:>4}")
     total, held = sum(r[1] for r in rows), sum(r[2] for r in rows)
     print(f"{'total':<{width}}  {total:>8}  {held:>4}   ({time.monotonic() - started:.0f} s)")
+    return 0 if held == total else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

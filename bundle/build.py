@@ -1,12 +1,14 @@
 """Assemble and pack the MCP Bundle for Claude Desktop: `python bundle/build.py [OUT.mcpb]`.
 
-The bundle is of mcpb's "uv" server type: it carries this project's pyproject.toml and source, and the host runs
-`uv run --directory <bundle> trakt-mcp`, which installs the dependencies for the user's platform (a bundle of
-prebuilt wheels would only run on the machine that built it: pydantic-core is compiled). The official `mcpb` tool
-validates and packs it; install it first with `npm ci --prefix bundle`."""
+The bundle is of mcpb's "uv" server type: it carries this project's pyproject.toml, uv.lock and source, and the
+host runs `uv run --directory <bundle> --frozen trakt-mcp`, which installs the locked versions for the user's
+platform without resolving anything there (a bundle of prebuilt wheels would only run on the machine that built
+it: pydantic-core is compiled). The lock must be current (`uv lock`); this refuses to pack a stale one. The
+official `mcpb` tool validates and packs it; install it first with `npm ci --prefix bundle`."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +17,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-FILES = ["pyproject.toml", "README.md", "policy.example.json", "policy.http.example.json", "policy.schema.json"]
+FILES = [
+    "pyproject.toml",
+    "uv.lock",
+    "README.md",
+    "policy.example.json",
+    "policy.http.example.json",
+    "policy.schema.json",
+]
 PACKAGES = ["trakt_mcp", "guard"]
 MCPB = HERE / "node_modules" / ".bin" / "mcpb"
 
@@ -35,7 +44,18 @@ def stage(folder: Path) -> None:
         shutil.copytree(ROOT / package, folder / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
+def check_lock() -> None:
+    """uv.lock must say what pyproject.toml asks for: the user's uv installs it as it is (--frozen)."""
+    uv = shutil.which("uv", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if uv is None:
+        raise SystemExit("uv is missing: install the dev extras (pip install -e '.[dev]')")
+    checked = subprocess.run([uv, "lock", "--check", "--offline"], cwd=ROOT, capture_output=True, text=True)
+    if checked.returncode != 0:
+        raise SystemExit(f"uv.lock is stale: run `uv lock` and commit it.\n{checked.stderr}")
+
+
 def build(out: Path) -> None:
+    check_lock()
     validated = mcpb("validate", str(HERE / "manifest.json"))
     if validated.returncode != 0:
         raise SystemExit(f"mcpb validate failed:\n{validated.stdout}{validated.stderr}")
@@ -48,6 +68,6 @@ def build(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "dist" / "trakt-mcp.mcpb"
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "dist" / "trakt-guardrails.mcpb"
     build(target)
     print(f"Packed {target}")

@@ -167,6 +167,11 @@ class Approvals:
                     return taken
         return None
 
+    def restore(self, pending: Pending) -> None:
+        """Give back an approval `consume` took, when its call could not run after all (until it expires)."""
+        if pending.expires > self.clock():
+            self._save(pending)
+
     def load(self, code: str) -> Pending:
         code = normalize_code(code)
         pending = self._verified(code, self.store.get(APPROVAL, code, self.clock()))

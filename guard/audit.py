@@ -259,6 +259,9 @@ class AuditLog:
     @contextlib.contextmanager
     def steady(self) -> Iterator[None]:
         """Hold off every writer and rotation (in all processes) while the whole log is read."""
+        if not self.path.parent.is_dir():  # no state folder: no log, and nothing to hold off
+            yield
+            return
         with self._lock, self._file_lock(exclusive=False):
             yield
 
@@ -294,9 +297,10 @@ class AuditLog:
 
 
 class RefusalThrottle:
-    """The guard's meta-limit: at most `max` refused or unknown calls per caller per `window` seconds get an audit
-    line each; past that they are counted (in the shared store) and written as one `suppressed` line with the
-    count when the burst ends, i.e. when the caller's next line is written. A flood of nonsense costs one line."""
+    """The guard's meta-limit: at most `max` refused or unknown calls, completions and card look-ups (guard.gate.use)
+    per caller per `window` seconds get an audit line each; past that they are counted (in the shared store) and
+    written as one `suppressed` line with the count when the burst ends, i.e. when the caller's next line is
+    written. A flood of nonsense costs one line."""
 
     KIND = "suppressed"
 
@@ -308,7 +312,7 @@ class RefusalThrottle:
 
     @staticmethod
     def _key(identity: str | None) -> str:
-        return json.dumps(["refused", identity], ensure_ascii=True)
+        return json.dumps(["bookkeeping", "refused", identity], ensure_ascii=True)
 
     def admit(self, identity: str | None, refused: bool, now: float) -> tuple[bool, dict[str, Any] | None]:
         """Whether this call gets its own line, and the `suppressed` line to write before it (if a burst of this
@@ -332,7 +336,9 @@ class RefusalThrottle:
             "identity": identity,
             "decision": "suppressed",
             "count": ended.get("count"),
-            "reason": f"more than {self.max_lines} refused calls in {self.window:g} s, between {first} and {last}",
+            "reason": (
+                f"more than {self.max_lines} refused calls or uses in {self.window:g} s, between {first} and {last}"
+            ),
         }
         return True, burst
 

@@ -35,14 +35,16 @@ class Report:
 
 
 def read_lines(files: list[Path]) -> list[Line]:
-    lines = []
+    lines: list[Line] = []
     for path in files:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             continue
-        for number, text in enumerate(data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n"), 1):
-            lines.append(Line(path, number, unseal(text)))
+        texts = data.split(b"\n")
+        if texts[-1] == b"":  # the newline that ends the last line (or an empty file)
+            texts.pop()
+        lines.extend(Line(path, number, unseal(text)) for number, text in enumerate(texts, 1))
     return lines
 
 

@@ -72,6 +72,9 @@ class Catalog:
     normalize: Normalize | None = None
     ready: Ready | None = None
     templates: Mapping[str, ResourceInfo] = field(default_factory=dict)
+    #: Groups of tools that act on the owner's own set-up (e.g. signing the server in to an account): hidden from
+    #: every identity (a caller over HTTP) unless a rule of that identity's names the tool (guard.engine).
+    owner_only: frozenset[str] = frozenset()
 
     @classmethod
     def build(
@@ -83,6 +86,7 @@ class Catalog:
         normalize: Normalize | None = None,
         ready: Ready | None = None,
         templates: Iterable[ResourceInfo] = (),
+        owner_only: Iterable[str] = (),
     ) -> Catalog:
         tool_map = {tool.name: tool for tool in tools}
         resource_map = {resource.uri: resource for resource in resources}
@@ -90,7 +94,9 @@ class Catalog:
         for resource in (*resource_map.values(), *template_map.values()):
             if resource.tool not in tool_map:
                 raise ValueError(f"resource {resource.uri} names unknown tool {resource.tool!r}")
-        return cls(tool_map, resource_map, describe or _title_only, normalize, ready, template_map)
+        return cls(
+            tool_map, resource_map, describe or _title_only, normalize, ready, template_map, frozenset(owner_only)
+        )
 
     def resource_for(self, uri: str) -> tuple[ResourceInfo, dict[str, Any]] | None:
         """The resource or template a URI reads, and the tool arguments that read means; None when none does."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -23,6 +22,7 @@ from typing import Any
 
 from guard.names import excerpt
 from guard.rules import Condition
+from guard.text import is_blank
 
 Test = Callable[[Mapping[str, Any]], bool]
 _SEGMENT = re.compile(r"([^.\[\]]+)(\[\*\])?")
@@ -240,9 +240,10 @@ def _type_test(kinds: frozenset[str]) -> Callable[[Any], bool] | None:
 
 
 def _blank(value: Any) -> bool:
-    """Empty, or a string of nothing but whitespace, control and invisible (format) characters."""
+    """Empty, or a string of nothing visible: space-like, control, format and blank-rendering characters of any
+    script (Hangul fillers, Braille blank, ...: guard.text)."""
     if isinstance(value, str):
-        return all(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in value)
+        return is_blank(value)
     return value in ([], {})
 
 

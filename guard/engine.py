@@ -33,6 +33,11 @@ Effective = Action | Literal["hide"]
 LEVELS = ("exact name", "glob", "group", "risk class")
 #: How strict an action is; an identity can only move a tool up this scale.
 RANK: dict[str, int] = {"allow": 0, "confirm": 1, "deny": 2, "hide": 3}
+#: Who calls when nobody had to say (HTTP with `--no-auth`): the top level's decisions, but a caller of its own
+#: (its own rate-limit windows and question ration; its client never answers its questions; the audit names it).
+UNAUTHENTICATED = "(unauthenticated)"
+#: Why an identity does not see a tool of an owner-only group (Catalog.owner_only).
+OWNER_ONLY = "the owner's own set-up (sign-in): closed to identities unless a rule of the identity names the tool"
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -224,6 +229,8 @@ class Engine:
         return self.views[None].visible_resources
 
     def view(self, identity: str | None) -> View:
+        if identity == UNAUTHENTICATED:
+            return dataclasses.replace(self.views[None], identity=UNAUTHENTICATED)
         try:
             return self.views[identity]
         except KeyError:
@@ -260,12 +267,21 @@ class Engine:
             assert base is not None  # the top level always has a default
             own = layer.decisions[name] if layer else None
             decision = _stricter(base, own) if own else base
+            if identity is not None and layer is not None and not self.people and self._owners_only(name, layer):
+                decision = Decision(name, "hide", f"identities.{json.dumps(identity)}", OWNER_ONLY)
             if decision.action != "hide" and quotas:
                 decision = dataclasses.replace(decision, limits=decision.limits + quotas)
             decisions[name] = decision
         visible = frozenset(n for n, d in decisions.items() if d.action != "hide")
         resources = frozenset(uri for uri, res in self.catalog.resources.items() if res.tool in visible)
         return View(self, identity, decisions, visible, resources, quotas)
+
+    def _owners_only(self, name: str, layer: _Compiled) -> bool:
+        """A tool of an owner-only group (Catalog.owner_only) that no rule of this identity's own names. Not in
+        multi-user mode (`people`), where each person signs in to their own Trakt account."""
+        if self.catalog.tools[name].group not in self.catalog.owner_only:
+            return False
+        return not any(match.rule is not None for match in layer.matches[name])
 
     def _compile(self, layer: Layer, prefix: str, default: Action | None) -> _Compiled:
         matches: dict[str, list[Match]] = {name: [] for name in self.catalog.tools}

@@ -150,13 +150,75 @@ def secret_key(home: Path) -> bytes:
     return key
 
 
-def read_regular_file(path: Path) -> str:
+def _trusted_owner(uid: int) -> bool:
+    return uid in (os.getuid(), 0)
+
+
+def _others_may_write(info: os.stat_result) -> bool:
+    """Group or others may write it. A folder with the sticky bit (like /tmp) is not counted: others may add
+    entries there but never rename or remove ours."""
+    writable = stat.S_IMODE(info.st_mode) & 0o022
+    return bool(writable) and not (stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX)
+
+
+def check_owners_file(path: Path, what: str) -> None:
+    """The checks ssh makes on ~/.ssh, for a file that decides what others may do (the policy): the folder that
+    holds it and, through a symlink, the link and the folder of its target are owned by the user running the
+    server (or root) and writable by nobody else; `owners_file_problem` checks the file itself once it is open.
+    Raises HomeError naming the path and the fix."""
+    if not _owner_check():
+        return
+    places = [path.absolute().parent, path.resolve().parent]
+    if path.is_symlink():
+        places.append(path.absolute())
+    for place in dict.fromkeys(places):
+        info = place.lstat()
+        kind = "symbolic link" if stat.S_ISLNK(info.st_mode) else "folder"
+        if not _trusted_owner(info.st_uid):
+            raise HomeError(
+                f"the {kind} {place} that leads to the {what} belongs to another user (uid {info.st_uid}), who "
+                f"could swap the {what}. Fix: keep the {what} in a folder of your own (or `sudo chown "
+                f"{os.getuid()} {place}`)"
+            )
+        if kind == "folder" and _others_may_write(info):
+            raise HomeError(
+                f"the folder {place} that holds the {what} is writable by other users (mode "
+                f"{stat.S_IMODE(info.st_mode):04o}), who could swap the {what}. Fix: `chmod go-w {place}`, or move "
+                f"the {what} to a folder of your own"
+            )
+
+
+def owners_file_problem(path: Path, info: os.stat_result, what: str) -> str | None:
+    """Why an opened file that decides what others may do cannot be trusted (another owner, others may write)."""
+    if not _owner_check():
+        return None
+    if not _trusted_owner(info.st_uid):
+        return (
+            f"the {what} {path} belongs to another user (uid {info.st_uid}), who could change what callers may do. "
+            f"Fix: copy it to a file of your own (or `sudo chown {os.getuid()} {path}`)"
+        )
+    if _others_may_write(info):
+        return (
+            f"the {what} {path} is writable by other users (mode {stat.S_IMODE(info.st_mode):04o}), so anyone on "
+            f"this machine could change what callers may do. Fix: `chmod go-w {path}`"
+        )
+    return None
+
+
+def read_regular_file(path: Path, owners: str | None = None) -> str:
     """The file's text, without ever waiting: opened non-blocking, so a FIFO or device at the path (which would
-    freeze a plain read until someone writes to it) is refused at once, as is a file too large to be a policy."""
+    freeze a plain read until someone writes to it) is refused at once, as is a file too large to be a policy.
+    `owners` names a file that decides what others may do ("policy"): it and its folders must be the owner's
+    alone (`check_owners_file`, `owners_file_problem`), else HomeError."""
+    if owners is not None:
+        check_owners_file(path, owners)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise ValueError("not a regular file (a FIFO, device or folder). Fix: point the policy at a JSON file")
+        if owners is not None and (problem := owners_file_problem(path, info, owners)) is not None:
+            raise HomeError(problem)
         data = handle.read(MAX_TEXT_BYTES + 1)
     if len(data) > MAX_TEXT_BYTES:
         raise ValueError(f"larger than {MAX_TEXT_BYTES // 1_000_000} MB. Fix: a policy is a small JSON file")

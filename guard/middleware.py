@@ -26,29 +26,34 @@ from mcp import types
 from mcp.server.context import CallNext, HandlerResult
 from mcp.shared.exceptions import MCPError
 
-from guard import exact_ids, progress
+from guard import exact_ids, gate, progress
 from guard.approvals import Approvals, Questions
-from guard.audit import AuditTrail, RefusalThrottle, summarize
+from guard.audit import AuditTrail, RefusalThrottle
 from guard.calls import (
-    WIRE_NAMES,
     Context,
     Subject,
     Verdict,
+    audit_entry,
     client_name,
+    filtered,
     is_error,
+    question_windows,
     rate_limited,
+    too_many_questions,
     tool_error,
+    verdict_of,
     visible_templates,
     where,
 )
 from guard.catalog import InvalidArguments
-from guard.channels import Answer, Asking, Channel, Question, Refusal, Result, Unasked, Waiting, settle
+from guard.channels import Asking, Channel, Question, settle
 from guard.channels.app import AppChannel, offers_apps
-from guard.channels.base import bounded_effect, progress_token, reporter, trusts_host
+from guard.channels.base import HOST, AnsweredBy, bounded_effect, progress_token, reporter, trusts_host
 from guard.channels.desktop import DesktopChannel
 from guard.channels.host import HostChannel
 from guard.channels.terminal import TerminalChannel
 from guard.engine import Outcome, UnknownIdentity, View
+from guard.home import HomeError
 from guard.names import shown_name
 from guard.ratelimit import RateLimiter, window_key
 from guard.reload import PolicyWatcher
@@ -91,6 +96,7 @@ class Guard:
         channels: Sequence[Channel] | None = None,
         home: str | None = None,
         server_name: str = "MCP server",
+        host_answers: tuple[str, AnsweredBy] = ("host", HOST),  # how the audit names the host's answers
     ) -> None:
         exact_ids.install()  # an answer to the guard's question must carry the question's exact id
         self.watcher = watcher
@@ -107,7 +113,7 @@ class Guard:
             list(channels)
             if channels is not None
             else [
-                HostChannel(self.questions),
+                HostChannel(self.questions, label=host_answers[0], by=host_answers[1]),
                 AppChannel(self.store, ttl=confirm_ttl, clock=clock),
                 DesktopChannel(server=server_name),
                 TerminalChannel(approvals, approve_command),
@@ -124,7 +130,9 @@ class Guard:
         }
 
     async def __call__(self, ctx: Context, call_next: CallNext) -> HandlerResult:
-        with progress.bind(ctx.session):  # waits anywhere in this request may report progress (guard.progress)
+        # Waits anywhere in this request may report progress (guard.progress); work it does for the caller beyond
+        # a call (a completion, a card's data) is judged by this guard for the same caller (guard.gate.use).
+        with progress.bind(ctx.session), gate.judging(lambda *use: self._use(ctx, *use)):
             return await self._guarded(ctx, call_next)
 
     async def _guarded(self, ctx: Context, call_next: CallNext) -> HandlerResult:
@@ -183,34 +191,25 @@ class Guard:
     # --- lists -------------------------------------------------------------------------------------------------
 
     async def _list_tools(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
-        return self._filter(await call_next(ctx), "tools", "name", view.visible_tools)
+        return filtered(await call_next(ctx), "tools", "name", view.visible_tools)
 
     async def _list_resources(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
-        return self._filter(await call_next(ctx), "resources", "uri", view.visible_resources)
+        return filtered(await call_next(ctx), "resources", "uri", view.visible_resources)
 
     async def _list_templates(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
-        return self._filter(await call_next(ctx), "resourceTemplates", "uri_template", visible_templates(view))
+        return filtered(await call_next(ctx), "resourceTemplates", "uri_template", visible_templates(view))
 
     async def _complete(self, view: View, ctx: Context, call_next: CallNext) -> HandlerResult:
-        """A template's arguments are completed only when the template is visible: a hidden one gets what an unknown
-        one gets (no values)."""
+        """A template's arguments are completed only when its tool is visible and not denied outright: otherwise
+        the answer is what an unknown one gets (no values). Each look-up the completion makes is then judged on its
+        own, as the tool whose data it fetches (guard.gate.use, bound in __call__)."""
         ref = (ctx.params or {}).get("ref")
         uri = ref.get("uri") if isinstance(ref, Mapping) and ref.get("type") == "ref/resource" else None
-        if isinstance(uri, str) and uri in view.catalog.templates and uri not in visible_templates(view):
+        template = view.catalog.templates.get(uri) if isinstance(uri, str) else None
+        decision = view.decide(template.tool) if template is not None else None
+        if template is not None and (decision is None or decision.action in ("hide", "deny")):
             return types.CompleteResult(completion=types.Completion(values=[]))  # as the server answers an unknown one
         return await call_next(ctx)
-
-    @staticmethod
-    def _filter(result: HandlerResult, field: str, key: str, visible: frozenset[str]) -> HandlerResult:
-        def shown(item: Any) -> bool:
-            value = item.get(WIRE_NAMES.get(key, key)) if isinstance(item, Mapping) else getattr(item, key, None)
-            return str(value) in visible
-
-        if isinstance(result, Mapping):
-            return {**result, field: [item for item in result.get(field, []) if shown(item)]}
-        if result is None:
-            return None
-        return result.model_copy(update={field: [item for item in getattr(result, field) if shown(item)]})
 
     # --- calls -------------------------------------------------------------------------------------------------
 
@@ -231,7 +230,7 @@ class Guard:
             if verdict.unknown:  # the spec's answer to an unknown tool; a hidden one looks exactly the same
                 shown = shown_name(name)
                 raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {shown}", data={"name": shown})
-            return tool_error(verdict.message, verdict.error)
+            return tool_error(verdict.message, verdict.error, verdict.decision if verdict.outcome else None)
         return await self._run(ctx, view, subject, verdict, call_next)
 
     async def _answered_in_app(
@@ -250,9 +249,8 @@ class Guard:
         refused = "this caller's own client may not approve" if decided is None else decided.refused
         if decided is None or refused is not None:
             outcome = Outcome("deny", "channels.app", f"approval card answer refused: {refused}")
-            self._record(
-                ctx, view, subject, Verdict("denied", outcome, channel="app", answered_by="host"), "blocked", 0
-            )
+            refusal = Verdict("denied", outcome, channel="app", answered_by="host")
+            self._record(ctx, view, subject, refusal, "blocked", 0)
             return tool_error(f"Refused: {refused}. Nothing ran.")
         if not decided.allow:
             declined = Verdict("declined", Outcome("confirm", "channels.app"), channel="app", answered_by="host")
@@ -291,8 +289,10 @@ class Guard:
         self, ctx: Context, view: View, subject: Subject, verdict: Verdict, call_next: CallNext
     ) -> HandlerResult:
         started = time.perf_counter()
+        admission = gate.Admission(subject.tool or subject.raw_name, view.identity, subject.door)
         try:
-            result = await call_next(dataclasses.replace(ctx, params=verdict.params))
+            with gate.admitting(admission):  # what the handler fetches, it fetches as this tool (guard.gate)
+                result = await call_next(dataclasses.replace(ctx, params=verdict.params))
         except BaseException:
             self._record(ctx, view, subject, verdict, "exception", time.perf_counter() - started)
             raise
@@ -300,18 +300,37 @@ class Guard:
         self._record(ctx, view, subject, verdict, outcome, time.perf_counter() - started)
         return result
 
-    async def _safe_gate(self, view: View, ctx: Context, subject: Subject) -> Verdict:
+    async def _use(self, ctx: Context, tool: str, arguments: dict[str, Any], via: str) -> gate.Admission | gate.Refused:
+        """Judge one use of `tool` that is not a call (a completion, a card's data) for the caller of `ctx`, as a
+        call of it: hidden, denied, conditions and limits apply; confirmation is never asked (refused instead).
+        Audited with `via`, throttled like refusals (guard.audit.RefusalThrottle)."""
         try:
-            return await self._gate(view, ctx, subject)
-        except StoreError as exc:
-            log.error("guard state store failed while deciding on %s: %s", subject.raw_name, exc)
+            view = await self._current_view(ctx)
+        except Exception as exc:
+            return gate.Refused(str(exc) if isinstance(exc, UnknownIdentity) else "the caller could not be identified")
+        subject = Subject(tool, dict(arguments), {"name": tool, "arguments": dict(arguments)}, via=via)
+        verdict = await self._safe_gate(view, ctx, subject, ask=False)
+        if verdict.message is None and verdict.reply is None:
+            self._record(ctx, view, subject, verdict, "admitted", 0.0)
+            return gate.Admission(subject.tool or tool, view.identity, via)
+        self._record(ctx, view, subject, verdict, "blocked", 0.0)
+        return gate.Refused("not available here" if verdict.unknown else str(verdict.message))
+
+    async def _safe_gate(self, view: View, ctx: Context, subject: Subject, *, ask: bool = True) -> Verdict:
+        try:
+            return await self._gate(view, ctx, subject, ask=ask)
+        except (StoreError, HomeError) as exc:  # the state store or a file of the state folder (guard.key)
+            log.error("guard state failed while deciding on %s: %s", subject.raw_name, exc)
             return Verdict("denied", None, f"Blocked: {exc}. {subject.raw_name} did not run.")
         except Exception:
             log.exception("guard failed while deciding on %s; blocking the call", subject.raw_name)
             return Verdict("denied", None, "The guard could not decide on this call (internal error). Nothing ran.")
 
-    async def _gate(self, view: View, ctx: Context, subject: Subject, confirmed: Verdict | None = None) -> Verdict:
-        """`confirmed`: the user already agreed to this call while an earlier policy was in force (decide again)."""
+    async def _gate(
+        self, view: View, ctx: Context, subject: Subject, confirmed: Verdict | None = None, *, ask: bool = True
+    ) -> Verdict:
+        """`confirmed`: the user already agreed to this call while an earlier policy was in force (decide again).
+        `ask` False: a call that needs confirmation is refused without asking anyone (a use, not a call)."""
         decision = view.decide(subject.raw_name)
         if decision is None:
             resolved = view.resolve(subject.raw_name)
@@ -321,6 +340,7 @@ class Guard:
             return Verdict("denied", None, "unknown", unknown=True)
         if decision.action == "hide":
             return Verdict("hidden", decision.outcome, "hidden", unknown=True)
+        subject.tool = decision.tool
         if decision.action != "deny" and confirmed is None:
             try:
                 subject.canonical(view.catalog, decision.tool)
@@ -339,6 +359,9 @@ class Guard:
         verdict = Verdict("allowed", outcome, params=subject.params)
         if confirmed is not None:
             verdict = dataclasses.replace(confirmed, outcome=outcome)
+        elif outcome.action == "confirm" and not ask:
+            because = f"{subject.raw_name} needs the owner's confirmation ({where(outcome)})"
+            return Verdict("denied", outcome, f"{because}, and nobody is asked about a {subject.via}.")
         elif outcome.action == "confirm":
             verdict = await self._confirm(view, ctx, decision.tool, outcome, subject)
             if verdict.message is not None or verdict.reply is not None:
@@ -351,13 +374,21 @@ class Guard:
                 return Verdict("denied", outcome, f"Refused: {exc}. {subject.raw_name} did not run.")
             if latest is not view:
                 return await self._gate(latest, ctx, subject, verdict)
-        return rate_limited(outcome, decision, subject, self.limiter.acquire_all(keys)) or verdict
+        spent = rate_limited(outcome, decision, subject, self.limiter.acquire_all(keys))
+        if spent is not None and verdict.undo is not None:  # another process took the slot since the check above
+            verdict.undo()
+            spent.message = f"{spent.message} The owner's approval is kept for that retry."
+        return spent or verdict
 
     # --- confirmation ------------------------------------------------------------------------------------------
 
     async def _confirm(self, view: View, ctx: Context, tool: str, outcome: Outcome, subject: Subject) -> Verdict:
         """Ask only about a call that can run: its arguments are canonical by now; is it ready (signed in,
         something to act on)?"""
+        with gate.admitting(gate.Admission(tool, view.identity, "ask")):  # look-ups to describe it: reads only
+            return await self._ask(view, ctx, tool, outcome, subject)
+
+    async def _ask(self, view: View, ctx: Context, tool: str, outcome: Outcome, subject: Subject) -> Verdict:
         arguments = subject.arguments
         catalog = view.catalog
         not_ready = await catalog.ready(tool, arguments) if catalog.ready else None
@@ -373,32 +404,16 @@ class Guard:
             home=self.home,
             describe=lambda: bounded_effect(catalog, tool, arguments, DESCRIBE_TIMEOUT),
             report=reporter(ctx),
+            ration=lambda: self._ration(view.identity),
         )
         # A client that did not negotiate MCP Apps never hears of the app channel: its answers stay as they were.
         channels = [c for c in self.channels if not isinstance(c, AppChannel) or offers_apps(ctx)]
-        return self._verdict(outcome, subject, await settle(channels, outcome.confirm_via, asking))
+        return verdict_of(outcome, subject, await settle(channels, outcome.confirm_via, asking))
 
-    @staticmethod
-    def _verdict(outcome: Outcome, subject: Subject, result: Result | Unasked) -> Verdict:
-        did_not_run = f"{subject.raw_name} did not run."
-        if isinstance(result, Answer):
-            if result.approved:
-                params = dict(result.params) if result.params is not None else subject.params
-                return Verdict("confirmed", outcome, params=params, channel=result.channel, answered_by=result.by)
-            message = f"{result.message} {did_not_run}"
-            return Verdict("declined", outcome, message, channel=result.channel, answered_by=result.by)
-        if isinstance(result, Waiting):
-            return Verdict("approval_pending", outcome, result.message, reply=result.reply, channel=result.channel)
-        if isinstance(result, Refusal):
-            return Verdict("denied", outcome, f"{result.message} {did_not_run}", channel=result.channel)
-        reasons = "; ".join(result.reasons)
-        return Verdict(
-            "denied",
-            outcome,
-            f"Nobody could be asked to confirm this call ({where(outcome)}), so {did_not_run} Nobody declined it: "
-            f'{reasons}. Fix: name a channel that works here in the rule\'s confirm_via (e.g. ["terminal"]), '
-            "run the server where a display is available, or use a client that can ask (elicitation).",
-        )
+    def _ration(self, identity: str | None) -> str | None:
+        """One more question to the owner from this caller, if its question windows have room (counted now)."""
+        blocked = self.limiter.acquire_all(question_windows(identity))
+        return None if blocked is None else too_many_questions(blocked)
 
     # --- audit -------------------------------------------------------------------------------------------------
 
@@ -407,31 +422,10 @@ class Guard:
     ) -> None:
         if self.audit is None:
             return
-        decided = verdict.outcome
-        entry: dict[str, Any] = {
-            "identity": view.identity if view else _safe_identity(self.identify, ctx),
-            "client": summarize(client_name(ctx)),
-            "tool": shown_name(subject.raw_name) if verdict.unknown else summarize(subject.raw_name),
-            "decision": verdict.decision,
-            "rule": decided.rule if decided else None,
-            "condition": decided.condition if decided else None,
-            "reason": decided.reason if decided and verdict.decision != "allowed" else None,
-            "arguments": (sent := summarize(subject.arguments if subject.sent is None else subject.sent)),
-            "outcome": outcome,
-            "duration_ms": round(seconds * 1000, 2),
-        }
-        if verdict.unknown:
-            entry["unknown_tool"] = True
-        if verdict.channel is not None:
-            entry["channel"] = verdict.channel
-            entry["answered_by"] = verdict.answered_by
-        if subject.resource is not None:
-            entry["resource"] = summarize(subject.resource)
-        if subject.sent is not None and (whole := summarize(subject.arguments, shorten=False)) != sent:
-            entry["canonical"] = whole  # what the tool received, whole but for secrets: `policy replay` re-decides it
-        if subject.would is not None:
-            entry["shadow"], entry["shadow_rule"] = subject.would.action, subject.would.rule
-        self.refusals.record(self.audit, entry, refused=outcome == "blocked", now=self._clock())
+        identity = view.identity if view else _safe_identity(self.identify, ctx)
+        entry = audit_entry(identity, client_name(ctx), subject, verdict, outcome, seconds)
+        throttled = outcome == "blocked" or subject.via is not None
+        self.refusals.record(self.audit, entry, refused=throttled, now=self._clock())
 
 
 def _safe_identity(identify: Identify, ctx: Context) -> str | None:

@@ -24,7 +24,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from guard import jsonlimits
-from guard.home import read_regular_file
+from guard.home import HomeError, read_regular_file
 from guard.rules import (
     ACTION_SYNONYMS,
     HOST_CHANNELS,
@@ -46,9 +46,12 @@ SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 class PolicyError(Exception):
     """The policy cannot be used. Each problem names the JSON path and how to fix it."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
+    def __init__(self, source: str, problems: list[str], rest: Policy | None = None) -> None:
         self.source = source
         self.problems = problems
+        #: The policy without its invalid entries, when only entries were invalid: checking it against the tools
+        #: finds the remaining problems now, so that all of them are reported in one round.
+        self.rest = rest
         super().__init__(f"invalid policy {source}:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
@@ -231,17 +234,47 @@ def parse_policy(data: Any, source: str = "<policy>") -> Policy:
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(source, explain(exc)) from None
+        raise PolicyError(source, explain(exc), _without_invalid_entries(data, exc)) from None
     problems = _identity_problems(policy)
     if problems:
         raise PolicyError(source, problems)
     return policy
 
 
+#: Where an invalid entry can be left out and the rest still checked: (path prefix, how deep the entry is).
+_ENTRY_DEPTHS = {"rules": 2, "tools": 2, "hide": 2, "identities": 4}
+
+
+def _without_invalid_entries(data: Any, exc: ValidationError) -> Policy | None:
+    """The policy with each invalid rule, tools entry or hide entry left out, or None when something else (a
+    top-level field, the file's shape) is wrong."""
+    if not isinstance(data, dict):
+        return None
+    pruned = json.loads(json.dumps(data))
+    removals: list[tuple[Any, ...]] = []
+    for error in exc.errors():
+        location = tuple(error["loc"])
+        depth = _ENTRY_DEPTHS.get(str(location[0])) if location else None
+        if depth is None or len(location) < depth:
+            return None
+        removals.append(location[:depth])
+    for location in sorted(set(removals), key=lambda loc: [str(part) for part in loc], reverse=True):
+        parent = pruned
+        for part in location[:-1]:
+            parent = parent[part]
+        del parent[location[-1]]
+    try:
+        return Policy.model_validate(pruned)
+    except (ValidationError, KeyError, IndexError, TypeError):
+        return None
+
+
 def read_policy(path: Path) -> Policy:
     """Read and validate a policy file (the catalog-dependent checks happen in the engine)."""
     try:
-        text = read_regular_file(path)
+        text = read_regular_file(path, owners="policy")
+    except HomeError as exc:
+        raise PolicyError(str(path), [str(exc)]) from None
     except OSError as exc:
         raise PolicyError(str(path), [f"cannot read the file ({exc.strerror}). Fix: check the path"]) from None
     except UnicodeDecodeError:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
+import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -36,8 +40,9 @@ def virtual_display() -> Iterator[str]:
     """Xvfb on the first free display number (it tells us which through -displayfd); yields e.g. ":7"."""
     require_tools(*TOOLS)
     read, write = os.pipe()
+    framebuffer = Path(tempfile.mkdtemp(prefix="xvfb-"))
     process = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp", "-fbdir", framebuffer],
         pass_fds=(write,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -47,11 +52,13 @@ def virtual_display() -> Iterator[str]:
         with os.fdopen(read) as numbers:
             number = numbers.readline().strip()
         assert number.isdigit(), "Xvfb did not report its display number"
+        FRAMEBUFFERS[f":{number}"] = framebuffer / "Xvfb_screen0"
         warm_up(f":{number}")
         yield f":{number}"
     finally:
         process.terminate()
         process.wait(timeout=10)
+        shutil.rmtree(framebuffer, ignore_errors=True)
 
 
 def warm_up(display: str) -> None:
@@ -99,3 +106,38 @@ def press(display: str, window: str, *keys: str) -> None:
     """Give the window the keyboard (there is no window manager) and press keys, as the owner would."""
     done = xdotool(display, "windowfocus", "--sync", window, "key", "--delay", "50", *keys)
     assert done.returncode == 0, done.stderr
+
+
+#: Each virtual display's screen as Xvfb keeps it (an XWD image, always current: `Xvfb -fbdir`).
+FRAMEBUFFERS: dict[str, Path] = {}
+
+
+def window_geometry(display: str, window: str) -> tuple[int, int, int, int]:
+    """x, y, width and height of a window on the screen."""
+    said = dict(line.split("=", 1) for line in xdotool(display, "getwindowgeometry", "--shell", window).stdout.split())
+    return int(said["X"]), int(said["Y"]), int(said["WIDTH"]), int(said["HEIGHT"])
+
+
+def save_window(display: str, window: str, target: Path) -> None:
+    """A PNG of one window as the screen shows it, read from Xvfb's framebuffer (no screenshot tool needed)."""
+    data = FRAMEBUFFERS[display].read_bytes()
+    header = struct.unpack(">25I", data[:100])
+    header_size, width, bits, line, colors = header[0], header[4], header[11], header[12], header[19]
+    assert bits == 32, f"expected a 32-bit framebuffer, got {bits}"
+    pixels = header_size + colors * 12
+    x, y, w, h = window_geometry(display, window)
+    rows = []
+    for row in range(y, y + h):
+        start = pixels + row * line + x * 4
+        blue_green_red = data[start : start + w * 4]  # one pixel: blue, green, red, unused
+        rgb = bytearray(w * 3)
+        rgb[0::3], rgb[1::3], rgb[2::3] = blue_green_red[2::4], blue_green_red[1::4], blue_green_red[0::4]
+        rows.append(b"\0" + bytes(rgb))
+    assert width >= x + w
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + chunk(b"IEND", b"")
+    target.write_bytes(png)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 from mcp import Client, types
 from mcp.server.mcpserver import MCPServer
 
@@ -62,6 +63,8 @@ class Harness:
     questions: list[str] = field(default_factory=list)
     #: The identity the guard is told is calling (None = the local user over stdio).
     caller: str | None = None
+    #: Notes that make a handler fail: raise the exception given, or (None) wait until cancelled.
+    failing: dict[str, BaseException | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.server = MCPServer("demo")
@@ -104,6 +107,11 @@ class Harness:
     def _handler(self, name: str) -> Callable[..., Any]:
         async def run(id: int = 0, note: str = "", token: str = "") -> str:
             self.ran.append((name, {"id": id, "note": note}))
+            if note in self.failing:
+                failure = self.failing[note]
+                if failure is not None:
+                    raise failure
+                await anyio.sleep_forever()
             return f"{name} ran with id={id}"
 
         return run

@@ -28,6 +28,8 @@ from typing import Any
 
 import httpx
 
+#: A loaded CI machine can take a while to start a process that imports the whole server.
+STARTUP_SECONDS = 90
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
@@ -69,16 +71,20 @@ def remote_server(home: Path, *flags: str, env: dict[str, str] | None = None) ->
         text=True,
     )
     server = RemoteServer(base, home, process)
-    assert process.stderr is not None
-    deadline = time.monotonic() + 30
-    for line in process.stderr:
-        server.log.append(line)
-        if "serving MCP at" in line or time.monotonic() > deadline:
-            break
-    if process.poll() is not None:
-        raise AssertionError(f"trakt-mcp did not start: {''.join(server.log)}")
-    drain = threading.Thread(target=lambda: server.log.extend(process.stderr or ()), daemon=True)
-    drain.start()
+    listening = threading.Event()
+
+    def read_stderr() -> None:
+        for line in process.stderr or ():
+            server.log.append(line)
+            if "serving MCP at" in line:
+                listening.set()
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not listening.wait(0.1):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"trakt-mcp did not start: {''.join(server.log)}")
     try:
         yield server
     finally:

@@ -63,7 +63,7 @@ async def test_deny_runs_nothing_and_a_wrong_nonce_is_refused_and_audited(settin
         denied = await client.call_tool("answer_approval", {"nonce": nonce, "allow": False})
         after = await client.call_tool("answer_approval", {"nonce": nonce, "allow": True})
     assert wrong.is_error and "Nothing ran" in text_of(wrong)
-    assert "The user denied: Remove from your watchlist: Severance" in text_of(denied)
+    assert "The user denied: Remove from your watchlist (1 item): Severance" in text_of(denied)
     assert after.is_error  # a denied approval is used up too
     assert fake.calls_to("POST", "/sync/watchlist/remove") == []
     decisions = [(line["tool"], line["decision"]) for line in audit(settings)]

@@ -161,7 +161,7 @@ async def test_the_approval_card_allow_runs_the_call_once_deny_runs_nothing_a_re
         card = host.frame.get_by_role("alertdialog", name="Allow this action?")
         await card.wait_for()
         text = await card.inner_text()
-        assert "Remove from your watchlist: Severance (2022)" in text
+        assert "Remove from your watchlist (1 item): Severance (2022)" in text
         assert "the local user" in text and 'rules."remove_*"' in text
         assert await host.frame.locator("button:focus").inner_text() == "Deny"
         await snapshot(host, "approval", theme)

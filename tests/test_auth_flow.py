@@ -9,6 +9,7 @@ import anyio
 import httpx
 import pytest
 
+from guard.gate import Admission, admitting
 from tests import auth_support
 from tests.auth_support import SlowOAuth, accept, auth_calls, flow, keyring_entry, sign_in, stored
 from tests.conftest import FakeTime, Session, text_of
@@ -22,6 +23,9 @@ DEVICE_TOKEN = "/oauth/device/token"
 
 #: The sign-in tests record every token the fake issues (see auth_support).
 fake = auth_support.fake
+
+#: What the guard admits a call of fetch_user_watched_shows as (guard.gate): these tests call the client directly.
+WATCHED = Admission("fetch_user_watched_shows", None, "call")
 
 
 async def call(client: Any, tool: str) -> str:
@@ -58,7 +62,8 @@ async def test_sign_in_pending_then_approved(session: Session, fake: FakeTrakt, 
     token = stored(app)
     assert token is not None and fake.token_valid(token.access_token)
     assert keyring_entry() is not None, "the token lives in the keyring backend"
-    sent = await app.client.get("/shows/trending", auth=True)
+    with admitting(Admission("fetch_trending_shows", None, "call")):
+        sent = await app.client.get("/shows/trending", auth=True)
     assert sent.status == 200
     assert fake.calls[-1].headers["authorization"] == f"Bearer {token.access_token}"
 
@@ -131,7 +136,7 @@ async def test_start_when_signed_in_says_so(session: Session, fake: FakeTrakt, a
 async def test_user_calls_before_sign_in_point_to_start_device_auth(
     session: Session, fake: FakeTrakt, app: App
 ) -> None:
-    with pytest.raises(NotSignedIn, match="call start_device_auth"):
+    with admitting(WATCHED), pytest.raises(NotSignedIn, match="call start_device_auth"):
         await app.client.get("/sync/watched/shows", auth=True)
     assert fake.calls == [], "nothing is sent without a token"
     async with session() as client:
@@ -181,7 +186,7 @@ async def test_clear_auth_when_revoke_fails_still_removes(session: Session, fake
     assert "revoking it at Trakt failed" in answer and "Could not reach Trakt" in answer
     assert stored(app) is None
     assert fake.token_valid(token.access_token), "the fake never got the revoke"
-    with pytest.raises(NotSignedIn):
+    with admitting(WATCHED), pytest.raises(NotSignedIn):
         await app.client.get("/sync/watched/shows", auth=True)
 
 

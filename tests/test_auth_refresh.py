@@ -9,6 +9,7 @@ import anyio
 import httpx
 import pytest
 
+from guard.gate import Admission, admitting
 from tests import auth_support
 from tests.auth_support import SlowOAuth, accept, assert_no_secrets, auth_calls, bearer, flow, sign_in, stored
 from tests.conftest import FakeTime, Session, text_of
@@ -27,8 +28,9 @@ fake = auth_support.fake
 
 
 async def user_call(app: App) -> str:
-    """An authenticated call; returns the access token it carried."""
-    await app.client.get("/shows/trending", auth=True)
+    """An authenticated call, admitted as the guard admits a tool call (guard.gate); returns its access token."""
+    with admitting(Admission("fetch_trending_shows", None, "call")):
+        await app.client.get("/shows/trending", auth=True)
     return bearer(app.fake.calls[-1])  # type: ignore[union-attr]
 
 

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,8 @@ def mcpb(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def resolve(value: str, folder: Path, user_config: dict[str, str]) -> str:
-    """What the host does to the manifest's strings: ${__dirname} and ${user_config.KEY}."""
+    """What the host does to the manifest's strings: ${__dirname} and ${user_config.KEY}; a field the user left
+    empty is not replaced at all (Claude Desktop passes the placeholder through as it is)."""
     value = value.replace("${__dirname}", str(folder))
     for key, given in user_config.items():
         value = value.replace(f"${{user_config.{key}}}", given)
@@ -69,12 +71,12 @@ async def test_the_packed_bundle_starts_from_an_empty_folder_and_lists_77_tools(
     folder.mkdir()
     unpacked = mcpb("unpack", str(packed), str(folder))
     assert unpacked.returncode == 0, unpacked.stdout + unpacked.stderr
-    assert not (folder / ".venv").exists() and (folder / "pyproject.toml").exists()
+    assert not (folder / ".venv").exists() and (folder / "pyproject.toml").exists() and (folder / "uv.lock").exists()
 
     manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text())
     config = manifest["server"]["mcp_config"]
-    user_config = {"client_id": "", "client_secret": "", "policy_file": ""}  # the user filled in nothing
-    assert config["command"] == "uv"
+    user_config: dict[str, str] = {}  # the user filled in nothing: every ${user_config.*} stays as it is
+    assert config["command"] == "uv" and "--frozen" in config["args"], "the lock is installed as it is"
     args = [resolve(arg, folder, user_config) for arg in config["args"]]
     env = {key: resolve(value, folder, user_config) for key, value in config.get("env", {}).items()}
     # What the host provides around it: its own uv and Python (here: this interpreter, no downloads), a home.
@@ -85,11 +87,26 @@ async def test_the_packed_bundle_starts_from_an_empty_folder_and_lists_77_tools(
         UV_PYTHON=sys.executable,
         UV_PYTHON_DOWNLOADS="never",
     )
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"  # no credentials stored anywhere
     if CA_BUNDLE.exists():
         env["SSL_CERT_FILE"] = str(CA_BUNDLE)
+    # First start: uv makes the bundle's environment from uv.lock; it installs, it does not resolve.
+    started = time.monotonic()
+    first = subprocess.run(
+        [str(uv_path), *args, "--version"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    first_start = time.monotonic() - started
+    assert first.returncode == 0, first.stderr
+    assert "Resolved" not in first.stderr and "Installed" in first.stderr, first.stderr
+    print(f"bundle first start (environment from uv.lock, uv cache as found): {first_start:.1f} s")
     params = StdioServerParameters(command=str(uv_path), args=args, env=env, cwd=str(tmp_path))
     async with Client(params, mode="legacy") as session:
         tools = (await session.list_tools()).tools
         assert session.server_info is not None and session.server_info.name == "trakt-mcp"
+        unconfigured = await session.call_tool("fetch_trending_shows", {})
     assert len(tools) == 77
     assert {tool["name"] for tool in manifest["tools"]} == {tool.name for tool in tools}
+    # No client ID: the user is sent to the extension's settings, by the field's name, not to a command.
+    text = unconfigured.content[0].text  # type: ignore[union-attr]
+    assert unconfigured.is_error and '"Trakt client ID"' in text and "Extensions" in text, text
+    assert "setup" not in text and "--sandbox" not in text

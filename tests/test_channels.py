@@ -16,6 +16,8 @@ import pytest
 from guard.catalog import Catalog
 from guard.channels.base import Asking, Question, Refusal, shown
 from guard.channels.desktop import (
+    DIALOG_COLUMNS,
+    INDENT,
     OSASCRIPT,
     DesktopChannel,
     Dialog,
@@ -50,20 +52,36 @@ def dialog(text: str = HOSTILE) -> Dialog:
 # --- the words ----------------------------------------------------------------------------------------------------
 
 
+def effect_paragraph(text: str) -> tuple[list[str], list[str]]:
+    """The dialog's first paragraph (the effect, wrapped) and the lines after it."""
+    lines = text.split("\n")
+    end = lines.index("")
+    return lines[:end], lines[end:]
+
+
 def test_the_dialog_text_escapes_whatever_the_caller_chose_so_no_fake_line_or_reordering_survives() -> None:
     made = dialog_for('identity "alice" (client "x")', HOSTILE, 'policy rule rules."remove_*"', "trakt-mcp", 120)
-    lines = made.text.split("\n")
-    assert lines[0] == shown(HOSTILE)
-    assert "\\n" in lines[0] and "\\u202e" in lines[0] and "\\x1b" in lines[0] and "\\r" in lines[0]
-    assert lines[2] == 'Asked by: identity "alice" (client "x")'
-    assert lines[3] == 'Because of: policy rule rules."remove_*"'
-    assert lines[-1] == "Deny is the default; this dialog denies by itself after 120 s."
+    effect, rest = effect_paragraph(made.text)
+    assert "".join(line.removeprefix(INDENT) for line in effect).replace(" ", "") == shown(HOSTILE).replace(" ", "")
+    assert all(line.startswith(INDENT) for line in effect[1:])  # a wrapped line never passes for the dialog's own
+    assert "\\n" in made.text and "\\u202e" in made.text and "\\x1b" in made.text and "\\r" in made.text
+    assert rest[1] == 'Asked by: identity "alice" (client "x")'
+    assert rest[2] == 'Because of: policy rule rules."remove_*"'
+    assert rest[-1] == "Deny is the default; this dialog denies by itself after 120 s."
     assert not re.search(r"[\u200b\u202e\u2066\x1b\r]", made.text)
     assert made.title == "trakt-mcp: Allow this action?"
 
 
-def test_an_endless_effect_sentence_is_cut_for_the_dialog() -> None:
-    assert len(dialog_for("the local user", "x" * 10_000, "rule", "s", 60).text.split("\n")[0]) == 600
+def test_an_endless_effect_sentence_is_cut_and_wrapped_for_the_dialog() -> None:
+    made = dialog_for("the local user", "x" * 10_000, "rule", "s", 60)
+    effect, _ = effect_paragraph(made.text)
+    assert sum(len(line.removeprefix(INDENT)) for line in effect) == 600
+    assert max(len(line) for line in made.text.split("\n")) <= DIALOG_COLUMNS
+
+
+def test_blank_rendering_runs_are_escaped_once_with_their_count() -> None:
+    padded = "Add (60 items): Dune" + "\u3164" * 500 + "\u2800" * 3 + "\u115f"
+    assert shown(padded) == "Add (60 items): Dune\\u3164(x500)\\u2800(x3)\\u115f"
 
 
 # --- one command line per OS ----------------------------------------------------------------------------------------

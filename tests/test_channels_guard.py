@@ -22,6 +22,7 @@ from trakt_mcp.cli.main import main
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.server.guarded import approve_command
 from trakt_mcp.settings import Settings, default_home
+from trakt_mcp.terminal import program
 
 CODE = re.compile(r"`demo approve ([A-Z2-9]{4}-[A-Z2-9]{4})`")
 POLICY: dict[str, Any] = {
@@ -147,8 +148,9 @@ async def test_signed_out_a_destructive_call_says_so_and_asks_nobody(session: Se
 
 
 def test_the_approve_command_names_the_state_folder_when_it_is_not_the_default(tmp_path: Path) -> None:
-    assert approve_command(Settings(home=default_home())) == "trakt-mcp approve"
-    assert approve_command(Settings(home=tmp_path / "my home")) == f"trakt-mcp approve --home '{tmp_path}/my home'"
+    # program(): `trakt-mcp` when that name on PATH is this installation, else its absolute path (issue #25)
+    assert approve_command(Settings(home=default_home())) == f"{program()} approve"
+    assert approve_command(Settings(home=tmp_path / "my home")) == f"{program()} approve --home '{tmp_path}/my home'"
 
 
 def test_approve_lists_what_waits_and_an_unknown_code_names_the_folder_it_looked_in(

@@ -41,7 +41,7 @@ from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from trakt_mcp.trakt.tokens import FileStore, Token
 
 TOKEN = secrets.token_urlsafe(32)
-CODE = re.compile(r"`trakt-mcp approve --home \S+ ([A-Z2-9]{4}-[A-Z2-9]{4})`")
+CODE = re.compile(r"`(?:\S*/)?trakt-mcp approve --home \S+ ([A-Z2-9]{4}-[A-Z2-9]{4})`")
 ARGUMENTS = {"query": "breaking", "limit": 1}
 POLICY = {
     "version": "1",

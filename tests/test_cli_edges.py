@@ -27,13 +27,21 @@ def environment(home: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "TRAKT_MCP_HOME": str(home), **extra}
 
 
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Terminal:
     """A process whose stdin/stdout/stderr are a pseudo-terminal, as when a person runs it."""
 
     def __init__(self, argv: list[str], env: dict[str, str]) -> None:
         self.master, slave = pty.openpty()
         command = [sys.executable, "-m", "trakt_mcp", *argv]
-        self.process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env)
+        # The child takes Ctrl-C as a terminal program does, whatever this test runner ignores (pytest started
+        # with `nohup ... &` ignores SIGINT, and a child would inherit that): it starts with the default.
+        self.process = subprocess.Popen(
+            command, stdin=slave, stdout=slave, stderr=slave, env=env, preexec_fn=default_sigint
+        )
         os.close(slave)
         self.seen = b""
 

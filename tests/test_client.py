@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
+from guard.gate import owner
 from tests.conftest import FakeTime, Session, text_of
 from trakt_mcp.app import App
 from trakt_mcp.sandbox import FakeTrakt, Fault
@@ -28,6 +30,14 @@ from trakt_mcp.trakt.errors import (
 NUMBERS = [{"n": i} for i in range(1, 1251)]
 
 
+@pytest.fixture(autouse=True)
+async def as_owner(anyio_backend: str) -> AsyncIterator[None]:
+    """These tests drive the Trakt client itself, as the owner's terminal commands do (guard.gate.owner); what
+    reaches Trakt through the server is gated (tests/test_gate.py)."""
+    with owner("tests of the Trakt client itself"):
+        yield
+
+
 @route("GET", "/test/numbers")
 def _numbers(request: FakeRequest) -> Reply:
     """A long list, only for the pagination tests."""
@@ -42,7 +52,7 @@ async def test_every_request_carries_trakt_headers(session: Session, fake: FakeT
     assert call.headers["trakt-api-version"] == "2"
     assert call.headers["trakt-api-key"] == fake.client_id
     assert call.headers["content-type"] == "application/json"
-    assert call.headers["user-agent"].startswith("trakt-mcp/")
+    assert call.headers["user-agent"].startswith("trakt-guardrails/")
     assert "authorization" not in call.headers
     assert call.query == {"query": "office", "page": "1", "limit": "10"}
 

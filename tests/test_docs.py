@@ -6,7 +6,6 @@ After an intended change: `python -m trakt_mcp.cli.docs`."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import jsonschema
@@ -36,7 +35,7 @@ def test_each_client_section_is_what_install_print_shows(
     # uvx and claude on PATH by their plain names: what README.md shows (Claude Code through `claude mcp add`)
     monkeypatch.setattr("shutil.which", lambda name: name if name in ("uvx", "claude") else None)
     monkeypatch.delenv("TRAKT_MCP_HOME")  # the default home: no --home in the entry
-    assert main(["install", client, "--print", "--uvx"]) == 0
+    assert main(["install", client, "--print", "--uvx", "trakt-guardrails"]) == 0
     printed = capsys.readouterr().out.strip()
     section = docs.readme_section(README, "clients") or ""
     assert f"#### {CLIENTS[client].title}\n" in section and printed in section
@@ -52,7 +51,7 @@ def test_every_tool_and_parameter_is_in_the_readme_table() -> None:
 
 
 def test_the_readme_has_the_one_line_uvx_run_and_the_bundle() -> None:
-    assert re.search(r"uvx --from git\+https://\S+ trakt-mcp --sandbox", README)
+    assert "uvx --from . trakt-guardrails --sandbox" in README
     assert "bundle/build.py" in README and ".mcpb" in README
 
 

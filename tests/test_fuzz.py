@@ -19,6 +19,7 @@ from tests.schema_strategies import from_schema
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.tools import all_tools
 from trakt_mcp.tools.spec import ToolSpec, published_schema
+from trakt_mcp.trakt.gate import endpoint_pattern
 
 VALID_EXAMPLES = 25
 INVALID_EXAMPLES = 25
@@ -78,12 +79,7 @@ def wrong_arguments(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]
 
 
 def endpoint_patterns(spec: ToolSpec[Any]) -> list[tuple[str, re.Pattern[str]]]:
-    patterns = []
-    for declared in spec.endpoints:
-        method, _, template = declared.partition(" ")
-        regex = re.sub(r"\{\w+\}", "[^/]+", template.split("?")[0])
-        patterns.append((method, re.compile(f"^{regex}$")))
-    return patterns
+    return [endpoint_pattern(declared) for declared in spec.endpoints]
 
 
 def crashed(spec: ToolSpec[Any], result: types.CallToolResult) -> bool:

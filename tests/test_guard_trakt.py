@@ -66,7 +66,7 @@ async def test_out_of_band_approval_from_the_terminal_then_the_same_call_runs_on
     async with session() as client:  # declares no elicitation
         pending = await client.call_tool("clear_auth", {})
         assert pending.is_error and fake.token_valid(signed_in.access_token)
-        code = re.search(r"`trakt-mcp approve --home \S+ (\S+)`", text_of(pending)).group(1)  # type: ignore[union-attr]
+        code = re.search(r"`(?:\S*/)?trakt-mcp approve --home \S+ (\S+)`", text_of(pending)).group(1)  # type: ignore[union-attr]
 
         monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
         assert main(["approve", code]) == 2  # not a terminal: refused, whatever it says

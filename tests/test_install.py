@@ -76,7 +76,7 @@ async def test_install_then_start_exactly_as_the_client_would(
     backup = config.with_name(config.name + BACKUP_SUFFIX)
     assert backup.read_text() == EXISTING[client]
     code, out = run(capsys, "install", client, "--config", str(config), "--sandbox", "--home", str(home))
-    assert code == 0 and "nothing changed" in out
+    assert code == 0 and out.startswith("Unchanged:")
     assert config.read_bytes() == installed, "installing twice changes nothing"
     assert "fetch" in jsonc.loads(config.read_text())[CLIENTS[client].container], "the other server survives"
 
@@ -129,11 +129,15 @@ def test_print_changes_nothing_and_shows_the_entry(tmp_path: Path, capsys: pytes
     value = json.loads(out)["mcpServers"][SERVER_NAME]
     home = str(tmp_path / "home")  # TRAKT_MCP_HOME in the tests: not the default, so the entry names it
     assert value["args"] == ["--home", home, "--policy", str(policy), "--read-only"]
+    # --uvx alone: from where this installation came (this clone, installed editable), which uv can run now.
     code = main(["install", "cursor", "--print", "--uvx"])
-    assert json.loads(capsys.readouterr().out)["mcpServers"][SERVER_NAME]["args"][:2] == [
+    assert json.loads(capsys.readouterr().out)["mcpServers"][SERVER_NAME]["args"][:3] == [
         "--from",
-        "git+https://github.com/trakt-mcp/trakt-mcp",
+        str(Path(__file__).resolve().parent.parent),
+        "trakt-guardrails",
     ]
+    code = main(["install", "cursor", "--print", "--uvx", "trakt-guardrails"])  # from PyPI, once published
+    assert json.loads(capsys.readouterr().out)["mcpServers"][SERVER_NAME]["args"][:1] == ["trakt-guardrails"]
 
 
 def test_project_and_user_paths(tmp_path: Path) -> None:

@@ -119,6 +119,10 @@ async def test_a_shadow_deny_lets_the_call_run_and_is_audited_and_summed(
     assert called.returncode == 0
     assert (audit_lines(home)[-1]["shadow"], audit_lines(home)[-1]["decision"]) == ("would_confirm", "allowed")
 
+    checked = in_process(capsys, "policy", "check", str(policy))[1]
+    assert "shadow: " in checked and ["add_user_watchlist", "sync", "write", "allow"] in [
+        row.split()[:4] for row in checked.splitlines()
+    ]
     summed = in_process(capsys, "audit", "--shadow", "--home", str(home))[1].splitlines()
     assert any(row.split()[:3] == ['rules."add_user_watchlist"', "deny", "1"] for row in summed), summed
     assert any(row.split()[:3] == ['rules."fetch_*"', "confirm", "1"] for row in summed), summed
@@ -194,6 +198,8 @@ def _forged(lines: list[bytes]) -> list[bytes]:
 async def test_audit_verify_passes_across_a_rotation_and_names_the_line_of_each_break(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    code, out, err = in_process(capsys, "audit", "verify", "--home", str(tmp_path / "new"))
+    assert code == 0 and "intact: 0 line(s)" in out and not err  # a home that never served: nothing to doubt
     home = tmp_path / "home"
     await run_calls(home)  # a real server writes 30 chained lines
     store = SqliteStore(home / "state.db")

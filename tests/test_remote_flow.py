@@ -49,16 +49,19 @@ async def _report(process: subprocess.Popen[str]) -> dict[str, Any]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-async def _sign_in(browser: Any, authorize: str, account: str, callback_port: int) -> None:
-    """What the person does: open the link their app gave, sign in with Trakt (by keyboard), pick their account."""
-    context = await browser.new_context()
+async def _sign_in(browser: Any, authorize: str, account: str, callback_port: int, scheme: str) -> str:
+    """What the person does: open the link their app gave, sign in with Trakt (by keyboard), pick their account.
+    Returns the sign-in page's background colour in the person's colour scheme."""
+    context = await browser.new_context(color_scheme=scheme)
     page = await context.new_page()
     await page.goto(authorize)
+    background = str(await page.evaluate("getComputedStyle(document.body).backgroundColor"))
     await page.focus("#trakt-sign-in")
     await page.keyboard.press("Enter")
     await page.click(f"#sign-in-{account}")
     await page.wait_for_url(f"http://127.0.0.1:{callback_port}/callback?*", timeout=30_000)
     await context.close()
+    return background
 
 
 async def test_alice_by_registration_and_bob_by_metadata_document_each_get_their_own_watchlist(tmp_path: Path) -> None:
@@ -85,9 +88,14 @@ async def test_alice_by_registration_and_bob_by_metadata_document_each_get_their
                 alice_url, bob_url = (await _first_line(alice))["authorize"], (await _first_line(bob))["authorize"]
                 async with async_playwright() as playwright:
                     browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+                    backgrounds: dict[str, str] = {}
+
+                    async def person(url: str, name: str, port: int, scheme: str) -> None:
+                        backgrounds[scheme] = await _sign_in(browser, url, name, port, scheme)
+
                     async with anyio.create_task_group() as people:
-                        people.start_soon(_sign_in, browser, alice_url, "alice", alice_port)
-                        people.start_soon(_sign_in, browser, bob_url, "bob", bob_port)
+                        people.start_soon(person, alice_url, "alice", alice_port, "light")
+                        people.start_soon(person, bob_url, "bob", bob_port, "dark")
                     await browser.close()
                 alice_report, bob_report = await _report(alice), await _report(bob)
             finally:
@@ -105,6 +113,7 @@ async def test_alice_by_registration_and_bob_by_metadata_document_each_get_their
     assert alice_report["hasSecret"] and alice_report["authMethod"] == "client_secret_basic"
     assert bob_report["clientId"] == document_url and not bob_report["hasSecret"]
     assert docs.hits == ["/clients/bobs-phone.json"], "fetched once, then taken from the cache"
+    assert backgrounds == {"light": "rgb(250, 250, 250)", "dark": "rgb(23, 23, 26)"}, "the pages follow the scheme"
     audit = [json.loads(line) for line in (home / "audit.jsonl").read_text().splitlines()]
     callers = {line["identity"] for line in audit if line.get("tool") == "fetch_user_watchlist"}
     assert callers == {"alice", "bob"}, "each person's calls are audited under their Trakt username"

@@ -10,6 +10,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +50,11 @@ class Setup:
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     folder = tmp_path_factory.mktemp("people")
     policy = folder / "policy.json"
-    policy.write_text(json.dumps({"version": "1", "default": "allow"}))
+    once_a_day = {"action": "allow", "rate_limit": {"max": 1, "window": "day"}}
+    # Rules for one person: an identity named after their Trakt username (its token digest is unused in this mode).
+    bob = {"token_sha256": "0" * 64, "rules": {"search_movies": {"action": "deny", "reason": "not for bob"}}}
+    rules = {"fetch_history": once_a_day}
+    policy.write_text(json.dumps({"version": "1", "default": "allow", "rules": rules, "identities": {"bob": bob}}))
     fake = FakeTrakt()
     document = {"client_id": "", "client_name": "private", "redirect_uris": [CALLBACK]}
     with serve_on_loopback(fake) as api, https_documents(folder, {"/client.json": document}) as documents:
@@ -106,6 +111,30 @@ def test_clear_auth_for_alice_revokes_at_trakt_and_every_token_of_hers_bob_untou
     with sqlite3.connect(server.home / "people.db") as db:
         rows = dict(db.execute("SELECT username, trakt_token IS NOT NULL FROM people").fetchall())
     assert rows == {"alice": 0, "bob": 1}
+
+
+def test_each_person_has_their_own_rate_limit_windows_and_audit_lines(setup: Setup) -> None:
+    server = setup.server
+    with server.http() as http:
+        client_id = register(http, CALLBACK)["client_id"]
+        alice, bob = signed_in(server, http, client_id, "alice"), signed_in(server, http, client_id, "bob")
+        assert "Inception" in tool_text(call_tool(http, alice["access_token"], "fetch_history"))
+        again = tool_text(call_tool(http, alice["access_token"], "fetch_history"))
+        assert "Inception" not in again and "limit" in again.lower(), again
+        assert "Dune: Part Two" in tool_text(call_tool(http, bob["access_token"], "fetch_history"))
+    lines = [json.loads(line) for line in (server.home / "audit.jsonl").read_text().splitlines()]
+    history = [(line["identity"], line["decision"]) for line in lines if line.get("tool") == "fetch_history"]
+    assert history == [("alice", "allowed"), ("alice", "rate_limited"), ("bob", "allowed")], history
+
+
+def test_a_rule_for_one_person_applies_to_that_person_only(setup: Setup) -> None:
+    server = setup.server
+    with server.http() as http:
+        client_id = register(http, CALLBACK)["client_id"]
+        alice, bob = signed_in(server, http, client_id, "alice"), signed_in(server, http, client_id, "bob")
+        assert "Inception" in tool_text(call_tool(http, alice["access_token"], "search_movies", {"query": "inception"}))
+        refused = tool_text(call_tool(http, bob["access_token"], "search_movies", {"query": "inception"}))
+        assert "not for bob" in refused and "Inception (2010)" not in refused, refused
 
 
 def test_a_metadata_document_on_a_private_address_is_refused_outside_sandbox(setup: Setup) -> None:
@@ -168,3 +197,45 @@ def test_the_device_flow_signs_a_person_in_when_the_trakt_app_has_only_the_out_o
         assert "Dune: Part Two" in listed, "the fake's own account, signed in with a code"
         replay = http.post("/oauth/trakt/device", data={"state": state})
         assert replay.status_code == 400, "the code and its authorization are used up"
+
+
+def test_an_unusable_people_store_fails_closed_with_the_fix(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    (home / "people.db").write_bytes(b"this is not a database" * 100)
+    (home / "people.db").chmod(0o600)
+    with remote_server(home, "--sandbox") as server, server.http() as http:
+        refused = http.post("/register", json={"client_name": "x", "redirect_uris": [CALLBACK]})
+        assert refused.status_code == 503, refused.text
+        assert "people.db" in refused.json()["error_description"] and "Fix" in refused.json()["error_description"]
+        answer = token(http, grant_type="authorization_code", code="anything", client_id="anyone")
+        assert answer.status_code == 503 and "access_token" not in answer.text
+        page = http.get("/authorize", params={"response_type": "code", "client_id": "anyone"})
+        assert page.status_code == 503 and "people.db" in page.text
+
+
+def test_a_persons_trakt_token_is_refreshed_once_however_many_calls_wait_on_it(setup: Setup) -> None:
+    server, fake = setup.server, setup.fake
+    with server.http() as http:
+        alice = signed_in(server, http, register(http, CALLBACK)["client_id"], "alice")
+    stale = trakt_token_of(fake, "alice")
+    stale.expires_at = 0  # Trakt now answers 401 to it: the server must refresh, once for all waiting calls
+    before = len([c for c in fake.calls_to("POST", "/oauth/token") if c.body.get("grant_type") == "refresh_token"])
+
+    def watchlist(_: int) -> str:
+        with server.http() as own:
+            return tool_text(call_tool(own, alice["access_token"], "fetch_user_watchlist"))
+
+    with ThreadPoolExecutor(6) as pool:
+        lists = list(pool.map(watchlist, range(6)))
+    assert all("Spirited Away" in text for text in lists), lists
+    refreshes = [c for c in fake.calls_to("POST", "/oauth/token") if c.body.get("grant_type") == "refresh_token"]
+    assert len(refreshes) - before == 1, "single-flight per person"
+    assert refreshes[-1].body["refresh_token"] == stale.refresh_token
+    assert refreshes[-1].body["redirect_uri"] == f"{server.base}/oauth/trakt/callback"
+    fresh = trakt_token_of(fake, "alice")
+    with sqlite3.connect(server.home / "people.db") as db:
+        (sealed,) = db.execute("SELECT trakt_token FROM people WHERE username = 'alice'").fetchone()
+    assert json.loads(load_sealer(server.home, environ={}).open(bytes(sealed), "alice"))["access_token"] == (
+        fresh.access_token
+    ), "the refreshed pair is what is stored, sealed"

@@ -120,11 +120,19 @@ def test_a_token_for_another_resource_is_refused(
     client_id, verifier, code = a_code(server, http, public_client)
     refused = exchange(server, http, client_id, code, code_verifier=verifier, resource=other)
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_target", refused.text
-    # A token bound to this server's MCP URL, shown to another resource sharing the same state: 401 there.
+    # A token bound to this server's MCP URL, shown to another resource sharing the same state: 401 there. A client
+    # that sent no `resource` at all gets its token bound to this MCP URL all the same.
     alice = signed_in(server, http, public_client)
+    verifier, challenge = pkce()
+    query = authorize_query(server, public_client, CALLBACK, challenge)
+    del query["resource"]
+    code = sign_in(http, query, "alice").params["code"]
+    unnamed = exchange(server, http, public_client, code, code_verifier=verifier).json()["access_token"]
     with remote_server(server.home, "--sandbox") as elsewhere, elsewhere.http() as other_http:
         unauthorized(other_http, elsewhere, alice["access_token"])
-    assert "Spirited Away" in tool_text(call_tool(http, alice["access_token"], "fetch_user_watchlist"))
+        unauthorized(other_http, elsewhere, unnamed)
+    for access in (alice["access_token"], unnamed):
+        assert "Spirited Away" in tool_text(call_tool(http, access, "fetch_user_watchlist"))
 
 
 def test_a_replayed_code_is_refused_and_revokes_what_it_gave(

@@ -65,7 +65,7 @@ def test_unknown_names_are_refused_naming_the_fix(capsys: pytest.CaptureFixture[
 def test_policy_check_shows_the_flags(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "check", "--read-only"]) == 0
     out = capsys.readouterr().out
-    assert "policy: built-in + --read-only (valid)" in out
+    assert "policy: built-in (no --policy or TRAKT_MCP_POLICY given) + --read-only (valid)" in out
     row = next(line for line in out.splitlines() if line.startswith("remove_user_watchlist "))
     assert row.split()[3] == "hide" and row.endswith("--read-only")
 

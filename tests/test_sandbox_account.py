@@ -13,6 +13,7 @@ import pytest
 
 from trakt_mcp.cli.main import main
 from trakt_mcp.sandbox.state import SandboxState
+from trakt_mcp.terminal import command
 from trakt_mcp.trakt.errors import NotSignedIn
 
 
@@ -67,7 +68,7 @@ def test_an_unreadable_account_file_starts_from_the_seed(tmp_path: Path, capsys:
 
 
 def test_sandbox_hints_name_the_sandbox_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert "`trakt-mcp login --sandbox`" in str(NotSignedIn(sandbox=True))
+    assert f"`{command('login --sandbox')}`" in str(NotSignedIn(sandbox=True))
     assert main(["call", "--sandbox", "fetch_user_watchlist"]) == 1
     hint = capsys.readouterr().out
     assert "trakt-mcp login --sandbox" in hint and "open the link" not in hint

@@ -132,6 +132,7 @@ class RawServer:
             command, env=env_for(home), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
         self.next_id = 0
+        self._pending = b""
         self.send(
             "initialize",
             {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
@@ -156,10 +157,19 @@ class RawServer:
         return self.send("tools/call", {"name": tool, "arguments": arguments})
 
     def read(self, timeout: float = 30.0) -> dict[str, Any]:
+        """The next answer (notifications are skipped). Lines are cut from our own buffer: select() on the pipe
+        cannot see lines that a buffered file object already pulled in, so a burst's last answers would look
+        missing."""
         assert self.process.stdout is not None
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-        assert ready, "the server did not answer"
-        message: dict[str, Any] = json.loads(self.process.stdout.readline())
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._pending:
+            ready, _, _ = select.select([self.process.stdout], [], [], max(deadline - time.monotonic(), 0))
+            assert ready, "the server did not answer"
+            chunk = os.read(self.process.stdout.fileno(), 1 << 16)
+            assert chunk, "the server closed its output"
+            self._pending += chunk
+        line, _, self._pending = self._pending.partition(b"\n")
+        message: dict[str, Any] = json.loads(line)
         return message if "id" in message else self.read(timeout)
 
     def kill(self) -> None:

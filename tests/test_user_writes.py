@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from mcp import types
 
+from guard.gate import Admission, admitting
 from tests.conftest import Session, text_of
 from trakt_mcp.app import App
 from trakt_mcp.sandbox import FakeTrakt
@@ -267,22 +268,22 @@ EFFECTS: list[tuple[str, dict[str, Any], str]] = [
     (
         "add_user_ratings",
         {"rating_type": "movies", "items": [{"trakt_id": "120", "rating": 9}, {"tmdb_id": "27205", "rating": 7}]},
-        "Rate on Trakt: The Dark Knight (2008) 9/10, movie with TMDB ID 27205 7/10",
+        "Rate on Trakt (2 items): The Dark Knight (2008) 9/10, movie with TMDB ID 27205 7/10",
     ),
     (
         "remove_user_ratings",
         {"rating_type": "shows", "items": [{"slug": "breaking-bad"}]},
-        "Remove your ratings of: Breaking Bad (2008)",
+        "Remove your ratings of (1 item): Breaking Bad (2008)",
     ),
     (
         "add_user_watchlist",
         {"watchlist_type": "movies", "items": [{"imdb_id": "tt1375666", "notes": "with Sam"}]},
-        'Add to your watchlist: Inception (2010) (note: "with Sam")',
+        'Add to your watchlist (1 item): Inception (2010) (note: "with Sam")',
     ),
     (
         "remove_user_watchlist",
         {"watchlist_type": "episodes", "items": [{"trakt_id": "1388101"}]},
-        "Remove from your watchlist: episode with Trakt ID 1388101",
+        "Remove from your watchlist (1 item): episode with Trakt ID 1388101",
     ),
     (
         "add_to_history",
@@ -290,17 +291,18 @@ EFFECTS: list[tuple[str, dict[str, Any], str]] = [
             "history_type": "movies",
             "items": [{"trakt_id": "120", "watched_at": "2024-05-01T22:00:00+02:00"}, {"trakt_id": "16662"}],
         },
-        "Add to your watch history: The Dark Knight (2008) watched 2024-05-01 20:00 UTC, Inception (2010) watched now",
+        "Add to your watch history (2 items): The Dark Knight (2008) watched 2024-05-01 20:00 UTC, "
+        "Inception (2010) watched now",
     ),
     (
         "remove_from_history",
         {"history_type": "movies", "items": [{"trakt_id": "120"}, {"slug": "inception-2010"}]},
-        "Remove from your watch history: The Dark Knight (2008), Inception (2010)",
+        "Remove from your watch history (2 items): The Dark Knight (2008), Inception (2010)",
     ),
     (
         "remove_from_history",
         {"history_type": "movies", "items": [{"trakt_id": "999999"}]},
-        "Remove from your watch history: movie with Trakt ID 999999",
+        "Remove from your watch history (1 item): movie with Trakt ID 999999",
     ),
     (
         "remove_playback_item",
@@ -338,7 +340,8 @@ async def test_effect_sentences(
     app: App, fake: FakeTrakt, signed_in: Any, tool: str, arguments: dict[str, Any], sentence: str
 ) -> None:
     before = repr(fake.state)
-    assert await tools_by_name()[tool].describe(app, arguments) == sentence
+    with admitting(Admission(tool, None, "ask")):  # as the guard describes a call it asks about (guard.gate)
+        assert await tools_by_name()[tool].describe(app, arguments) == sentence
     assert not writes(fake)
     assert repr(fake.state) == before
 
@@ -363,7 +366,9 @@ async def test_the_guard_asks_with_the_effect_sentence(session: Session, fake: F
         result = await client.call_tool("remove_from_history", arguments)
     assert not result.is_error
     assert asked.questions
-    assert asked.questions[0].startswith("Remove from your watch history: The Dark Knight (2008), Inception (2010)")
+    assert asked.questions[0].startswith(
+        "Remove from your watch history (2 items): The Dark Knight (2008), Inception (2010)"
+    )
 
 
 async def test_checkin_by_title_then_409_says_until_when(session: Session, fake: FakeTrakt, signed_in: Any) -> None:

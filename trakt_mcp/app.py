@@ -29,6 +29,9 @@ class App:
     guard: Guard | None = None
     #: Multi-user mode (settings.public_url): the OAuth server and each person's Trakt access.
     remote: Remote | None = None
+    #: The MCP client is `trakt-mcp call` in this process, asking the owner at this terminal: the audit records its
+    #: answers as the owner's at the terminal, not as a host application's.
+    owner_terminal: bool = False
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -62,10 +62,12 @@ class _RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Logs go to stderr at `level`; our loggers pass lower records on only when a client asked for them."""
+def configure_logging(level: int = logging.INFO, *, for_person: bool = False) -> None:
+    """Logs go to stderr at `level`; our loggers pass lower records on only when a client asked for them. A command
+    a person reads (`for_person`) gets plain `trakt-mcp: message` lines, not a server log's time and logger."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    layout = "trakt-mcp: %(message)s" if for_person else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(_RedactingFormatter(layout))
     handler.setLevel(level)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -11,6 +12,8 @@ from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from trakt_mcp.terminal import command
 
 DEFAULT_API_URL = "https://api.trakt.tv"
 #: Trakt's image host (its image URLs come without a scheme). MCP Apps cards may load pictures from it alone.
@@ -41,12 +44,33 @@ ENV_VARS: dict[str, str] = {
 CREDENTIALS = ("client_id", "client_secret")
 
 TRAKT_APP_PAGE = "https://trakt.tv/oauth/applications/new"
-HOW_TO_CONFIGURE = (
-    "Run `trakt-mcp setup` in a terminal: it asks for your Trakt app's client ID and secret (create the app at "
-    f"{TRAKT_APP_PAGE}, redirect URI urn:ietf:wg:oauth:2.0:oob) and keeps them in your keyring; or set "
-    "TRAKT_CLIENT_ID and TRAKT_CLIENT_SECRET in the MCP server's environment. "
-    "To try everything offline without an account, start the server with --sandbox."
-)
+#: Set by the Claude Desktop extension's manifest (bundle/manifest.json): its user configures the server in the
+#: extension's settings, and has no `trakt-mcp` command in a shell.
+BUNDLE_ENV = "TRAKT_MCP_BUNDLE"
+#: The extension's settings, as Claude Desktop titles them (bundle/manifest.json's user_config).
+BUNDLE_SETTINGS = "Claude Desktop > Settings > Extensions > Trakt > Configure"
+#: What an unfilled optional field of the extension arrives as: the manifest's own placeholder, untouched.
+UNFILLED = re.compile(r"^\$\{user_config\.[A-Za-z0-9_]+\}$")
+
+
+def in_bundle(environ: Mapping[str, str] | None = None) -> bool:
+    return bool((os.environ if environ is None else environ).get(BUNDLE_ENV))
+
+
+def how_to_configure(environ: Mapping[str, str] | None = None) -> str:
+    """How to give the server its Trakt app's credentials, in the words of where it runs."""
+    if in_bundle(environ):
+        return (
+            f'Open {BUNDLE_SETTINGS}, fill in "Trakt client ID" and "Trakt client secret" from your Trakt API app '
+            f"(create it at {TRAKT_APP_PAGE}, redirect URI urn:ietf:wg:oauth:2.0:oob), save, and enable the "
+            "extension again."
+        )
+    return (
+        f"Run `{command('setup')}` in a terminal: it asks for your Trakt app's client ID and secret (create the app "
+        f"at {TRAKT_APP_PAGE}, redirect URI urn:ietf:wg:oauth:2.0:oob) and keeps them in your keyring; or set "
+        "TRAKT_CLIENT_ID and TRAKT_CLIENT_SECRET in the MCP server's environment. "
+        "To try everything offline without an account, start the server with --sandbox."
+    )
 
 
 #: What `--state` / TRAKT_MCP_STATE accept (libpq's two spellings).
@@ -167,12 +191,13 @@ class Settings(BaseModel):
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-        """Environment first, then explicit overrides (command-line flags); None means 'not given'."""
+        """Environment first, then explicit overrides (command-line flags); None means 'not given'. A variable
+        that is empty, or still holds an extension's unfilled `${user_config.KEY}` placeholder, is not set."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         origins: dict[str, str] = {}
         for var, field in ENV_VARS.items():
-            if env.get(var):
+            if env.get(var) and not UNFILLED.match(env[var].strip()):
                 values[field], origins[field] = env[var], f"environment ({var})"
         for field, value in (overrides or {}).items():
             if value is not None:

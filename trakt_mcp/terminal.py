@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import select
+import shlex
+import shutil
 import signal
 import sys
 import threading
+from pathlib import Path
+
+#: The names this program is installed under (pyproject's console scripts), the one messages prefer first.
+COMMAND_NAMES = ("trakt-mcp", "trakt-guardrails")
 
 
 def printable(text: str) -> str:
@@ -53,3 +61,33 @@ def ask(prompt: str) -> str:
         return sys.stdin.readline().rstrip("\n")
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@functools.cache
+def program() -> str:
+    """How a person in a new shell runs this very installation, for every message that names a command: its bare
+    name when PATH finds this installation through a folder that is not the virtual environment's own (pipx's
+    ~/.local/bin, a system install), else the absolute path of its script (a virtual environment, activated or not,
+    a client's, `uv run`'s or a bundle's environment: a new shell has none of them on PATH), else `python -m
+    trakt_mcp` by absolute path."""
+    scripts = Path(sys.executable).parent
+    in_environment = sys.prefix != sys.base_prefix
+    invoked = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    names = sorted(COMMAND_NAMES, key=lambda name: name != invoked.removesuffix(".exe"))
+    for name in names:
+        on_path = shutil.which(name)
+        for candidate in (scripts / name, scripts / f"{name}.exe"):
+            if not (candidate.is_file() and on_path and os.path.samefile(on_path, candidate)):
+                continue
+            if not in_environment or Path(on_path).parent.absolute() != scripts.absolute():
+                return name
+    for name in names:
+        for candidate in (scripts / name, scripts / f"{name}.exe"):
+            if candidate.is_file():
+                return shlex.quote(str(candidate.absolute()))
+    return f"{shlex.quote(str(Path(sys.executable).absolute()))} -m trakt_mcp"
+
+
+def command(words: str) -> str:
+    """A command line to show a person, e.g. command("approve CODE"): see `program`."""
+    return f"{program()} {words}"

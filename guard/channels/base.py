@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -24,6 +25,7 @@ from guard.approvals import digest
 from guard.audit import summarize
 from guard.catalog import Catalog
 from guard.policy import HOST_CHANNELS, Policy
+from guard.text import renders_blank
 
 log = logging.getLogger("guard")
 
@@ -38,11 +40,21 @@ MAX_SHOWN = 600
 
 
 def shown(text: str, limit: int = MAX_SHOWN) -> str:
-    """Text that others chose, made safe to show a person: control and format characters (line breaks, escape
-    sequences, bidi overrides, zero-width characters) are written as escapes, so none can start a fake line,
-    reorder or hide what the owner reads; cut to `limit` characters."""
-    safe = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    """Text that others chose, made safe to show a person: control, format and blank-rendering characters (line
+    breaks, escape sequences, bidi overrides, zero-width characters, Hangul fillers, Braille blanks: guard.text)
+    are written as escapes, so none can start a fake line, reorder, hide or pad what the owner reads; a run of
+    one of them is written once with its count; cut to `limit` characters."""
+    safe = "".join(_escaped(ch) if not ch.isprintable() or renders_blank(ch) else ch for ch in text)
+    safe = _RUNS.sub(lambda run: f"{run.group(1)}(x{len(run.group(0)) // len(run.group(1))})", safe)
     return safe if len(safe) <= limit else safe[: limit - 1] + "…"
+
+
+def _escaped(ch: str) -> str:
+    return ch.encode("unicode_escape").decode("ascii")
+
+
+#: Three or more of the same escape in a row.
+_RUNS = re.compile(r"(\\(?:x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|[ntr]))\1{2,}")
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,9 @@ class Asking:
     home: str | None = None
     describe: Callable[[], Awaitable[str]] = field(default=lambda: _nothing(), repr=False)
     report: Callable[[str], Awaitable[None]] = field(default=lambda message: _nothing(), repr=False)
+    #: Called by a channel just before it puts a new question in front of the owner (a dialog, a code): None when
+    #: the caller may ask one more, else why not. Questions count against the caller (guard.calls.QUESTION_LIMITS).
+    ration: Callable[[], str | None] = field(default=lambda: None, repr=False)
     _effect: str | None = field(default=None, repr=False)
 
     async def effect(self) -> str:
@@ -126,6 +141,10 @@ class Answer:
     message: str | None = None
     #: The params to run the call with (a modern-era retry drops its answer fields), None for unchanged.
     params: Mapping[str, Any] | None = None
+    #: Gives a used-up approval back, when the call still could not run (a rate limit another process took).
+    undo: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    #: The person closed the question without answering (Ctrl-C, Escape): not approved, and not a "no" either.
+    dismissed: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,9 @@ from guard.channels.base import MAX_WAITING_PER_CALLER, OWNER, Answer, Asking, R
 log = logging.getLogger("guard")
 
 TITLE = "Allow this action?"
+#: The widest line a dialog shows (characters); zenity's --width matches it, so both buttons stay on screen.
+DIALOG_COLUMNS = 64
+INDENT = "    "
 ALLOW, DENY = "Allow", "Deny"
 #: Seconds a dialog waits for the owner; shorter when the client did not ask for progress (it may give up on a
 #: silent call after about a minute).
@@ -56,7 +60,8 @@ class DialogCommand:
 
 
 def dialog_for(asking_who: str, effect: str, rule: str, server: str, timeout: int, home: str | None = None) -> Dialog:
-    """The dialog's words. Everything of the caller's choosing is escaped by `shown`."""
+    """The dialog's words. Everything of the caller's choosing is escaped by `shown`; every line is wrapped at
+    DIALOG_COLUMNS, long words broken, so no text can widen the dialog and push its buttons off the screen."""
     lines = [
         shown(effect),
         "",
@@ -66,7 +71,13 @@ def dialog_for(asking_who: str, effect: str, rule: str, server: str, timeout: in
     if home:
         lines.append(f"State folder: {shown(home, 200)}")
     lines += ["", f"Deny is the default; this dialog denies by itself after {timeout} s."]
-    return Dialog(f"{server}: {TITLE}", "\n".join(lines), timeout)
+    # Continuation lines are indented: text of the caller's choosing wrapped onto a new line can never pass for
+    # one of the dialog's own lines ("Asked by: ...").
+    wrapped = [
+        textwrap.fill(line, DIALOG_COLUMNS, subsequent_indent=INDENT, break_on_hyphens=False) if line else line
+        for line in lines
+    ]
+    return Dialog(f"{server}: {TITLE}", "\n".join(wrapped), timeout)
 
 
 # --- one pure builder per dialog program ------------------------------------------------------------------------
@@ -297,6 +308,8 @@ class DesktopChannel:
         identity = asking.question.identity
         if self._waiting.get(identity, 0) >= MAX_WAITING_PER_CALLER:
             return Refusal(self.name, "too many questions from this caller already wait for the owner's answer.")
+        if (rationed := asking.ration()) is not None:
+            return Refusal(self.name, rationed)
         self._waiting[identity] = self._waiting.get(identity, 0) + 1
         try:
             timeout = self.timeout if asking.can_wait else min(self.timeout, TIMEOUT_SILENT)

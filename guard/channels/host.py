@@ -17,7 +17,7 @@ from typing import Any
 from mcp import types
 
 from guard.approvals import Questions
-from guard.channels.base import HOST, Answer, Asking, Result, Waiting
+from guard.channels.base import HOST, Answer, AnsweredBy, Asking, Result, Waiting
 
 MODERN_ERA = "2026-07-28"
 INPUT_KEY = "guard_confirm"
@@ -47,9 +47,13 @@ def _accepted(response: Any) -> bool:
 class HostChannel:
     name = "host"
 
-    def __init__(self, questions: Questions) -> None:
+    def __init__(self, questions: Questions, *, label: str = "host", by: AnsweredBy = HOST) -> None:
         #: Modern-era questions asked and not yet answered, shared by every process on the same state store.
         self.questions = questions
+        #: What the audit records as the channel and who answered: the host's UI by default; a client that runs
+        #: in this very process for the owner (`trakt-mcp call` at a terminal) is the owner's terminal.
+        self.label = label
+        self.by = by
 
     def unavailable(self, asking: Asking) -> str | None:
         if can_elicit_form(asking.ctx):
@@ -64,9 +68,9 @@ class HostChannel:
         question = asking.question
         if not self.questions.answer(state.removeprefix(STATE_PREFIX), question.tool, question.key):
             return Answer(
-                self.name,
+                self.label,
                 False,
-                HOST,
+                self.by,
                 "This confirmation does not match a pending question (used, expired, or for other arguments).",
             )
         responses = asking.params.get("inputResponses")
@@ -88,10 +92,11 @@ class HostChannel:
 
     async def _answer(self, asking: Asking, accepted: bool, response: Any, params: Mapping[str, Any] | None) -> Answer:
         if accepted:
-            return Answer(self.name, True, HOST, params=params)
+            return Answer(self.label, True, self.by, params=params)
         action = response.get("action") if isinstance(response, Mapping) else None
         verb = "dismissed the question without answering" if action == "cancel" else "declined"
-        return Answer(self.name, False, HOST, f"The user {verb}: {await asking.effect()}.")
+        message = f"The user {verb}: {await asking.effect()}."
+        return Answer(self.label, False, self.by, message, dismissed=action == "cancel")
 
     async def _ask_modern(self, asking: Asking) -> Result:
         question = asking.question

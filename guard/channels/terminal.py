@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from guard.approvals import ApprovalError, Approvals
+from guard.approvals import ApprovalError, Approvals, Pending
 from guard.channels.base import MAX_WAITING_PER_CALLER, OWNER, Answer, Asking, Refusal, Result, Waiting
 
 #: How long a call that can wait waits for the owner at the terminal, and how often it looks.
@@ -55,9 +55,15 @@ class TerminalChannel:
         if self.approvals is None:
             return None
         question = asking.question
-        if self.approvals.consume(question.tool, dict(question.arguments), question.identity) is None:
+        taken = self.approvals.consume(question.tool, dict(question.arguments), question.identity)
+        if taken is None:
             return None
-        return Answer(self.name, True, OWNER)
+        return self._approved(taken)
+
+    def _approved(self, taken: Pending) -> Answer:
+        approvals = self.approvals
+        assert approvals is not None
+        return Answer(self.name, True, OWNER, undo=lambda: approvals.restore(taken))
 
     async def ask(self, asking: Asking) -> Result:
         assert self.approvals is not None
@@ -74,6 +80,8 @@ class TerminalChannel:
                     f"{mine} approvals asked by this caller already wait for the owner; no new one is issued until "
                     f"they are approved, declined or expire (`{self.command}` lists them).",
                 )
+            if (rationed := asking.ration()) is not None:
+                return Refusal(self.name, rationed)
         effect = existing.action if existing else await asking.effect()
         try:
             pending = existing or self.approvals.request(question.tool, arguments, effect, question.identity)
@@ -99,8 +107,9 @@ class TerminalChannel:
                     f"(or `{self.command}` to list what waits); {math.ceil(left)} s left"
                 )
             await self._sleep(min(self.poll, left))
-            if self.approvals.consume(question.tool, dict(question.arguments), question.identity) is not None:
-                return Answer(self.name, True, OWNER)
+            taken = self.approvals.consume(question.tool, dict(question.arguments), question.identity)
+            if taken is not None:
+                return self._approved(taken)
             try:
                 self.approvals.load(code)
             except ApprovalError:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["Blocked", "Record", "Store", "StoreError", "StoreFull", "Window"]
+__all__ = ["BOOKKEEPING_PREFIX", "Blocked", "Record", "Store", "StoreError", "StoreFull", "Window"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,10 @@ class Window:
     max: int
     seconds: float
 
+
+#: Windows whose key starts with this count the guard's own bookkeeping (the audit log's flood control), not a
+#: policy's rate limits: `health` leaves them out of "calls in rate-limit windows".
+BOOKKEEPING_PREFIX = '["bookkeeping",'
 
 #: (index of the first full window, seconds until it has room), or None when every window has room.
 Blocked = tuple[int, float] | None

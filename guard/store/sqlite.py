@@ -12,6 +12,7 @@ again on the next use, so fixing the problem needs no restart.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sqlite3
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from guard.home import HomeError, open_private, secure_folder
-from guard.store import Blocked, Record, StoreError, StoreFull, Window
+from guard.store import BOOKKEEPING_PREFIX, Blocked, Record, StoreError, StoreFull, Window
 
 T = TypeVar("T")
 
@@ -132,6 +133,11 @@ class SqliteStore:
                 f"the guard's state store {path} stayed locked by another process for more than "
                 f"{self.busy_timeout:g} s. Fix: close whatever holds it open (a `sqlite3` shell, a stuck trakt-mcp), "
                 "then retry"
+            )
+        if "disk is full" in text or "database or disk is full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+            return StoreError(
+                f"the disk holding the guard's state store {path} is full. Fix: free space on it (`df -h "
+                f"{path.parent}`), then retry; nothing in the store was lost"
             )
         if "readonly" in text or "read-only" in text:
             return StoreError(
@@ -306,7 +312,10 @@ class SqliteStore:
             (check,) = connection.execute("PRAGMA quick_check").fetchone()
             if check != "ok":
                 raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
-            hits = connection.execute("SELECT count(*) FROM calls WHERE expires > ?", (now,)).fetchone()[0]
+            hits = connection.execute(
+                "SELECT count(*) FROM calls WHERE expires > ? AND substr(key, 1, ?) != ?",
+                (now, len(BOOKKEEPING_PREFIX), BOOKKEEPING_PREFIX),
+            ).fetchone()[0]
             kinds = connection.execute(
                 "SELECT kind, count(*) FROM records WHERE expires > ? GROUP BY kind ORDER BY kind", (now,)
             ).fetchall()

@@ -4,6 +4,12 @@ The text a tool returns is never changed: the card's data is fetched from Trakt 
 `extended=images`) and only for clients that negotiated MCP Apps. Every button a card draws is a tool call with
 exact arguments, previewed by the guard for this caller (`Ask`): a hidden tool has no button, a denied one is
 greyed with the rule's reason, one that needs confirmation says so; the click itself goes through the guard.
+
+A card's data comes through the guard's gate like everything fetched for a caller (guard.gate): a builder runs
+inside the admission of the call it decorates (trakt_mcp.apps.layer.CardData sits inside the guard), so it reaches
+only that tool's endpoints; data of another tool (a show's progress on the watchlist card, a show's poster on the
+progress card) is judged for the caller as that tool (`use(..., "card")`). Refused: the card leaves that data out
+and says so in `notice`, in plain words.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from guard.gate import Refused, use
 from trakt_mcp.tools.catalogue import CHART_ROWS, OTHER_ROWS, build_path
 from trakt_mcp.trakt.client import endpoint
 from trakt_mcp.trakt.errors import TraktError
@@ -161,9 +168,20 @@ def progress_of(ask: Ask, data: Json) -> Json:
     return shown
 
 
-async def _progress(app: App, show: str) -> Json | None:
+#: What a card says when the guard keeps some of its data out (the reason follows).
+WITHHELD = "{what} not shown: {reason}."
+
+
+async def _progress(app: App, show: str, via: str | None) -> Json | Refused | None:
+    """A show's watched progress; `via` "card": judged as fetch_show_progress (None: the call itself is it)."""
     try:
-        data = (await app.client.get(endpoint("shows", show, "progress", "watched"), auth=True)).data
+        if via is None:
+            data = (await app.client.get(endpoint("shows", show, "progress", "watched"), auth=True)).data
+        else:
+            async with use("fetch_show_progress", {"show_id": show}, via) as admission:
+                if isinstance(admission, Refused):
+                    return admission
+                data = (await app.client.get(endpoint("shows", show, "progress", "watched"), auth=True)).data
     except TraktError:
         return None
     return data if isinstance(data, dict) else None
@@ -184,17 +202,28 @@ async def watchlist(app: App, arguments: Json, ask: Ask) -> Json | None:
         shown["actions"] = actions(action(ask, "Remove", "remove_user_watchlist", removal))
         items.append(shown)
     shows = [item for item in items if item["kind"] == "show"][:PROGRESS_MAX]
-    found = await asyncio.gather(*(_progress(app, str(item["trakt"])) for item in shows))
+    found = await asyncio.gather(*(_progress(app, str(item["trakt"]), "card") for item in shows))
+    card: Json = {"view": "library", "heading": "Your watchlist", "items": items}
     for item, data in zip(shows, found, strict=True):
-        item["progress"] = progress_of(ask, data) if data else None
-    return {"view": "library", "heading": "Your watchlist", "items": items}
+        item["progress"] = progress_of(ask, data) if isinstance(data, dict) else None
+        if isinstance(data, Refused):
+            card["notice"] = WITHHELD.format(what="Progress", reason=data.reason)
+    return card
 
 
 async def show_progress(app: App, arguments: Json, ask: Ask) -> Json | None:
     show = str(arguments.get("show_id"))
-    item = (await app.client.get(endpoint("shows", show), params={"extended": "images"})).data
-    data = await _progress(app, show)
-    if not isinstance(item, dict) or data is None:
+    data = await _progress(app, show, None)
+    if not isinstance(data, dict):
+        return None
+    notice = None
+    async with use("fetch_show_summary", {"show_id": show}, "card") as admission:
+        if isinstance(admission, Refused):
+            item: Any = {"title": show}
+            notice = WITHHELD.format(what="The show's title and poster", reason=admission.reason)
+        else:
+            item = (await app.client.get(endpoint("shows", show), params={"extended": "images"})).data
+    if not isinstance(item, dict):
         return None
     shown = brief(item, "show")
     shown["progress"] = progress_of(ask, data)
@@ -203,7 +232,10 @@ async def show_progress(app: App, arguments: Json, ask: Ask) -> Json | None:
         for s in data.get("seasons") or []
     ]
     shown["actions"] = []
-    return {"view": "library", "heading": "Your progress", "items": [shown]}
+    card: Json = {"view": "library", "heading": "Your progress", "items": [shown]}
+    if notice is not None:
+        card["notice"] = notice
+    return card
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """MCP Apps for clients that negotiated them, and nothing at all for the rest.
 
-One middleware, outside the guard: for a client that declared `io.modelcontextprotocol/ui` it names a card on the
-tools that have one (`_meta.ui.resourceUri`), lists and serves the `ui://` cards, and adds each card's data to a
-successful answer's `_meta`; it lists the tools only a card may call (the approval card's answer). Every other
-client's requests pass through untouched, so tools/list and every answer stay byte-for-byte what they were.
+Two middlewares. `AppsLayer`, outside the guard: for a client that declared `io.modelcontextprotocol/ui` it names
+a card on the tools that have one (`_meta.ui.resourceUri`), lists and serves the `ui://` cards, and lists the tools
+only a card may call (the approval card's answer). `CardData`, inside the guard: it adds each card's data to a
+successful answer's `_meta`, so the data is fetched inside the admission the guard gave that call (guard.gate) and
+never as a side door. Every other client's requests pass through untouched, so tools/list and every answer stay
+byte-for-byte what they were.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ class AppsLayer:
     async def __call__(self, ctx: Context, call_next: CallNext) -> HandlerResult:
         if ctx.method == "initialize":
             return self._announce(ctx, await call_next(ctx))
-        if ctx.method not in ("tools/list", "tools/call", "resources/list", "resources/read"):
+        if ctx.method not in ("tools/list", "resources/list", "resources/read"):
             return await call_next(ctx)
         capabilities = ctx.session.client_capabilities
         apps = declares_apps(capabilities)
@@ -88,10 +90,8 @@ class AppsLayer:
         if ctx.method == "resources/list":
             result = await call_next(ctx)
             return self._list_cards(result) if apps else result
-        if ctx.method == "tools/list":
-            result = await call_next(ctx)
-            return self._decorate_tools(ctx, result) if apps else result
-        return await self._call(ctx, call_next, apps)
+        result = await call_next(ctx)
+        return self._decorate_tools(ctx, result) if apps else result
 
     # --- handshake and lists -------------------------------------------------------------------------------------
 
@@ -136,13 +136,23 @@ class AppsLayer:
         meta = {"ui": {"csp": {"resourceDomains": [IMAGE_ORIGIN]}, "prefersBorder": True}}
         return {"contents": [{"uri": uri, "mimeType": APP_MIME_TYPE, "text": card_html(uri), "_meta": meta}]}
 
-    # --- calls ---------------------------------------------------------------------------------------------------
 
-    async def _call(self, ctx: Context, call_next: CallNext, apps: bool) -> HandlerResult:
+class CardData:
+    """`server.middleware.append(CardData(app, previewer))`, after (inside) the guard: a tool call the guard let
+    run gets its card's data, fetched inside that call's admission (guard.gate)."""
+
+    def __init__(self, app: App, previewer: Previewer) -> None:
+        self.app = app
+        self.previewer = previewer
+
+    async def __call__(self, ctx: Context, call_next: CallNext) -> HandlerResult:
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
         params = ctx.params or {}
         name, arguments = params.get("name"), params.get("arguments") or {}
         result = await call_next(ctx)
         card = CARDS.get(name) if isinstance(name, str) else None
+        apps = declares_apps(ctx.session.client_capabilities)
         if not apps or card is None or not isinstance(arguments, dict) or result is None:
             return result
         data = _dump(result)

@@ -9,7 +9,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -55,7 +55,7 @@ def entry_time(entry: dict[str, Any]) -> float | None:
         return None
 
 
-def recent(entries: Iterator[dict[str, Any]], since: float | None) -> Iterator[dict[str, Any]]:
+def recent(entries: Iterable[dict[str, Any]], since: float | None) -> Iterator[dict[str, Any]]:
     cutoff = None if since is None else time.time() - since
     for entry in entries:
         at = entry_time(entry)
@@ -74,7 +74,8 @@ def _decided(entry: dict[str, Any]) -> str:
     decision = str(entry.get("decision", ""))
     if not entry.get("channel"):
         return decision
-    by = f", by the {entry['answered_by']}" if entry.get("answered_by") else ""
+    how = "dismissed by" if entry.get("dismissed") else "by"
+    by = f", {how} the {entry['answered_by']}" if entry.get("answered_by") else ""
     return f"{decision} ({entry['channel']}{by})"
 
 
@@ -209,12 +210,15 @@ def run_verify(settings: Settings) -> int:
                 secret = read_private(settings.home / KEY_FILE)
             except FileNotFoundError:
                 secret = b""
-            if not secret and (files or head):
+            if not secret and (any(path.stat().st_size for path in files) or head):
                 print(f"audit verify: BROKEN: the key {settings.home / KEY_FILE} is missing", file=sys.stderr)
                 return EXIT_BROKEN
             report = verify(files, secret, head)
     except StoreError as exc:
         print(f"audit verify: cannot read the chain's head from the state store: {exc}", file=sys.stderr)
+        return EXIT_BROKEN
+    except OSError as exc:  # HomeError included: a folder or file that cannot be trusted names its fix
+        print(f"audit verify: cannot read the audit log: {exc}", file=sys.stderr)
         return EXIT_BROKEN
     finally:
         store.close()

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
+from trakt_mcp.settings import Settings, how_to_configure
+from trakt_mcp.terminal import command as shown_command
 from trakt_mcp.trakt.errors import NetworkError, ServerError, TraktError
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
         ("status", "show configuration, sign-in state, token store and policy", status),
     ):
         parser = subcommands.add_parser(name, parents=[common], help=help_text)
-        parser.set_defaults(run=_runner(command))
+        parser.set_defaults(run=_runner(command), reports_storage=name == "status")
 
 
 def _runner(command: Command) -> Callable[[argparse.Namespace, Settings], int]:
@@ -52,11 +53,13 @@ def run_command(command: Command, settings: Settings) -> int:
 
 
 async def _with_app(command: Command, settings: Settings) -> int:
+    from guard.gate import owner
     from trakt_mcp.server.build import create_app
 
     app = create_app(settings, sleep=SLEEP, clock=CLOCK)
     try:
-        return await command(app)
+        with owner("a sign-in command at the owner's terminal"):
+            return await command(app)
     except TraktError as exc:
         print(f"\ntrakt-mcp: {exc}", file=sys.stderr)
         return 1
@@ -71,7 +74,7 @@ async def login(app: App) -> int:
     auth = app.auth
     started = await auth.start_device()
     if not isinstance(started, DeviceFlow):
-        logout = "trakt-mcp logout --sandbox" if app.settings.sandbox else "trakt-mcp logout"
+        logout = shown_command("logout --sandbox" if app.settings.sandbox else "logout")
         print(f"Already signed in. {signed_in_text(started, auth.now())} Run `{logout}` to switch accounts.")
         return 0
     print(flow_text(started, auth.now()).replace("**", ""))
@@ -124,11 +127,16 @@ async def status(app: App) -> int:
     secret = f"set, from {origins.get('client_secret', '?')}" if settings.secret else "not set"
     print(f"- Client secret: {secret}")
     if not settings.client_id or not settings.secret:
-        print(f"  {HOW_TO_CONFIGURE}")
+        print(f"  {how_to_configure()}")
     if settings.sandbox:
         print("- Sandbox: on (offline fake Trakt; a separate token store)")
     print("\n".join(status_lines(app.auth)))
-    print(f"- Policy: {policy_summary(settings)}")
+    from trakt_mcp.cli.install import clients_policies
+
+    given = "" if settings.policy is not None else ", as no --policy or TRAKT_MCP_POLICY is given here"
+    print(f"- Policy: {policy_summary(settings)}{given}")
+    for line in clients_policies():
+        print(f"  {line}")
     if app.store is not None:
         print(f"- Shared state (rate limits, approvals, sign-ins): {store_summary(app.store)}")
     return 0

@@ -3,19 +3,26 @@ for this installation. README.md's per-client sections are generated from here t
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import shutil
 import sys
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from trakt_mcp.settings import Settings
+from trakt_mcp.terminal import excerpt
 
 #: The entry's name in every client's config.
 SERVER_NAME = "trakt"
-#: Where `uvx --from` fetches the server when the install is asked for it (`install --uvx`) and in README.md.
-SOURCE = "git+https://github.com/trakt-mcp/trakt-mcp"
+#: This project's distribution on PyPI ("trakt-mcp" there is another project: the reference server), and the
+#: command `uvx trakt-guardrails` runs.
+DIST_NAME = "trakt-guardrails"
 
 
 @dataclass(frozen=True)
@@ -121,8 +128,47 @@ def executable() -> list[str]:
 
 
 def uvx_command(source: str) -> list[str]:
-    uvx = shutil.which("uvx")
-    return [uvx or "uvx", "--from", source, "trakt-mcp"]
+    """`uvx trakt-guardrails` (from PyPI), or `uvx --from SOURCE trakt-guardrails` (a clone, a wheel, a pin)."""
+    uvx = shutil.which("uvx") or "uvx"
+    return [uvx, DIST_NAME] if source == DIST_NAME else [uvx, "--from", source, DIST_NAME]
+
+
+def default_source() -> str:
+    """Where this installation came from, for `install --uvx`: the clone or wheel it was installed from (pip and uv
+    record it in direct_url.json), else this version on PyPI."""
+    found = list(metadata.distributions(name=DIST_NAME))
+    for distribution in found:  # a source tree's own egg-info may come first when run from the clone
+        try:
+            origin = json.loads(distribution.read_text("direct_url.json") or "null")
+        except ValueError:
+            origin = None
+        url = origin.get("url") if isinstance(origin, dict) else None
+        if isinstance(url, str) and url.startswith("file://"):
+            return url2pathname(urlsplit(url).path)
+    return f"{DIST_NAME}=={found[0].version}" if found else DIST_NAME
+
+
+def is_ours(value: Any) -> bool:
+    """Whether a client's entry starts this server: this installation, our command, or uvx running our package.
+    Anything else under our entry's name (the reference server's `uvx trakt-mcp`, say) belongs to someone else."""
+    if not isinstance(value, dict) or not isinstance(value.get("command"), str):
+        return False
+    command, args = value["command"], [str(arg) for arg in value.get("args") or []]
+    mine = executable()
+    if [command, *args[: len(mine) - 1]] == mine:
+        return True
+    name = Path(command).name.lower().removesuffix(".exe")
+    if name in ("uvx", "uv"):
+        return any(DIST_NAME in arg or DIST_NAME.replace("-", "_") in arg for arg in args)
+    return name == DIST_NAME
+
+
+def describe(value: Any) -> str:
+    """A client's entry in one short line, for messages."""
+    if not isinstance(value, dict):
+        return excerpt(value)
+    words = [str(value.get("command", "")), *(str(arg) for arg in value.get("args") or [])]
+    return excerpt(shlex.join(words), 100)
 
 
 def server_arguments(settings: Settings, *, policy: Path | None, home: Path | None) -> list[str]:

@@ -13,17 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from trakt_mcp import __version__
-from trakt_mcp.cli.clients import CLIENTS, SOURCE
+from trakt_mcp.cli.clients import CLIENTS, DIST_NAME
 from trakt_mcp.cli.install import snippet
 from trakt_mcp.tools import tools_by_name
 from trakt_mcp.tools.spec import published_schema
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 README = ROOT / "README.md"
 MANIFEST = ROOT / "bundle" / "manifest.json"
 SERVER_JSON = ROOT / "server.json"
 #: The command README.md's snippets use: it works on any machine with uv, unlike an absolute path.
-UVX = ["uvx", "--from", SOURCE, "trakt-mcp"]
+UVX = ["uvx", DIST_NAME]
 
 
 def _type(schema: dict[str, Any], defs: dict[str, Any]) -> str:
@@ -81,8 +81,9 @@ def client_sections() -> str:
         parts.append(
             f"#### {kind.title}\n\n"
             f"`trakt-mcp install {kind.name}`{project} writes the entry for this installation (its absolute path, "
-            f"your --home, --policy and restrictions, no secrets); `--print` shows it first. Or {how} "
-            f"(the server then runs with uv):\n\n```{language}\n{snippet(kind, UVX, [])}\n```"
+            f"your --home, --policy and restrictions, no secrets); `--print` shows it first. Once `{DIST_NAME}` is "
+            f"published on PyPI (it is not yet), {how} instead (the server then runs with uv; `install {kind.name} "
+            f"--uvx` writes the same with `--from` this clone):\n\n```{language}\n{snippet(kind, UVX, [])}\n```"
         )
     return "\n\n".join(parts)
 

@@ -13,17 +13,21 @@ import shlex
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from trakt_mcp.cli import jsonc
 from trakt_mcp.cli.clients import (
     CLIENTS,
+    DIST_NAME,
     SERVER_NAME,
-    SOURCE,
     ClientKind,
+    default_source,
+    describe,
     entry,
     executable,
+    is_ours,
     server_arguments,
     uvx_command,
 )
@@ -41,18 +45,25 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help=f"add this server to an MCP client's config ({names})",
         description="Writes the client's entry for this installation (absolute path, the --home, --policy and "
-        "restrictions given here, no secrets), keeping every other server and comment. Run `trakt-mcp setup` "
-        "first so the server finds your Trakt app's credentials in the keyring.",
+        "restrictions given here, no secrets), keeping every other server and comment. Run `setup` first "
+        "so the server finds your Trakt app's credentials in the keyring. Another server already named "
+        f"{SERVER_NAME!r} is replaced only with --replace.",
     )
     _client_options(install)
     install.add_argument(
         "--uvx",
         nargs="?",
-        const=SOURCE,
+        const="",
         metavar="SOURCE",
-        help=f"start the server with `uvx --from SOURCE trakt-mcp` instead (default source: {SOURCE})",
+        help=f"start the server with `uvx --from SOURCE {DIST_NAME}` instead of this installation's path (default "
+        f"SOURCE: the clone or wheel this installation came from; `--uvx {DIST_NAME}`: from PyPI)",
     )
     install.add_argument("--print", dest="print_only", action="store_true", help="show the entry, change nothing")
+    install.add_argument(
+        "--replace",
+        action="store_true",
+        help=f"replace another server already named {SERVER_NAME!r} (its entry is kept in the backup file)",
+    )
     install.set_defaults(run=run_install)
     uninstall = subcommands.add_parser(
         "uninstall", parents=[common], help="remove this server's entry from an MCP client's config"
@@ -77,7 +88,9 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
 def command_line(settings: Settings, uvx: str | None) -> tuple[list[str], list[str]]:
     """The command that starts this server, and its arguments."""
     home = None if settings.home == default_home() else settings.home
-    return (uvx_command(uvx) if uvx else executable()), server_arguments(settings, policy=settings.policy, home=home)
+    if uvx is None:
+        return executable(), server_arguments(settings, policy=settings.policy, home=home)
+    return uvx_command(uvx or default_source()), server_arguments(settings, policy=settings.policy, home=home)
 
 
 def snippet(kind: ClientKind, command: list[str], arguments: list[str]) -> str:
@@ -133,16 +146,35 @@ def run_install(args: argparse.Namespace, settings: Settings) -> int:
         done = subprocess.run([claude, *claude_add(value, scope)[1:]], cwd=cwd)
         return 0 if done.returncode == 0 else 1
     try:
-        changed = write_entry(path, kind, value)
+        existing = _member_value(_read(path), kind)
+        if existing is not None and existing != value and not is_ours(existing) and not args.replace:
+            print(
+                f"trakt-mcp install: {path} already has another server named {SERVER_NAME!r} "
+                f"({describe(existing)}). Nothing was changed. To replace it, run again with --replace "
+                f"(its entry is then kept in {path}{BACKUP_SUFFIX}).",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        outcome = write_entry(path, kind, value)
     except (OSError, jsonc.JsoncError) as exc:
         print(f"trakt-mcp install: cannot update {path}: {exc}. Nothing was changed.", file=sys.stderr)
         return 1
-    if changed:
-        print(f"Added {SERVER_NAME!r} to {path} (previous version kept in {path}{BACKUP_SUFFIX}).")
-    else:
-        print(f"{path} already has this entry; nothing changed.")
-    print(f"Restart {kind.title} to load it. The server runs: {shlex.join([*command, *arguments])}")
+    print(_reported(outcome, path, existing))
+    if outcome.changed:
+        print(f"Restart {kind.title} to load it. The server runs: {shlex.join([*command, *arguments])}")
     return 0
+
+
+def _reported(outcome: Written, path: Path, existing: Any) -> str:
+    """What install did, truthfully: added, updated (ours), replaced (another server's), or nothing."""
+    backup = f" The previous file is kept in {outcome.backup}." if outcome.backup else ""
+    if not outcome.changed:
+        return f"Unchanged: {path} already has this entry."
+    if existing is None:
+        return f"Added {SERVER_NAME!r} to {path}.{backup}"
+    if is_ours(existing):
+        return f"Updated {SERVER_NAME!r} in {path}.{backup}"
+    return f"Replaced the other server named {SERVER_NAME!r} ({describe(existing)}) in {path}.{backup}"
 
 
 def run_uninstall(args: argparse.Namespace, settings: Settings) -> int:
@@ -154,11 +186,25 @@ def run_uninstall(args: argparse.Namespace, settings: Settings) -> int:
         return subprocess.run([claude, "mcp", "remove", "--scope", scope, SERVER_NAME], cwd=cwd).returncode
     try:
         path = _target(kind, args)
+        existing = _member_value(_read(path), kind)
+        if existing is not None and not is_ours(existing):
+            print(
+                f"trakt-mcp uninstall: the server named {SERVER_NAME!r} in {path} is not this one "
+                f"({describe(existing)}); left as it is.",
+                file=sys.stderr,
+            )
+            return 1
+        replaced = replaced_server(path, kind)
         removed = remove_entry(path, kind)
     except (OSError, ValueError) as exc:
         print(f"trakt-mcp uninstall: cannot update the config: {exc}. Nothing was changed.", file=sys.stderr)
         return 1
-    print(f"Removed {SERVER_NAME!r} from {path}." if removed else f"{path} has no {SERVER_NAME!r} entry.")
+    if not removed:
+        print(f"{path} has no {SERVER_NAME!r} entry.")
+    elif replaced is not None:
+        print(f"Removed {SERVER_NAME!r} from {path} and put back the server it had replaced ({describe(replaced)}).")
+    else:
+        print(f"Removed {SERVER_NAME!r} from {path}.")
     return 0
 
 
@@ -170,24 +216,47 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _replace(path: Path, old: str, new: str, kind: ClientKind) -> None:
+@dataclass(frozen=True)
+class Written:
+    changed: bool
+    #: The backup of the previous file, when there was one to keep.
+    backup: Path | None = None
+
+
+def _replace(path: Path, old: str, new: str, kind: ClientKind, *, backup_old: bool = True) -> Path | None:
+    """Write `new` atomically; the backup made of the previous file, if the file existed."""
     if not kind.jsonc:
         json.loads(new)  # strict JSON clients: never write what they could not read
     mode = 0o600
-    if path.exists():
+    backup = None
+    if path.exists() and not backup_old:
         mode = path.stat().st_mode & 0o777
-        write_private(path.with_name(path.name + BACKUP_SUFFIX), old, prefix=".trakt-mcp-", mode=mode)
+    elif path.exists():
+        mode = path.stat().st_mode & 0o777
+        backup = path.with_name(path.name + BACKUP_SUFFIX)
+        write_private(backup, old, prefix=".trakt-mcp-", mode=mode)
     write_private(path, new, prefix=".trakt-mcp-", mode=mode)
+    return backup
 
 
-def write_entry(path: Path, kind: ClientKind, value: dict[str, Any]) -> bool:
-    """Add or update the entry; False when the file already says exactly this."""
+def write_entry(path: Path, kind: ClientKind, value: dict[str, Any]) -> Written:
+    """Add or update the entry; unchanged when the file already says exactly this."""
     old = _read(path)
     new = jsonc.set_member(old, (kind.container, SERVER_NAME), value)
     if new == old:
-        return False
-    _replace(path, old, new, kind)
-    return True
+        return Written(changed=False)
+    # A backup that holds a server `--replace` replaced is its only copy: updating our own entry keeps it.
+    keep = replaced_server(path, kind) is not None and is_ours(_member_value(old, kind))
+    return Written(changed=True, backup=_replace(path, old, new, kind, backup_old=not keep))
+
+
+def replaced_server(path: Path, kind: ClientKind) -> Any:
+    """The other server that `install --replace` replaced, as the backup keeps it (None if there is none)."""
+    try:
+        value = _member_value(_read(path.with_name(path.name + BACKUP_SUFFIX)), kind)
+    except jsonc.JsoncError:
+        return None
+    return value if value is not None and not is_ours(value) else None
 
 
 def _member_value(text: str, kind: ClientKind) -> Any:
@@ -199,11 +268,16 @@ def _member_value(text: str, kind: ClientKind) -> Any:
 
 
 def remove_entry(path: Path, kind: ClientKind) -> bool:
-    """Remove only our entry. When nothing else changed since `install`, the file is exactly what it was before."""
+    """Remove only our entry. When nothing else changed since `install`, the file is exactly what it was before;
+    a server that `install --replace` replaced comes back."""
     old = _read(path)
     current = _member_value(old, kind)
     if current is None:
         return False
+    replaced = replaced_server(path, kind)
+    if replaced is not None:
+        _replace(path, old, jsonc.set_member(old, (kind.container, SERVER_NAME), replaced), kind, backup_old=False)
+        return True
     backup = _read(path.with_name(path.name + BACKUP_SUFFIX))
     untouched = False
     if backup.strip():
@@ -216,6 +290,24 @@ def remove_entry(path: Path, kind: ClientKind) -> bool:
     new = backup if untouched else jsonc.remove_member(old, (kind.container, SERVER_NAME))
     _replace(path, old, new, kind)
     return True
+
+
+def clients_policies() -> list[str]:
+    """For `status`: the policy each MCP client's entry for this server gives it (its own --policy, or none)."""
+    lines = []
+    for kind in CLIENTS.values():
+        path = kind.config_path()
+        try:
+            value = _member_value(_read(path), kind)
+        except (OSError, ValueError):
+            continue
+        if value is None or not is_ours(value):
+            continue
+        args = [str(arg) for arg in value.get("args") or []]
+        policy = next((args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "--policy"), None)
+        given = f"--policy {policy}" if policy else "no --policy: the built-in policy unless its env sets one"
+        lines.append(f"{kind.title} ({path}): {given}")
+    return lines
 
 
 def found_clients() -> list[ClientKind]:

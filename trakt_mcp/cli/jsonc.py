@@ -12,7 +12,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from guard import jsonlimits
+
 _WHITESPACE = " \t\r\n\ufeff"
+#: The deepest nesting read (guard.jsonlimits' bound for JSON from outside): deeper input is refused, never
+#: recursed into until Python's stack runs out.
+MAX_DEPTH = jsonlimits.MAX_DEPTH
 _LITERAL = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
 
 
@@ -45,6 +50,7 @@ class _Scanner:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0
 
     def fail(self, expected: str) -> JsoncError:
         line = self.text.count("\n", 0, self.pos) + 1
@@ -88,18 +94,30 @@ class _Scanner:
 
     def value(self) -> Node:
         self.skip()
+        char = self.text[self.pos : self.pos + 1]
+        if char not in ("{", "["):
+            return self.scalar()
+        if self.depth >= MAX_DEPTH:
+            raise self.fail(f"at most {MAX_DEPTH} levels of nesting (a client's config is never this deep)")
+        self.depth += 1
+        try:
+            return self.object() if char == "{" else self.array()
+        finally:
+            self.depth -= 1
+
+    def array(self) -> Node:
+        start = self.pos
+        self.pos += 1
+        self.skip()
+        while not self.text.startswith("]", self.pos):
+            self.value()
+            self.next_item("]")
+        self.pos += 1
+        return Node("array", start, self.pos)
+
+    def scalar(self) -> Node:
         start = self.pos
         char = self.text[self.pos : self.pos + 1]
-        if char == "{":
-            return self.object()
-        if char == "[":
-            self.pos += 1
-            self.skip()
-            while not self.text.startswith("]", self.pos):
-                self.value()
-                self.next_item("]")
-            self.pos += 1
-            return Node("array", start, self.pos)
         if char == '"':
             self.string()
             return Node("scalar", start, self.pos)

@@ -17,8 +17,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from guard import jsonlimits
 from trakt_mcp import __version__
 from trakt_mcp.settings import Settings
+from trakt_mcp.terminal import command
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -103,7 +105,16 @@ def serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--no-auth",
         action="store_true",
         default=default or False,
-        help="HTTP on loopback without the owner's bearer token: every account on this machine can use it",
+        help="HTTP on loopback without the owner's bearer token: every account on this machine can use your Trakt "
+        "account within the policy; the audit names those callers (unauthenticated), and their clients cannot "
+        "approve confirmations (the desktop dialog or terminal asks you)",
+    )
+    group.add_argument(
+        "--trust-unauthenticated",
+        action="store_true",
+        default=default or False,
+        help="with --no-auth: treat every caller as you, so its own client may approve its confirmations "
+        "(any account on this machine could then approve its own calls)",
     )
     group.add_argument(
         "--public-url",
@@ -242,7 +253,12 @@ def _main(argv: Sequence[str] | None) -> int:
     from trakt_mcp.logs import configure_logging
 
     args = parse_arguments(argv)
-    configure_logging(logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING)
+    serving = args.run is run_serve
+    # `status` and `setup` say where the token and credentials are kept themselves: a warning saying it again
+    # would land in the middle of their report.
+    reports_storage = bool(getattr(args, "reports_storage", False))
+    quiet = logging.ERROR if reports_storage else logging.WARNING
+    configure_logging(logging.DEBUG if getattr(args, "verbose", False) else quiet, for_person=not serving)
     try:
         settings = settings_from(args)
     except ValidationError as exc:
@@ -263,7 +279,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     if settings.transport == "stdio" and sys.stdin.isatty():
         print(
             "trakt-mcp speaks MCP over stdin/stdout: start it from an MCP client (see README.md), "
-            "or try a tool with `trakt-mcp call --sandbox fetch_trending_shows`. Ctrl-C stops it.",
+            f"or try a tool with `{command('call --sandbox fetch_trending_shows')}`. Ctrl-C stops it.",
             file=sys.stderr,
         )
     if settings.transport == "stdio" and sys.platform != "win32":
@@ -290,7 +306,10 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
         extra_hosts, extra_origins = (tuple(getattr(args, k, None) or ()) for k in ("allowed_host", "allowed_origin"))
         no_auth = bool(getattr(args, "no_auth", False))
-        options = HttpOptions(settings.host, settings.port, extra_hosts, extra_origins, no_auth=no_auth)
+        trusted = bool(getattr(args, "trust_unauthenticated", False))
+        options = HttpOptions(
+            settings.host, settings.port, extra_hosts, extra_origins, no_auth=no_auth, trust_unauthenticated=trusted
+        )
         ready = app.store.health if app.store is not None else None
         return serve_http(server, options, policy_in_force(app), settings.home, ready)
     server.run("stdio")
@@ -307,7 +326,10 @@ def _build(settings: Settings) -> tuple[App, MCPServer]:
 def parse_call_arguments(pairs: Sequence[str], json_arguments: str | None) -> dict[str, Any]:
     arguments: dict[str, Any] = {}
     if json_arguments:
-        loaded = json.loads(json_arguments)
+        try:
+            loaded = jsonlimits.loads(json_arguments)
+        except ValueError as exc:
+            raise ValueError(f"--json is {exc}") from None
         if not isinstance(loaded, dict):
             raise ValueError("--json must be a JSON object")
         arguments.update(loaded)
@@ -319,6 +341,8 @@ def parse_call_arguments(pairs: Sequence[str], json_arguments: str | None) -> di
             arguments[key] = json.loads(raw)
         except ValueError:
             arguments[key] = raw
+        except RecursionError:
+            raise ValueError(f"argument {key!r}: nested deeper than {jsonlimits.MAX_DEPTH} levels") from None
     return arguments
 
 
@@ -330,10 +354,13 @@ def run_call(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     import anyio
 
-    from trakt_mcp.cli.local import INTERRUPTED, call_tool_locally
+    from trakt_mcp.cli.local import EXIT_REFUSED, INTERRUPTED, call_tool_locally
 
-    text, is_error = anyio.run(call_tool_locally, settings, args.tool, arguments)
+    text, code = anyio.run(call_tool_locally, settings, args.tool, arguments)
     if INTERRUPTED.is_set():
         return _interrupted()
+    if code == EXIT_REFUSED:
+        print(f"trakt-mcp call: {text}", file=sys.stderr)
+        return code
     print(text)
-    return 1 if is_error else 0
+    return code

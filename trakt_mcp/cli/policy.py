@@ -36,6 +36,14 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
     explain.add_argument("--identity", metavar="NAME", help="explain for this identity")
     explain.add_argument("--args", metavar="JSON", help="decide for a call with these arguments: which condition fires")
     explain.set_defaults(run=run_explain)
+    show = actions.add_parser(
+        "show",
+        parents=[common],
+        help="print the policy in force (--policy / TRAKT_MCP_POLICY, else the built-in one) as JSON",
+        description="The output is a valid policy file: `policy show --builtin > policy.json` starts one to edit.",
+    )
+    show.add_argument("--builtin", action="store_true", help="the built-in policy, whatever --policy says")
+    show.set_defaults(run=run_show)
     schema = actions.add_parser("schema", parents=[common], help="print the policy file's JSON Schema")
     schema.set_defaults(run=lambda args, settings: _print_schema())
     policycode.register(actions, common)
@@ -57,6 +65,23 @@ def _engine(settings: Settings) -> Engine | None:
     except PolicyError as exc:
         print(f"trakt-mcp: {exc}", file=sys.stderr)
         return None
+
+
+def run_show(args: argparse.Namespace, settings: Settings) -> int:
+    """The policy in force as a policy file (quick restrictions included as hide entries), and on stderr which."""
+    if args.builtin:
+        settings = settings.model_copy(update={"policy": None})
+    engine = _engine(settings)
+    if engine is None:
+        return EXIT_INVALID
+    document = engine.policy.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    print(json.dumps({"version": engine.policy.version, **document}, indent=2, ensure_ascii=False))
+    print(f"# the policy in force: {_source(engine.source)}", file=sys.stderr)
+    return 0
+
+
+def _source(source: str) -> str:
+    return source.replace("built-in", "built-in (no --policy or TRAKT_MCP_POLICY given)", 1)
 
 
 def _print_schema() -> int:
@@ -89,12 +114,17 @@ def _conditions(decision: Decision) -> str:
 
 def _heading(engine: Engine, view: View) -> str:
     who = f"identity {view.identity}" if view.identity else "the local user (stdio)"
-    lines = [f"policy: {engine.source} (valid), for {who}"]
+    lines = [f"policy: {_source(engine.source)} (valid), for {who}"]
     if view.shared:
         quotas = "; ".join(f"{_limits([q])} ({q.path})" for q in view.shared)
         lines.append(f"shared by every call: {quotas}")
     if engine.policy.identities and view.identity is None:
         lines.append(f"identities: {', '.join(engine.policy.identities)} (see --identity NAME)")
+    if engine.shadow is not None:
+        lines.append(
+            f"shadow: {engine.shadow.source} decides beside it without acting; the table shows what acts "
+            "(`trakt-mcp audit --shadow` sums what the shadow would have done)"
+        )
     return "\n".join(lines)
 
 
@@ -216,6 +246,15 @@ def list_waiting(settings: Settings) -> int:
     return 0
 
 
+def without_nulls(value: Any) -> Any:
+    """The arguments as a person reads them: the fields left unset (null) are not listed."""
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value
+
+
 def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str], str] = terminal_ask) -> int:
     from trakt_mcp.server import guarded
 
@@ -236,7 +275,7 @@ def run_approve(args: argparse.Namespace, settings: Settings, ask: Callable[[str
     left = max(0, round(pending.expires - time.time()))
     who = f"An agent (identity {printable(pending.identity)})" if pending.identity else "An agent"
     print(f"{who} asks to run {printable(pending.tool)}:\n\n  {printable(pending.action)}\n")
-    shown = json.dumps(pending.arguments, indent=2, ensure_ascii=False).split("\n")
+    shown = json.dumps(without_nulls(pending.arguments), indent=2, ensure_ascii=False).split("\n")
     print("Arguments: " + "\n".join(printable(line) for line in shown))
     print(f"(request {pending.code}, expires in {left} s; approval allows ONE call with exactly these arguments)")
     answer = ask("Approve? [y/N] ").strip().lower()

@@ -99,10 +99,25 @@ def run_test(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILED if failed else 0
 
 
-def run_replay(args: argparse.Namespace, settings: Settings) -> int:
+def _audited(settings: Settings) -> list[dict[str, Any]]:
+    """Every audited call: the shared PostgreSQL table with replicas (--state), else this home's JSONL files."""
     from guard.audit import AuditLog
-    from guard.replay import replay
     from trakt_mcp.server import guarded
+
+    if settings.state_url is None:
+        return list(AuditLog(guarded.audit_path(settings)).entries())
+    from guard.audit_table import TableAudit
+
+    store = guarded.open_store(settings)
+    try:
+        return list(TableAudit(store).entries())  # type: ignore[arg-type]
+    finally:
+        store.close()
+
+
+def run_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from guard.replay import replay
+    from guard.store import StoreError
 
     if settings.policy is None:
         print("trakt-mcp policy replay: name the policy to replay with --policy NEW", file=sys.stderr)
@@ -115,8 +130,11 @@ def run_replay(args: argparse.Namespace, settings: Settings) -> int:
     engine = _load(settings, settings.policy, "replay")
     if engine is None:
         return EXIT_INVALID
-    log = AuditLog(guarded.audit_path(settings))
-    result = replay(engine, recent(log.entries(), since))
+    try:
+        result = replay(engine, recent(_audited(settings), since))
+    except StoreError as exc:
+        print(f"trakt-mcp policy replay: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     if args.json:
         listed = [
             {

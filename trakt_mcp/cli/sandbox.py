@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from trakt_mcp.settings import Settings
+from trakt_mcp.terminal import command
 
 
 def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
@@ -30,6 +31,6 @@ def run_reset(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(
         f"The sandbox account starts over (removed {account}). Still signed in to the sandbox: "
-        "`trakt-mcp logout --sandbox` signs out."
+        f"`{command('logout --sandbox')}` signs out."
     )
     return 0

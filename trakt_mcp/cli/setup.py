@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from trakt_mcp.settings import TRAKT_APP_PAGE, Settings
+from trakt_mcp.terminal import command
 from trakt_mcp.trakt import credentials
 from trakt_mcp.trakt.tokens import TokenStoreError
 
@@ -32,7 +33,7 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
     )
     setup.add_argument("--no-browser", action="store_true", help="print the Trakt app page instead of opening it")
     setup.add_argument("--no-login", action="store_true", help="store the credentials only; sign in later")
-    setup.set_defaults(run=run_setup)
+    setup.set_defaults(run=run_setup, reports_storage=True)
 
 
 def _has_display() -> bool:
@@ -62,8 +63,8 @@ def _ask_credentials(settings: Settings, args: argparse.Namespace) -> tuple[str,
 def run_setup(args: argparse.Namespace, settings: Settings) -> int:
     if settings.sandbox:
         print(
-            "The sandbox needs no Trakt app: try `trakt-mcp login --sandbox`, "
-            "then `trakt-mcp install CLIENT --sandbox`."
+            f"The sandbox needs no Trakt app: try `{command('login --sandbox')}`, "
+            f"then `{command('install CLIENT --sandbox')}`."
         )
         return 0
     pair = _ask_credentials(settings, args)
@@ -92,7 +93,7 @@ def _offer_install(args: argparse.Namespace, settings: Settings) -> int:
 
     found = found_clients()
     if not found:
-        print("\nNo MCP client found here. Later: `trakt-mcp install claude-desktop` (or cursor, vscode, ...).")
+        print(f"\nNo MCP client found here. Later: `{command('install claude-desktop')}` (or cursor, vscode, ...).")
         return 0
     print(f"\n4. MCP clients found: {', '.join(kind.title for kind in found)}.")
     for kind in found:

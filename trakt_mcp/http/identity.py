@@ -8,18 +8,24 @@ from typing import Any
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.context import ServerRequestContext
 
+from guard.engine import UNAUTHENTICATED
+
 #: The client ID given to the owner's own loopback token (and to `--no-auth`): the local user, not an identity.
 LOCAL_USER = "(local user)"
 
 
 def request_identity(ctx: ServerRequestContext[Any, Any]) -> str | None:
     """The identity the bearer check attached to the HTTP request behind this MCP request; None (the local user)
-    over stdio, with the owner's loopback token, and with `--no-auth`. In multi-user mode a person is known by their
-    Trakt username (the people module loads only when a token carries claims: never over stdio)."""
+    over stdio and with the owner's loopback token; `(unauthenticated)` for an HTTP request nobody vouched for
+    (`--no-auth`: any account on the machine), unless the owner trusts those (`--trust-unauthenticated`). In
+    multi-user mode a person is known by their Trakt username (the people module loads only when a token carries
+    claims: never over stdio)."""
     scope = getattr(ctx.request, "scope", None)
-    user = scope.get("user") if isinstance(scope, dict) else None
-    if not isinstance(user, AuthenticatedUser):
+    if not isinstance(scope, dict):
         return None
+    user = scope.get("user")
+    if not isinstance(user, AuthenticatedUser):
+        return UNAUTHENTICATED
     if user.access_token.claims:
         from trakt_mcp.remote.people import person_of
 

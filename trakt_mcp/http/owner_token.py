@@ -53,10 +53,23 @@ def read_token(home: Path) -> str | None:
 
 
 def ensure_token(home: Path) -> tuple[str, bool]:
-    """The stored token, or a new one saved 0600 (then `True`: the caller shows it once)."""
+    """The stored token, or a new one saved 0600 (then `True`: the caller shows it once). Two servers starting
+    together for the first time agree on one token: the new one is written to a private temporary file and linked
+    into place, which only the first can do; the other reads and uses the winner's (and does not show it)."""
     existing = read_token(home)
     if existing is not None:
         return existing, False
     token = secrets.token_urlsafe(32)
-    write_private(token_path(home), token + "\n", prefix=".http-token-")
+    path = token_path(home)
+    temporary = path.with_name(f".http-token-{secrets.token_hex(6)}.tmp")
+    write_private(temporary, token + "\n", prefix=".http-token-")
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        theirs = read_token(home)
+        if theirs is None:
+            raise LocalTokenError(f"{path} vanished while it was being made. Fix: start the server again") from None
+        return theirs, False
+    finally:
+        temporary.unlink(missing_ok=True)
     return token, True

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, BearerAuthBackend, RequireAuthMiddleware
 from mcp.server.auth.provider import AccessToken
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -36,7 +36,9 @@ from trakt_mcp import __version__
 from trakt_mcp.http.identity import LOCAL_USER
 from trakt_mcp.http.limits import BodyLimit, ConnectionLimits
 from trakt_mcp.http.owner_token import LocalTokenError, ensure_token, token_path
+from trakt_mcp.http.sessions import SessionLimits, cap_sessions
 from trakt_mcp.settings import is_loopback
+from trakt_mcp.terminal import command
 
 log = logging.getLogger("trakt_mcp.http.serve")
 
@@ -63,11 +65,15 @@ class HttpOptions:
     port: int = 8000
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
-    #: The owner chose to serve loopback without any token (`--no-auth`): every local account gets in.
+    #: The owner chose to serve loopback without any token (`--no-auth`): every local account gets in, as
+    #: `(unauthenticated)`: the top level's rules, its own windows, and its client never approves its calls ...
     no_auth: bool = False
+    #: ... unless the owner also says those callers are the owner (`--trust-unauthenticated`).
+    trust_unauthenticated: bool = False
     #: The owner's loopback token (`http_token`): it stands for the local user, as stdio does.
     local_token: str | None = None
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    sessions: SessionLimits = field(default_factory=SessionLimits)
 
     @property
     def loopback(self) -> bool:
@@ -116,11 +122,14 @@ def refusal(options: HttpOptions, policy: Policy) -> str | None:
     """Why the server must not start with these options, or None."""
     if options.no_auth and not options.loopback:
         return f"refusing --no-auth on {options.host}: it is not a loopback address. Use identities instead."
+    if options.trust_unauthenticated and not options.no_auth:
+        return "--trust-unauthenticated only means something with --no-auth: remove it, or add --no-auth."
     if options.loopback or policy.identities:
         return None
     return (
         f"refusing to listen on {options.host}: it is not a loopback address and the policy declares no identities, "
-        "so anyone who reaches the port could use your Trakt account. Create one with `trakt-mcp identity add NAME` "
+        "so anyone who reaches the port could use your Trakt account. "
+        f"Create one with `{command('identity add NAME')}` "
         'and paste the snippet into the policy\'s "identities", or listen on 127.0.0.1.'
     )
 
@@ -162,6 +171,25 @@ class RequireIdentity:
             await self._app(scope, receive, send)
 
 
+class TrustUnauthenticated:
+    """`--no-auth --trust-unauthenticated`: the owner says every caller on this machine is the owner, so a request
+    without a token is the owner's (its client may answer its questions; the audit shows the local user)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not isinstance(scope.get("user"), AuthenticatedUser):
+            scope["user"] = AuthenticatedUser(AccessToken(token=REDACTED, client_id=LOCAL_USER, scopes=[]))
+        await self._app(scope, receive, send)
+
+
+def session_identity(requestor: Any) -> str | None:
+    """The identity that opened a session, from the SDK's record of it (None: the owner)."""
+    name = requestor.get("client_id") if isinstance(requestor, dict) else None
+    return None if name is None or name == LOCAL_USER else str(name)
+
+
 Endpoint = Callable[[Request], Awaitable[JSONResponse]]
 
 
@@ -197,8 +225,15 @@ def build_http_app(
     for path, endpoint in [(HEALTH_PATH, health), *balancer_probes(ready)]:
         server.custom_route(path, methods=["GET"], include_in_schema=False)(endpoint)
     app = server.streamable_http_app(
-        streamable_http_path=MCP_PATH, transport_security=transport_security(options), host=options.host
+        streamable_http_path=MCP_PATH,
+        transport_security=transport_security(options),
+        host=options.host,
+        session_idle_timeout=options.sessions.idle_timeout,
+        max_sessions=options.sessions.total,
     )
+    cap_sessions(server._lowlevel_server._session_manager, options.sessions, session_identity)
+    if options.no_auth and options.trust_unauthenticated:
+        app.add_middleware(TrustUnauthenticated)
     app.add_middleware(RequireIdentity, required=lambda: tokens_required(options, current_policy()))
     tokens = PolicyTokens(current_policy, options.local_token if options.loopback else None)
     app.add_middleware(AuthenticationMiddleware, backend=BearerAuthBackend(tokens))
@@ -223,13 +258,13 @@ def with_local_token(options: HttpOptions, home: Path) -> HttpOptions:
     if created:
         print(
             "trakt-mcp: HTTP clients must send this bearer token, even on 127.0.0.1 (other accounts on this machine "
-            f"can reach it too). Shown only now; `trakt-mcp identity show-local` shows it again:\n\n    {token}\n\n"
+            f"can reach it too). Shown only now; `{command('identity show-local')}` shows it again:\n\n    {token}\n\n"
             "Clients send `Authorization: Bearer <token>`. To serve without a token, start with --no-auth.",
             file=sys.stderr,
         )
     else:
         print(
-            f"trakt-mcp: HTTP clients need the bearer token in {token_path(home)} (`trakt-mcp identity show-local`)",
+            f"trakt-mcp: HTTP clients need the bearer token in {token_path(home)} (`{command('identity show-local')}`)",
             file=sys.stderr,
         )
     return replace(options, local_token=token)

@@ -107,6 +107,16 @@ class People:
                 self._managers[username] = manager
             return manager
 
+    def signed_in(self, username: str, token: Token) -> Token | None:
+        """Keep the person's new Trakt token (sealed) and return the one it replaces. This process's manager for
+        them starts afresh from the store; other processes adopt the new pair when Trakt refuses the old one."""
+        stored = self.tokens(username)
+        previous = stored.load()
+        stored.save(token)
+        with self._lock:
+            self._managers.pop(username, None)
+        return previous
+
     def current(self) -> AuthManager:
         username = CURRENT_PERSON.get()
         if username is None:

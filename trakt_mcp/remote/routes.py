@@ -193,9 +193,7 @@ class RemoteRoutes:
             return to_response(self.server.create_authorization_response(oauth_request, None, grant))
         try:
             username = await trakt_signin.username(self.people.http, token)
-            stored = self.people.tokens(username)
-            previous = stored.load()
-            stored.save(token)
+            previous = self.people.signed_in(username, token)
             if previous is not None and previous.access_token != token.access_token:
                 await trakt_signin.revoke(self.people.http, self.settings, previous)
         except TraktError as exc:

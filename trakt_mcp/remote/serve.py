@@ -4,6 +4,7 @@ access in place of the operator's), `server_options` (the SDK's resource-server 
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from guard.store import StoreError
 from trakt_mcp import __version__
 from trakt_mcp.remote.client_documents import ClientDocuments
 from trakt_mcp.remote.oauth import MultiUserServer
@@ -25,6 +27,8 @@ from trakt_mcp.remote.sealing import load_sealer
 from trakt_mcp.remote.sqlite import open_people_store
 from trakt_mcp.remote.store import PeopleStore
 from trakt_mcp.remote.trakt_signin import DEVICE_REDIRECT, SANDBOX_TRAKT_PATH, callback_url
+
+log = logging.getLogger("trakt_mcp.remote")
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -128,7 +132,15 @@ def build_app(server: MCPServer, app: App, options: HttpOptions) -> Starlette:
     security.allowed_origins = list(dict.fromkeys([*security.allowed_origins, f"{public.scheme}://{host}"]))
     asgi = server.streamable_http_app(streamable_http_path=MCP_PATH, transport_security=security, host=options.host)
     asgi.add_middleware(BodyLimit, max_bytes=options.limits.max_body_bytes)
+    asgi.add_exception_handler(StoreError, _store_unavailable)
     return asgi
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    """Fail closed when the people store cannot be used: nothing is issued, the message names the fix."""
+    log.error("people store unavailable: %s", exc)
+    body = {"error": "temporarily_unavailable", "error_description": str(exc)}
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "30", "Cache-Control": "no-store"})
 
 
 def serve(server: MCPServer, app: App, options: HttpOptions) -> int:

@@ -15,6 +15,7 @@ import httpx
 from trakt_mcp.settings import DEFAULT_API_URL, Settings
 from trakt_mcp.trakt.auth import parse_token
 from trakt_mcp.trakt.errors import TraktError
+from trakt_mcp.trakt.gate import signing_in
 from trakt_mcp.trakt.tokens import Token
 
 TRAKT_AUTHORIZE = "https://trakt.tv/oauth/authorize"
@@ -56,7 +57,8 @@ async def exchange(http: httpx.AsyncClient, settings: Settings, code: str, publi
         "grant_type": "authorization_code",
     }
     try:
-        response = await http.post("/oauth/token", json=body)
+        with signing_in():  # the one gate: this page's own requests to Trakt (trakt.gate)
+            response = await http.post("/oauth/token", json=body)
     except httpx.HTTPError as exc:
         raise TraktError(f"Trakt could not be reached to finish the sign-in ({type(exc).__name__}).") from None
     if response.status_code != 200:
@@ -70,14 +72,15 @@ async def exchange(http: httpx.AsyncClient, settings: Settings, code: str, publi
 async def revoke(http: httpx.AsyncClient, settings: Settings, token: Token) -> None:
     """Best effort: a Trakt token the person no longer uses (replaced by a new sign-in) is revoked at Trakt."""
     body = {"token": token.access_token, "client_id": settings.client_id or "", "client_secret": settings.secret or ""}
-    with contextlib.suppress(httpx.HTTPError):
+    with contextlib.suppress(httpx.HTTPError), signing_in():  # the one gate (trakt.gate)
         await http.post("/oauth/revoke", json=body)
 
 
 async def username(http: httpx.AsyncClient, token: Token) -> str:
     """The signed-in person's Trakt username: their identity on this server."""
     try:
-        response = await http.get("/users/settings", headers={"Authorization": f"Bearer {token.access_token}"})
+        with signing_in():  # the one gate: this page's own requests to Trakt (trakt.gate)
+            response = await http.get("/users/settings", headers={"Authorization": f"Bearer {token.access_token}"})
         name = response.json()["user"]["username"] if response.status_code == 200 else None
     except (httpx.HTTPError, ValueError, KeyError, TypeError):
         name = None
@@ -107,7 +110,8 @@ class DeviceCode:
 
 async def start_device(http: httpx.AsyncClient, settings: Settings) -> DeviceCode:
     try:
-        response = await http.post("/oauth/device/code", json={"client_id": settings.client_id or ""})
+        with signing_in():  # the one gate: this page's own requests to Trakt (trakt.gate)
+            response = await http.post("/oauth/device/code", json={"client_id": settings.client_id or ""})
         data: Any = response.json() if response.status_code == 200 else None
         return DeviceCode(
             str(data["device_code"]),
@@ -123,7 +127,8 @@ async def poll_device(http: httpx.AsyncClient, settings: Settings, device: Devic
     """The person's token once they entered the code at Trakt; None while Trakt still waits for them."""
     body = {"code": device.device_code, "client_id": settings.client_id or "", "client_secret": settings.secret or ""}
     try:
-        response = await http.post("/oauth/device/token", json=body)
+        with signing_in():  # the one gate: this page's own requests to Trakt (trakt.gate)
+            response = await http.post("/oauth/device/token", json=body)
     except httpx.HTTPError as exc:
         raise TraktError(f"Trakt could not be reached ({type(exc).__name__}). Try again.") from None
     if response.status_code in (400, 429):

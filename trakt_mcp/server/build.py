@@ -27,6 +27,7 @@ from trakt_mcp.settings import SANDBOX_VERIFICATION_URL, Settings
 from trakt_mcp.tools import tools_by_name
 from trakt_mcp.trakt.auth import AuthManager
 from trakt_mcp.trakt.client import Clock, Sleep, TraktClient
+from trakt_mcp.trakt.gate import TraktGate
 
 if TYPE_CHECKING:
     from trakt_mcp.sandbox import FakeTrakt
@@ -65,7 +66,7 @@ def create_app(
     if fake is not None and transport is None:
         transport = fake.transport
     timing: dict[str, Any] = {k: v for k, v in (("sleep", sleep), ("clock", clock)) if v is not None}
-    client = TraktClient(settings, transport=transport, **timing)
+    client = TraktClient(settings, transport=transport, gate=trakt_gate(), **timing)
     store = open_store(settings)
     now = clock or time.time
     auth = AuthManager(settings, client.http, now=now, pending=StoredSignIns(store, settings, now))
@@ -81,6 +82,11 @@ def create_app(
 
         install_remote(app)
     return app
+
+
+def trakt_gate() -> TraktGate:
+    """The one gate to Trakt (guard.gate): each tool reaches only the endpoints it declares, when admitted."""
+    return TraktGate({name: spec.endpoints for name, spec in tools_by_name().items()})
 
 
 def build_server(app: App, **server_options: Any) -> MCPServer:

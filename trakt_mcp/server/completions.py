@@ -3,7 +3,12 @@ season numbers of a show, chart periods, translation languages and fixed prompt 
 
 An unknown prompt or template, or an argument with nothing to offer, gets an empty list (the guard answers the
 same for a template it hides, so hiding cannot be told from absence). Titles shorter than MIN_TITLE characters are
-not searched, so typing does not spend Trakt's rate limit on every keystroke."""
+not searched, so typing does not spend Trakt's rate limit on every keystroke.
+
+Every look-up goes through the guard's gate (guard.gate.use) as the tool whose data it fetches: a title as
+`search_shows` / `search_movies`, a show's seasons as `fetch_show_seasons`, judged for the caller like a call of that
+tool (hidden or denied: no values; each completion counts against the tool's rate limits and is audited with
+`"via": "completion"`, past 120 lines a minute per caller summarised in one `suppressed` line)."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcp import types
 
+from guard.gate import Refused, use
 from trakt_mcp.server.prompts import PROMPTS_BY_NAME
 from trakt_mcp.server.resources import TEMPLATES
 from trakt_mcp.trakt.client import endpoint
@@ -50,7 +56,10 @@ def _titles(*kinds: str) -> Source:
             return []
         ids: list[str] = []
         for kind in kinds:
-            response = await app.client.get(endpoint("search", kind), params={"query": value.strip(), "limit": 10})
+            async with use(f"search_{kind}s", {"query": value.strip()}, "completion") as admission:
+                if isinstance(admission, Refused):
+                    continue
+                response = await app.client.get(endpoint("search", kind), params={"query": value.strip(), "limit": 10})
             for hit in response.data if isinstance(response.data, list) else []:
                 item = hit.get(kind) if isinstance(hit, dict) else None
                 item_ids = item.get("ids") if isinstance(item, dict) else None
@@ -66,7 +75,10 @@ async def _seasons(app: App, value: str, context: dict[str, str]) -> list[str]:
     show = context.get("show_id")
     if not show:
         return []
-    response = await app.client.get(endpoint("shows", show, "seasons"))
+    async with use("fetch_show_seasons", {"show_id": show}, "completion") as admission:
+        if isinstance(admission, Refused):
+            return []
+        response = await app.client.get(endpoint("shows", show, "seasons"))
     numbers = [str(season.get("number")) for season in response.data or [] if isinstance(season, dict)]
     return [number for number in numbers if number.startswith(value)]
 

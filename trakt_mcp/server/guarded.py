@@ -3,6 +3,7 @@ resources, the policy in force (the file from settings, else the built-in one), 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import math
@@ -22,11 +23,14 @@ from guard.approvals import Approvals
 from guard.audit import AuditLog, AuditTrail
 from guard.audit_table import TableAudit
 from guard.auditchain import StoreHead
+from guard.calls import BUILTIN_PATH
 from guard.catalog import Catalog, InvalidArguments, NotReady, ResourceInfo, ToolInfo
+from guard.channels.base import HOST, OWNER
 from guard.engine import Engine, matches_any
+from guard.gate import admitted
 from guard.home import secret_key, secure_folder
 from guard.middleware import Guard
-from guard.policy import Identity, Layer, Policy, PolicyError, Rule, read_policy
+from guard.policy import Identity, Layer, Policy, PolicyError, Rule, RuleEntry, read_policy
 from guard.reload import PolicyWatcher
 from guard.store import Store, StoreError
 from guard.store.postgres_schema import GUARD, Schema
@@ -34,6 +38,7 @@ from guard.store.sqlite import SqliteStore
 from trakt_mcp.http.identity import request_identity
 from trakt_mcp.server.resources import RESOURCES, TEMPLATES
 from trakt_mcp.settings import Settings, default_home
+from trakt_mcp.terminal import command
 from trakt_mcp.tools import tools_by_name
 from trakt_mcp.tools.spec import ToolSpec, explain_validation_error, published_schema
 from trakt_mcp.trakt.errors import NotSignedIn, TraktError
@@ -45,7 +50,6 @@ if TYPE_CHECKING:
 
     from trakt_mcp.app import App
 
-APPROVE_COMMAND = "trakt-mcp approve"
 BUILTIN = "built-in (reads and writes allowed; destructive tools need confirmation)"
 _CONFIRM = Rule(action="confirm", reason="destructive: removes data from the Trakt account")
 #: The built-in policy's rules; each applies only when a registered tool matches it.
@@ -53,6 +57,9 @@ BUILTIN_RULES = {"@destructive": _CONFIRM, "remove_*": _CONFIRM, "clear_auth": _
 
 
 SIGN_IN = "sign-in"
+#: Signing the server in or out is the owner's: an identity (a caller over HTTP) never sees these tools unless a
+#: rule of its own in the policy names them (guard.catalog.Catalog.owner_only).
+OWNER_ONLY_GROUPS = ("auth",)
 #: An expired device code is kept this long, so that checking the sign-in says "expired", not "none started".
 EXPIRED_KEPT = 3600.0
 
@@ -115,12 +122,20 @@ def approvals(settings: Settings, store: Store | None = None) -> Approvals:
 
 
 class StoredSignIns:
-    """The pending device-code sign-in, kept in the state store (one per API and client ID) until it expires."""
+    """The pending device-code sign-in, kept in the state store until it expires: one per API, client ID and
+    caller. The caller is the identity of the admission the sign-in runs in (guard.gate): an identity the policy
+    lets sign in gets its own code and can never see, complete or redirect the owner's."""
 
     def __init__(self, store: Store, settings: Settings, now: Callable[[], float]) -> None:
         self.store = store
-        self.key = f"{settings.api_url} {settings.client_id}"
+        self.owners = f"{settings.api_url} {settings.client_id}"
         self.now = now
+
+    @property
+    def key(self) -> str:
+        admission = admitted()
+        caller = admission.identity if admission is not None else None
+        return self.owners if caller is None else f"{self.owners} identity {caller}"
 
     def load(self) -> DeviceFlow | None:
         with _as_trakt_error():
@@ -158,8 +173,8 @@ def approve_command(settings: Settings) -> str:
     """What the owner types to approve: with --home when the server's state folder is not the one a plain shell
     would use (TRAKT_MCP_HOME or --home set for the server), so the owner's terminal looks in the same place."""
     if settings.home.resolve() == default_home().resolve():
-        return APPROVE_COMMAND
-    return f"{APPROVE_COMMAND} --home {shlex.quote(str(settings.home))}"
+        return command("approve")
+    return command(f"approve --home {shlex.quote(str(settings.home))}")
 
 
 def status_path(settings: Settings) -> Path:
@@ -214,12 +229,21 @@ def build_catalog(app: App | None, tools: dict[str, ToolSpec[Any]] | None = None
         templates=(ResourceInfo(t.uri, t.tool, t.arguments) for t in TEMPLATES if t.tool in specs),
         normalize=normalize,
         ready=ready,
+        owner_only=OWNER_ONLY_GROUPS,
     )
+
+
+class BuiltinPolicy(Policy):
+    """The policy without a file: its rules are named `built-in rules."remove_*"`, never as a path in a file."""
+
+    def rule_entries(self, prefix: str = "") -> Iterator[RuleEntry]:
+        for entry in super().rule_entries(prefix):
+            yield dataclasses.replace(entry, path=BUILTIN_PATH + entry.path.removeprefix("rules."))
 
 
 def builtin_policy(catalog: Catalog) -> Policy:
     rules = {selector: rule for selector, rule in BUILTIN_RULES.items() if matches_any(selector, catalog)}
-    return Policy(version="1", default="allow", rules=rules)
+    return BuiltinPolicy(version="1", default="allow", rules=rules)
 
 
 #: The sign-in tools: --read-only, --toolsets and --tools keep them, or no account tool could ever be used.
@@ -309,10 +333,25 @@ def restrict(policy: Policy, settings: Settings, catalog: Catalog) -> Policy:
     return _with_hides(RestrictedPolicy, policy, hides, identities=identities)
 
 
+def read_all_problems(path: Path, catalog: Catalog) -> Policy:
+    """read_policy, but an invalid file is reported with every problem at once: its invalid entries, and what
+    checking the rest against the tools finds (a selector that matches no tool, an unknown argument)."""
+    try:
+        return read_policy(path)
+    except PolicyError as exc:
+        if exc.rest is None:
+            raise
+        try:
+            Engine(exc.rest, catalog, str(path))
+        except PolicyError as later:
+            raise PolicyError(exc.source, [*exc.problems, *later.problems]) from None
+        raise
+
+
 def load_engine(settings: Settings, catalog: Catalog) -> Engine:
     """The engine for the policy in force, quick restrictions included; raises guard.PolicyError naming the JSON
     path (or the flag) and the fix."""
-    policy = builtin_policy(catalog) if settings.policy is None else read_policy(settings.policy)
+    policy = builtin_policy(catalog) if settings.policy is None else read_all_problems(settings.policy, catalog)
     source = "built-in" if settings.policy is None else str(settings.policy)
     if settings.restricted:
         source = f"{source} + {' '.join(settings.restriction_flags())}"
@@ -364,6 +403,7 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
         store=store,
         home=str(settings.home),
         server_name="trakt-mcp",
+        host_answers=("terminal", OWNER) if app.owner_terminal else ("host", HOST),
     )
     server.middleware.append(guard)
     app.guard = guard

@@ -95,6 +95,9 @@ async def check_auth_status(app: App, args: NoArgs) -> str:
     now = auth.now()
     if result.token is not None:
         return signed_in_text(result.token, now)
+    if result.state.state == "no_flow":
+        # Sending the agent to start_device_auth is only useful when it can start: else say what is missing.
+        auth.check_credentials()
     text = result.state.message
     if result.wait > 0:
         text += f" Check again in {max(int(result.wait + 0.999), 1)} seconds."

@@ -226,7 +226,7 @@ class Row:
             risk="read",
             args=args_model(self.args),
             run=run,
-            endpoints=(f"GET /{self.path.replace('?', '')}",),
+            endpoints=(f"GET /{self.path}",),
         )
 
 

@@ -75,8 +75,9 @@ Ready = Callable[["App", A], Awaitable[Unready | None]]
 class ToolSpec(Generic[A]):
     """One tool, declared once.
 
-    `endpoints` lists what the tool may call at Trakt ("GET /shows/{id}"), for documentation and for the tests
-    that check no tool strays. `effect`, for write tools, says in one human sentence what a call will change;
+    `endpoints` lists everything the tool may call at Trakt ("GET /shows/{id}"; `{name?}`: a segment that may be
+    left out), and is enforced: the guard's gate lets a call of this tool reach these and nothing else
+    (trakt_mcp.trakt.gate). `effect`, for write tools, says in one human sentence what a call will change;
     the guard shows it when it asks a person to confirm; `ready` says when a call could not act at all (nothing
     to remove), so nobody is asked to approve it.
     """

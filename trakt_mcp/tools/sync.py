@@ -369,7 +369,7 @@ TOOLS: list[ToolSpec[Any]] = [
         "Your ratings of one type, optionally of one score: all, or 10 per page.",
         RatingsArgs,
         fetch_ratings,
-        "GET /sync/ratings/{type}/{rating}",
+        "GET /sync/ratings/{type}/{rating?}",
     ),
     _read(
         "fetch_user_watchlist",
@@ -385,7 +385,7 @@ TOOLS: list[ToolSpec[Any]] = [
         "Your watch history, newest first, 10 per page; filter by type, item, time.",
         HistoryArgs,
         fetch_history,
-        "GET /sync/history/{type}/{id}",
+        "GET /sync/history/{type?}/{id?}",
         "GET /movies/{id}",
         "GET /shows/{id}",
     ),
@@ -395,7 +395,7 @@ TOOLS: list[ToolSpec[Any]] = [
         "What you paused, with progress and playback_id.",
         PlaybackArgs,
         fetch_playback,
-        "GET /sync/playback/{type}",
+        "GET /sync/playback/{type?}",
     ),
     ToolSpec(
         name="remove_playback_item",

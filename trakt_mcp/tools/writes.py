@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 import anyio
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from guard.text import plain
 from trakt_mcp.trakt.client import endpoint
 from trakt_mcp.trakt.errors import InvalidArgument, TraktError
 
@@ -21,6 +22,10 @@ MAX_BATCH = 100
 #: Effect sentences look titles up for this many items; further items are named by their identifier.
 MAX_TITLE_LOOKUPS = 25
 LOOKUP_CONCURRENCY = 4
+#: An effect sentence names this many items, then says how many more (the owner always reads the count).
+EFFECT_ITEMS = 5
+#: The longest label of one item in an effect sentence.
+EFFECT_LABEL = 80
 
 MediaType = Literal["movies", "shows", "seasons", "episodes"]
 SINGULAR = {"movies": "movie", "shows": "show", "seasons": "season", "episodes": "episode"}
@@ -239,14 +244,27 @@ def item_detail(item: ItemRef) -> str:
         when = item.watched_at
         return f" watched {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if when else " watched now"
     if isinstance(item, UserWatchlistRequestItem) and item.notes:
-        return f' (note: "{item.notes}")'
+        note = plain(item.notes)
+        return f' (note: "{note}")' if note else " (a note of blank-looking characters)"
     return ""
 
 
 async def batch_effect(app: App, lead: str, media: str, items: Sequence[ItemRef]) -> str:
-    """'Remove from your watch history: The Dark Knight (2008), Inception (2010)'."""
-    labels = await item_labels(app, media, items)
-    return f"{lead}: " + ", ".join(label + item_detail(item) for label, item in zip(labels, items, strict=True))
+    """'Remove from your watch history (2 items): The Dark Knight (2008), Inception (2010)'; past EFFECT_ITEMS
+    items '... and 57 more'. The count always comes first, and every label is plain text (guard.text: nothing
+    blank-rendering, no padding) cut to EFFECT_LABEL characters, so the owner reads the whole batch's size."""
+    labels = await item_labels(app, media, items[:EFFECT_ITEMS])
+    named = [
+        excerpt_plain(label + item_detail(item)) for label, item in zip(labels[:EFFECT_ITEMS], items, strict=False)
+    ]
+    rest = len(items) - len(named)
+    count = f"{len(items)} item{'' if len(items) == 1 else 's'}"
+    return f"{lead} ({count}): " + ", ".join(named) + (f" and {rest} more" if rest else "")
+
+
+def excerpt_plain(text: str) -> str:
+    cleaned = plain(text) or "(blank)"
+    return cleaned if len(cleaned) <= EFFECT_LABEL else cleaned[: EFFECT_LABEL - 1] + "…"
 
 
 # -- what Trakt did -----------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import anyio
 import httpx
 
-from trakt_mcp.settings import HOW_TO_CONFIGURE, Settings
+from trakt_mcp.settings import Settings, how_to_configure
 from trakt_mcp.trakt.client import Report, unreported
 from trakt_mcp.trakt.errors import (
     InvalidClient,
@@ -390,11 +390,15 @@ class AuthManager:
 
     # -- HTTP -------------------------------------------------------------------------------------------------
 
+    def check_credentials(self) -> None:
+        """Raise what stops a sign-in from starting: no client ID, or no client secret (the message says how)."""
+        self._credentials()
+
     def _credentials(self) -> dict[str, str]:
         if not self.settings.client_id:
             raise NotConfigured()
         if not self.settings.secret:
-            raise TraktError(f"Trakt sign-in needs the client secret (TRAKT_CLIENT_SECRET). {HOW_TO_CONFIGURE}")
+            raise TraktError(f"Trakt sign-in needs the client secret (TRAKT_CLIENT_SECRET). {how_to_configure()}")
         return {"client_id": self.settings.client_id, "client_secret": self.settings.secret}
 
     async def _post(self, path: str, body: dict[str, str]) -> httpx.Response:

@@ -36,8 +36,9 @@ from trakt_mcp.trakt.errors import (
     error_for_status,
     transport_failure,
 )
+from trakt_mcp.trakt.gate import TraktGate
 
-USER_AGENT = f"trakt-mcp/{__version__} (+https://github.com/trakt-mcp/trakt-mcp)"
+USER_AGENT = f"trakt-guardrails/{__version__}"
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 MAX_PAGE_SIZE = 100
 #: `limit=0` means "everything", capped at 100 items as the reference server caps it, so the same arguments name
@@ -48,6 +49,7 @@ MAX_LIST_ITEMS = 1000
 MAX_RETRY_AFTER = 30.0
 MAX_ATTEMPTS = 4
 PAGE_FETCH_CONCURRENCY = 4
+POOL_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
 
 #: Trakt's answers are read within bounds too (guard.jsonlimits): a hostile or broken API cannot exhaust memory.
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
@@ -79,6 +81,16 @@ def endpoint(*segments: str | int) -> str:
             raise InvalidArgument("path segment", "a Trakt ID, slug or IMDB ID (letters, digits, '-', '_', '.')", text)
         parts.append(quote(text, safe=""))
     return "/" + "/".join(parts)
+
+
+def _gated(
+    transport: httpx.AsyncBaseTransport | None, gate: TraktGate | None, api_url: str
+) -> httpx.AsyncBaseTransport | None:
+    """The client's transport behind the gate (httpx's own, with the client's pool limits, when none is given)."""
+    if gate is None:
+        return transport
+    inner = transport or httpx.AsyncHTTPTransport(limits=POOL_LIMITS)
+    return gate.transport(inner, prefix=httpx.URL(api_url).path.rstrip("/"))
 
 
 @dataclass(frozen=True)
@@ -131,8 +143,11 @@ class TraktClient:
         sleep: Sleep = anyio.sleep,
         clock: Clock = time.monotonic,
         max_retry_after: float = MAX_RETRY_AFTER,
+        gate: TraktGate | None = None,
     ) -> None:
         self.settings = settings
+        #: The one gate (trakt_mcp.trakt.gate): with it, nothing is sent or served from the cache unless admitted.
+        self.gate = gate
         self.tokens: TokenSource = tokens or NoTokens()
         self._sleep = sleep
         self._clock = clock
@@ -154,8 +169,8 @@ class TraktClient:
             base_url=settings.api_url,
             headers=headers,
             timeout=httpx.Timeout(settings.timeout, connect=10.0),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-            transport=transport,
+            limits=POOL_LIMITS,
+            transport=_gated(transport, gate, settings.api_url),
             follow_redirects=False,
         )
 
@@ -195,6 +210,8 @@ class TraktClient:
         method = method.upper()
         if not path.startswith("/") or "?" in path or "#" in path:
             raise InvalidArgument("path", "an API path built with endpoint()", path)
+        if self.gate is not None:
+            self.gate.check(method, path)
         call = _Call(
             method=method,
             path=path,

@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from trakt_mcp.settings import Settings
+from trakt_mcp.terminal import command
 from trakt_mcp.trakt.tokens import SERVICE, TokenStoreError, current_backend, usable, write_private
 
 ACCOUNT = "client-credentials"
@@ -30,7 +31,7 @@ def _parse(text: str | None, where: str) -> dict[str, str]:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        raise TokenStoreError(f"The stored Trakt app credentials in {where} are unreadable: run `trakt-mcp setup`.")
+        raise TokenStoreError(f"The stored Trakt app credentials in {where} are unreadable: run `{command('setup')}`.")
     return {k: v for k, v in data.items() if k in ("client_id", "client_secret") and isinstance(v, str) and v}
 
 

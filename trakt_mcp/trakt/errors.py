@@ -6,8 +6,8 @@ from datetime import datetime
 
 import httpx
 
-from trakt_mcp.settings import HOW_TO_CONFIGURE
-from trakt_mcp.terminal import excerpt
+from trakt_mcp.settings import how_to_configure, in_bundle
+from trakt_mcp.terminal import command, excerpt
 
 
 class TraktError(Exception):
@@ -26,12 +26,12 @@ class InvalidArgument(TraktError):
 
 class NotConfigured(TraktError):
     def __init__(self) -> None:
-        super().__init__(f"Trakt is not configured: no client ID. {HOW_TO_CONFIGURE}")
+        super().__init__(f"Trakt is not configured: no client ID. {how_to_configure()}")
 
 
 def login_command(sandbox: bool) -> str:
     """The terminal command that signs in: the sandbox keeps its own sign-in, so its hints name it."""
-    return "trakt-mcp login --sandbox" if sandbox else "trakt-mcp login"
+    return command("login --sandbox" if sandbox else "login")
 
 
 class NotSignedIn(TraktError):
@@ -42,9 +42,9 @@ class NotSignedIn(TraktError):
             if sandbox
             else "call start_device_auth, open the link it gives, enter the code, then call check_auth_status"
         )
-        super().__init__(
-            f"{lead}This needs your Trakt account: {steps} (or run `{login_command(sandbox)}` in a terminal)."
-        )
+        # The extension's client ID lives in its settings, not in a shell: a terminal sign-in would lack it.
+        terminal = "" if in_bundle() else f" (or run `{login_command(sandbox)}` in a terminal)"
+        super().__init__(f"{lead}This needs your Trakt account: {steps}{terminal}.")
 
 
 class TraktHTTPError(TraktError):

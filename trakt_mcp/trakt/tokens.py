@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from trakt_mcp.settings import Settings
+from trakt_mcp.terminal import command
 from trakt_mcp.trakt.errors import TraktError
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class Token:
         except (ValueError, KeyError, TypeError):
             raise UnreadableToken(
                 f"The stored Trakt token in {where} is unreadable. Sign in again with start_device_auth "
-                "(or `trakt-mcp login`)."
+                f"(or `{command('login')}`)."
             ) from None
 
     def __repr__(self) -> str:

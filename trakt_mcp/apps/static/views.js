@@ -164,6 +164,7 @@ function libraryView(card) {
       h("div", { class: "actions" }, (item.actions || []).map((a) => actionButton(a, run))))));
   return h("section", { "aria-label": card.heading },
     h("h2", {}, card.heading),
+    card.notice ? h("p", { class: "muted notice" }, card.notice) : null,
     rows.length ? h("div", { class: "rows" }, rows) : h("p", { class: "muted" }, "Nothing here yet."),
     h("div", { class: "status", role: "status", "aria-live": "polite" }));
 }
