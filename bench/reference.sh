@@ -6,16 +6,19 @@
 # accepts only from Python 3.12; on an older Python the import is switched to typing_extensions, nothing else.
 #
 # With a checkout of the current public server (wwiens/trakt_mcpserver, 77 tools) as argument, installs that instead,
-# in bench/.reference-current (its code in src/, its requirements.txt from the registry):
-#   bash bench/reference.sh ~/src/trakt_mcpserver && python bench/answer_size.py --reference bench/.reference-current
+# in bench/.reference-current (its code in src/, its requirements.txt from the registry, with the MCP SDK held at 1.x:
+# it is written for 1.x's FastMCP, which 2.x removed). It is meant for Python >= 3.12: set PYTHON to one
+# (PYTHON=python3.12 is what bench/README.md's figures used); without it, python3 is used and the typing swap below
+# makes it start on 3.11:
+#   PYTHON=python3.12 bash bench/reference.sh ~/src/trakt_mcpserver && python bench/startup.py
 set -euo pipefail
 source_dir=${1:+$(cd "$1" && pwd)}
 cd "$(dirname "$0")"
 if [ -n "$source_dir" ]; then
     target=.reference-current
-    rm -rf "$target" && python3 -m venv "$target"
+    rm -rf "$target" && "${PYTHON:-python3}" -m venv "$target"
     cp -r "$source_dir" "$target/src"
-    "$target/bin/pip" install -q -r "$target/src/requirements.txt"
+    "$target/bin/pip" install -q -r "$target/src/requirements.txt" "mcp<2"
     site="$target/src"
 else
     target=.reference

@@ -1,10 +1,17 @@
-"""Start-up: wall time from process start to a completed `initialize` + `tools/list` over stdio, the time until
-the whole server answers (a ping after the list), and the server's peak memory (RSS). Medians of several runs.
+"""Start-up against the reference server, interleaved: for each server, wall time from process start to the answers
+of `initialize` + `tools/list`, then to the answer of the first `tools/call`, and the peak memory (RSS) once that
+call is answered. trakt-mcp is measured twice per round: with the start-up snapshot the previous start left, and
+with a new state folder (no snapshot). All servers talk to one fake Trakt on loopback HTTP, signed in with the
+same token; each round runs the three starts in a rotated order, and the medians are compared as ratios.
 
-    python bench/startup.py [--runs 7] [--reference "COMMAND ..."]
+    bash bench/reference.sh CHECKOUT   # the current 77-tool reference, see bench/README.md
+    python3 -m venv bench/.ours && bench/.ours/bin/pip install -q -e .   # trakt-mcp as users install it
+    .venv/bin/python bench/startup.py --rounds 9 [--reference bench/.reference-current] [--ours bench/.ours]
 
-`--reference` measures another stdio MCP server command in the same run (e.g. the public Trakt MCP server), so
-the ratio is taken on the same machine at the same moment.
+trakt-mcp runs from its own install without the dev extras (bench/.ours), as the reference runs from its own:
+the test tools (pytest brings Pygments, which httpx then imports) are not what users run.
+
+Exits 1 when a target is missed: first call <= 0.8x the reference (with and without a snapshot), peak RSS <= 1.0x.
 """
 
 from __future__ import annotations
@@ -12,30 +19,51 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from trakt_mcp.sandbox import FakeTrakt  # noqa: E402
+from trakt_mcp.sandbox.http import serve_on_loopback  # noqa: E402
+from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET  # noqa: E402
+
 HANDSHAKE_VERSION = "2025-11-25"
+FIRST_CALL = ("fetch_trending_shows", {"limit": 10})
+FIRST_CALL_TARGET = 0.8
+RSS_TARGET = 1.0
+
+#: Runs the reference (a checkout installed by `bench/reference.sh CHECKOUT`) with its API base URL pointed at the
+#: fake; its code is in src/, put first on sys.path. Its INFO log lines go to stderr, which is dropped.
+REFERENCE_LAUNCH = (
+    "import os, sys; sys.path.insert(0, os.environ['REFERENCE_SRC']); "
+    "import client.base as base; base.BaseClient.BASE_URL = os.environ['TRAKT_API_URL']; "
+    "from server.main import mcp; sys.exit(mcp.run())"
+)
 
 
-def _send(stream: IO[bytes], message: dict[str, Any]) -> None:
+def send(stream: IO[bytes], message: dict[str, Any]) -> None:
     stream.write(json.dumps(message).encode() + b"\n")
     stream.flush()
 
 
-def _receive(stream: IO[bytes], request_id: int) -> dict[str, Any]:
+def receive(stream: IO[bytes], request_id: int) -> dict[str, Any]:
     while True:
         line = stream.readline()
         if not line:
             raise RuntimeError("the server closed stdout before answering")
         message: dict[str, Any] = json.loads(line)
         if message.get("id") == request_id:
+            if "error" in message:
+                raise RuntimeError(f"request {request_id} failed: {json.dumps(message)[:400]}")
             return message
 
 
@@ -47,71 +75,152 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
-def measure_once(command: list[str], env: dict[str, str]) -> tuple[float, float, int, int]:
-    """Seconds to initialize + tools/list, seconds until the whole server answers (a ping after the list), the
-    peak RSS in KiB once it does, and the number of tools listed."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
-    )
-    assert process.stdin and process.stdout
-    try:
-        _send(
-            process.stdin,
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": HANDSHAKE_VERSION,
-                    "capabilities": {},
-                    "clientInfo": {"name": "bench", "version": "1"},
-                },
-            },
+@dataclass
+class Start:
+    listed: float
+    called: float
+    rss_kib: int
+    tools: int
+
+
+@dataclass
+class Server:
+    """One way of starting a stdio server: its command, environment and working folder."""
+
+    label: str
+    command: list[str]
+    env: dict[str, str]
+    cwd: Path
+    #: A state folder to empty before each start (trakt-mcp without a snapshot).
+    fresh_home: Path | None = None
+
+    def start_once(self) -> Start:
+        if self.fresh_home is not None:
+            shutil.rmtree(self.fresh_home / "cache", ignore_errors=True)
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            self.command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=self.env,
+            cwd=self.cwd,
         )
-        _receive(process.stdout, 1)
-        _send(process.stdin, {"jsonrpc": "2.0", "method": "notifications/initialized"})
-        _send(process.stdin, {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}})
-        tools = _receive(process.stdout, 2)["result"]["tools"]
-        listed = time.perf_counter() - started
-        _send(process.stdin, {"jsonrpc": "2.0", "id": 3, "method": "ping"})
-        _receive(process.stdout, 3)
-        ready = time.perf_counter() - started
-        rss = peak_rss_kib(process.pid)
-    finally:
-        process.kill()
-        process.wait()
-    return listed, ready, rss, len(tools)
+        assert process.stdin and process.stdout
+        try:
+            client = {"name": "bench", "version": "1"}
+            params = {"protocolVersion": HANDSHAKE_VERSION, "capabilities": {}, "clientInfo": client}
+            send(process.stdin, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params})
+            receive(process.stdout, 1)
+            send(process.stdin, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+            send(process.stdin, {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}})
+            tools = receive(process.stdout, 2)["result"]["tools"]
+            listed = time.perf_counter() - started
+            name, arguments = FIRST_CALL
+            call = {"name": name, "arguments": arguments}
+            send(process.stdin, {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": call})
+            answer = receive(process.stdout, 3)
+            called = time.perf_counter() - started
+            rss = peak_rss_kib(process.pid)
+        finally:
+            process.kill()
+            process.wait()
+        if answer["result"].get("isError"):
+            raise RuntimeError(f"{self.label}: the first call failed: {json.dumps(answer)[:400]}")
+        return Start(listed, called, rss, len(tools))
 
 
-def measure(label: str, command: list[str], runs: int, env: dict[str, str]) -> float:
-    measure_once(command, env)  # warm the OS file cache and bytecode (and, for trakt-mcp, its snapshot)
-    samples = [measure_once(command, env) for _ in range(runs)]
-    listed = [s[0] for s in samples]
-    median = statistics.median(listed)
-    print(
-        f"{label}: initialize + tools/list median {median * 1000:.0f} ms "
-        f"(min {min(listed) * 1000:.0f}, max {max(listed) * 1000:.0f}) over {runs} runs; "
-        f"fully serving after {statistics.median(s[1] for s in samples) * 1000:.0f} ms; "
-        f"peak RSS {max(s[2] for s in samples) / 1024:.1f} MiB; {samples[0][3]} tools"
-    )
-    return median
+def ours(
+    scratch: Path, base_url: str, token: dict[str, Any], label: str, *, snapshot: bool, install: Path | None = None
+) -> Server:
+    home = scratch / label.replace(" ", "-")
+    (home).mkdir(parents=True)
+    stored = {k: token[k] for k in ("access_token", "refresh_token", "scope")}
+    stored |= {"created_at": token["created_at"], "expires_at": token["created_at"] + token["expires_in"]}
+    (home / "token.json").write_text(json.dumps(stored))
+    os.chmod(home / "token.json", 0o600)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(scratch),
+        "TRAKT_MCP_HOME": str(home),
+        "TRAKT_API_URL": base_url,
+        "TRAKT_CLIENT_ID": SANDBOX_CLIENT_ID,
+        "TRAKT_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+        # No OS keyring in a benchmark: the token is read from the state folder's private file.
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    command = [str((install / "bin" / "trakt-mcp") if install else Path(sys.executable).with_name("trakt-mcp"))]
+    return Server(label, command, env, scratch, None if snapshot else home)
 
 
-def main() -> None:
+def reference(folder: Path, scratch: Path, base_url: str, token: dict[str, Any]) -> Server:
+    cwd = scratch / "reference"
+    cwd.mkdir()
+    (cwd / "auth_token.json").write_text(json.dumps(token))
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(scratch),
+        "TRAKT_API_URL": base_url,
+        "TRAKT_CLIENT_ID": SANDBOX_CLIENT_ID,
+        "TRAKT_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+        "REFERENCE_SRC": str((folder / "src").absolute()),
+    }
+    return Server("reference", [str((folder / "bin" / "python").absolute()), "-c", REFERENCE_LAUNCH], env, cwd)
+
+
+def median_ms(values: list[float]) -> float:
+    return statistics.median(values) * 1000
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--reference", help="command line of another stdio MCP server to measure in the same run")
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--reference", type=Path, default=ROOT / "bench" / ".reference-current")
+    parser.add_argument("--ours", type=Path, default=ROOT / "bench" / ".ours", help="a venv with trakt-mcp installed")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "TRAKT_MCP_HOME": home}
-        ours = measure("trakt-mcp --sandbox", [sys.executable, "-m", "trakt_mcp", "--sandbox"], args.runs, env)
-        if args.reference:
-            theirs = measure("reference", shlex.split(args.reference), args.runs, env)
-            print(f"ratio ours/reference: {ours / theirs:.2f} (target < 0.50)")
-        else:
-            print(f"target without a reference at hand: < 350 ms -> {'met' if ours < 0.35 else 'NOT met'}")
+    if not (args.ours / "bin" / "trakt-mcp").exists():
+        print(f"no trakt-mcp install at {args.ours}: see this script's docstring", file=sys.stderr)
+        return 2
+    if not (args.reference / "src" / "server" / "main.py").exists():
+        print(f"no reference checkout at {args.reference}: run bash bench/reference.sh CHECKOUT", file=sys.stderr)
+        return 2
+    fake = FakeTrakt()
+    token = fake.token_json(fake.issue_token())
+    with serve_on_loopback(fake) as base_url, tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder)
+        servers = [
+            ours(scratch, base_url, token, "trakt-mcp", snapshot=True, install=args.ours),
+            ours(scratch, base_url, token, "trakt-mcp no snapshot", snapshot=False, install=args.ours),
+            reference(args.reference, scratch, base_url, token),
+        ]
+        for server in servers:
+            server.start_once()  # warm the OS file cache and bytecode (and leave trakt-mcp its snapshot)
+        samples: dict[str, list[Start]] = {server.label: [] for server in servers}
+        for round_number in range(args.rounds):
+            shift = round_number % len(servers)
+            for server in servers[shift:] + servers[:shift]:
+                samples[server.label].append(server.start_once())
+    theirs = samples["reference"]
+    print(f"{args.rounds} interleaved rounds; load average {os.getloadavg()[0]:.2f} at the end")
+    print(f"{'':24} {'tools':>5} {'start->tools/list':>18} {'start->first call':>18} {'peak RSS':>10}")
+    for label, starts in samples.items():
+        print(
+            f"{label:24} {starts[0].tools:5} {median_ms([s.listed for s in starts]):15.0f} ms "
+            f"{median_ms([s.called for s in starts]):15.0f} ms {max(s.rss_kib for s in starts) / 1024:6.1f} MiB"
+        )
+    met = True
+    for label in ("trakt-mcp", "trakt-mcp no snapshot"):
+        starts = samples[label]
+        listed = statistics.median(s.listed for s in starts) / statistics.median(s.listed for s in theirs)
+        called = statistics.median(s.called for s in starts) / statistics.median(s.called for s in theirs)
+        rss = max(s.rss_kib for s in starts) / max(s.rss_kib for s in theirs)
+        met &= called <= FIRST_CALL_TARGET and rss <= RSS_TARGET
+        print(
+            f"ratio {label} / reference: tools/list {listed:.2f}, first call {called:.2f} "
+            f"(target {FIRST_CALL_TARGET}), peak RSS {rss:.2f} (target {RSS_TARGET})"
+        )
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -39,6 +39,20 @@ _PYTHON_TYPES: dict[str, Callable[[Any], bool]] = {
 }
 
 
+#: The same JSON types as Python classes, for one isinstance test (bool is an int: kept out by _type_test).
+_PYTHON_CLASSES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+_NUMBERS = (int, float)
+
+
 class ConditionError(Exception):
     """The condition cannot apply to this tool (unknown argument, wrong type of operand); says how to fix it."""
 
@@ -177,7 +191,7 @@ def compile_condition(condition: Condition, tool: str, schema: Mapping[str, Any]
     op, operand = condition.operator, condition.operand
     arg = condition.arg
     _check_operand(op, operand, kinds, leaf, arg, tool)
-    allowed = [_PYTHON_TYPES[k] for k in kinds if k in _PYTHON_TYPES]
+    fits = _type_test(kinds)
     defaults = op != "present"
 
     def values(arguments: Mapping[str, Any]) -> list[Any]:
@@ -197,17 +211,32 @@ def compile_condition(condition: Condition, tool: str, schema: Mapping[str, Any]
                     if found is not _MISSING:
                         reached.append(found)
             current = reached
-        current = [value for value in current if value is not None]
+        found_values = []
         for value in current:
-            if allowed and not any(check(value) for check in allowed):
+            if value is None:
+                continue
+            if fits is not None and not fits(value):
                 raise Mismatch(f"{arg} is {_shown(value)} ({_json_type(value)}), not {_kinds(kinds)}")
-        return current
+            found_values.append(value)
+        return found_values
 
     if op == "present":
         wanted = bool(operand)
         return lambda arguments: any(not _blank(v) for v in values(arguments)) == wanted
     predicate = _predicate(op, operand, arg)
-    return lambda arguments: any(predicate(value) for value in values(arguments))
+
+    return lambda arguments: any(map(predicate, values(arguments)))  # map: no generator frame per value
+
+
+def _type_test(kinds: frozenset[str]) -> Callable[[Any], bool] | None:
+    """One test for "is a value of one of these JSON types" (None: any type goes), run on every value a condition
+    reaches on every call: one isinstance, and a second to keep true/false out of numbers unless booleans fit."""
+    classes = tuple(cls for kind in kinds for cls in _PYTHON_CLASSES.get(kind, ()))
+    if not classes:
+        return None
+    if "boolean" in kinds:
+        return lambda value: isinstance(value, classes)
+    return lambda value: isinstance(value, classes) and not isinstance(value, bool)
 
 
 def _blank(value: Any) -> bool:
@@ -256,7 +285,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _number(value: Any, arg: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, _NUMBERS):
         raise Mismatch(f"{arg} is {_shown(value)}, not a number")
     return float(value)
 

@@ -6,6 +6,7 @@ so editing a limit's window starts it afresh instead of misreading old calls."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +24,14 @@ __all__ = ["EVERYONE", "Blocked", "RateLimiter", "window_key"]
 
 def window_key(path: str, limit: RateLimit, identity: str | None) -> str:
     who = EVERYONE if limit.scope == "server" else identity or ""
-    return json.dumps([who, path, limit.window], ensure_ascii=True, separators=(",", ":"))
+    return _serialised_key(who, path, limit.window)
+
+
+@functools.lru_cache(maxsize=4096)
+def _serialised_key(who: str, path: str, window: float) -> str:
+    """Every decision on a rate-limited call names its windows: the same few keys, serialised once each (bounded,
+    however many identities an HTTP server sees)."""
+    return json.dumps([who, path, window], ensure_ascii=True, separators=(",", ":"))
 
 
 class RateLimiter:

@@ -101,14 +101,14 @@ def test_login_keeps_waiting_through_passing_trouble_while_polling(
     fault: Fault, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A 5xx or a dropped connection on one poll is not the end of the sign-in: the code is still valid."""
-    from trakt_mcp.server import build as server
+    from trakt_mcp import sandbox  # the server imports its fake from here, in sandbox mode only
 
     class FlakyTrakt(FakeTrakt):
         def __init__(self, **options: Any) -> None:
             super().__init__(**options)
             self.inject(dataclasses.replace(fault, path_prefix="/oauth/device/token", times=1))
 
-    monkeypatch.setattr(server, "FakeTrakt", FlakyTrakt)
+    monkeypatch.setattr(sandbox, "FakeTrakt", FlakyTrakt)
     code, out, err = run(capsys, "login", "--sandbox", "--home", str(tmp_path / "home"))
     assert code == 0, err
     assert "Still waiting for approval" in err

@@ -206,9 +206,9 @@ async def test_questions_to_the_owner_count_against_the_caller(tmp_path: Path) -
                         group.cancel_scope.cancel()
 
                     group.start_soon(call)
-                    if n < limit.max:  # the owner denies each dialog
+                    if n < limit.max:  # the owner denies each dialog (Return: Deny is the default button)
                         window, _ = await anyio.to_thread.run_sync(wait_for_window, display, TITLE)
-                        await anyio.to_thread.run_sync(functools.partial(press, display, window, "Escape"))
+                        await anyio.to_thread.run_sync(functools.partial(press, display, window, "Return"))
                     await anyio.sleep_forever()
             shown_after = windows(display, TITLE)
     assert all("denied" in answer for answer in answers[: limit.max]), answers

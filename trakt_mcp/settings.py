@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from trakt_mcp.terminal import command
 
 DEFAULT_API_URL = "https://api.trakt.tv"
+#: Trakt's image host (its image URLs come without a scheme). MCP Apps cards may load pictures from it alone.
+TRAKT_IMAGE_HOST = "walter-r2.trakt.tv"
 SANDBOX_API_URL = "https://sandbox.trakt.invalid"
 SANDBOX_CLIENT_ID = "sandbox-client-id"
 SANDBOX_CLIENT_SECRET = "sandbox-client-secret"  # a public, fake value for the offline sandbox

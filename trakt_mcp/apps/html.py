@@ -9,10 +9,10 @@ from html import escape
 from importlib import resources
 
 from trakt_mcp.apps.cards import APPROVAL, GRID, LIBRARY, TITLE
-from trakt_mcp.sandbox.images import IMAGE_HOST
+from trakt_mcp.settings import TRAKT_IMAGE_HOST
 
 #: The one outside origin a card loads from (posters); its CSP names nothing else.
-IMAGE_ORIGIN = f"https://{IMAGE_HOST}"
+IMAGE_ORIGIN = f"https://{TRAKT_IMAGE_HOST}"
 CARD_TITLES = {
     TITLE: "Trakt title card",
     GRID: "Trakt poster grid",

@@ -1,7 +1,9 @@
 """The `trakt-mcp` command: serve (default), call one tool, and the commands other modules register.
 
 Command modules (sign-in, policy, ...) each expose `register(subcommands, common)`; they are listed in
-COMMAND_MODULES so this file stays the one place that knows the command line's shape.
+COMMAND_MODULES so this file stays the one place that knows the command line's shape. Serving (no command, only
+options: what an MCP client starts) is parsed without importing them: a client waits for every millisecond spent
+before the first answer.
 """
 
 from __future__ import annotations
@@ -15,12 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import anyio
-from pydantic import ValidationError
-
 from guard import jsonlimits
-from guard.home import HomeError
-from guard.policy import PolicyError
 from trakt_mcp import __version__
 from trakt_mcp.settings import Settings
 from trakt_mcp.terminal import command
@@ -142,15 +139,39 @@ def serve_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def serving_parser(*, exit_on_error: bool = True) -> argparse.ArgumentParser:
+    """The command line without its commands: what serving needs to read."""
     parser = argparse.ArgumentParser(
         prog="trakt-mcp",
         description="A Trakt.tv MCP server with built-in guardrails. Without a command: serve MCP.",
         parents=[common_options(suppress=False)],
+        exit_on_error=exit_on_error,
     )
     parser.add_argument("--version", action="version", version=f"trakt-mcp {__version__}")
     serve_options(parser, suppress=False)
     parser.set_defaults(run=run_serve)
+    return parser
+
+
+HELP_FLAGS = frozenset({"-h", "--help"})
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Options only (serving): parsed without the command modules. Anything else (a command, a stray word, a
+    request for help) goes to the whole parser, so its answers and errors are the same as ever."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if not HELP_FLAGS.intersection(arguments):
+        try:
+            known, rest = serving_parser(exit_on_error=False).parse_known_args(arguments)
+        except argparse.ArgumentError:
+            rest = arguments  # the whole parser reports it, with the whole usage
+        if not rest:
+            return known
+    return build_parser().parse_args(arguments)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = serving_parser()
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     common = common_options(suppress=True)
 
@@ -225,10 +246,13 @@ def _interrupted() -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from pydantic import ValidationError
+
+    from guard.home import HomeError
+    from guard.policy import PolicyError
     from trakt_mcp.logs import configure_logging
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(argv)
     serving = args.run is run_serve
     # `status` and `setup` say where the token and credentials are kept themselves: a warning saying it again
     # would land in the middle of their report.
@@ -328,6 +352,8 @@ def run_call(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         print(f"trakt-mcp call: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    import anyio
+
     from trakt_mcp.cli.local import EXIT_REFUSED, INTERRUPTED, call_tool_locally
 
     text, code = anyio.run(call_tool_locally, settings, args.tool, arguments)

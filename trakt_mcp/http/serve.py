@@ -5,7 +5,7 @@ loopback (`http_token`; other accounts on the machine reach 127.0.0.1 too), limi
 
 Tokens are checked against the policy in force on every request, so a hot reload adds or revokes identities at
 once. The identity a token names is attached to the request (`scope["user"]`, the SDK's `AuthenticatedUser`), which
-also binds each MCP session to the identity that opened it; `request_identity` reads it back for the guard.
+also binds each MCP session to the identity that opened it; `identity.request_identity` reads it back for the guard.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any
 import anyio
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, BearerAuthBackend, RequireAuthMiddleware
 from mcp.server.auth.provider import AccessToken
-from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -31,14 +30,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from guard.engine import UNAUTHENTICATED
 from guard.policy import Policy, identity_for_token
 from guard.store import StoreError
 from trakt_mcp import __version__
+from trakt_mcp.http.identity import LOCAL_USER
 from trakt_mcp.http.limits import BodyLimit, ConnectionLimits
 from trakt_mcp.http.owner_token import LocalTokenError, ensure_token, token_path
 from trakt_mcp.http.sessions import SessionLimits, cap_sessions
-from trakt_mcp.remote.people import person_of
 from trakt_mcp.settings import is_loopback
 from trakt_mcp.terminal import command
 
@@ -53,8 +51,6 @@ NOT_READY = "the shared state store does not answer or its schema is not current
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 #: Stands in for the token in the request's AccessToken: the secret itself is never kept past the check.
 REDACTED = "[redacted]"
-#: The AccessToken client_id of the owner's loopback token: not a valid identity name, so it names none.
-LOCAL_USER = "(local user)"
 
 PolicySource = Callable[[], Policy]
 #: Checks that the shared state can be used (a store's `health`): raises StoreError when it cannot.
@@ -173,23 +169,6 @@ class RequireIdentity:
             await self._checked(scope, receive, send)
         else:
             await self._app(scope, receive, send)
-
-
-def request_identity(ctx: ServerRequestContext[Any, Any]) -> str | None:
-    """The identity the bearer check attached to the HTTP request behind this MCP request; None (the local user)
-    over stdio and with the owner's loopback token; `(unauthenticated)` for an HTTP request nobody vouched for
-    (`--no-auth`: any account on the machine), unless the owner trusts those (`--trust-unauthenticated`)."""
-    scope = getattr(ctx.request, "scope", None)
-    if not isinstance(scope, dict):
-        return None
-    user = scope.get("user")
-    person = person_of(user)
-    if person is not None:
-        return person  # multi-user mode: a person is known by their Trakt username
-    if not isinstance(user, AuthenticatedUser):
-        return UNAUTHENTICATED
-    name = user.access_token.client_id
-    return None if name == LOCAL_USER else name
 
 
 class TrustUnauthenticated:

@@ -8,8 +8,10 @@ import re
 from html import escape
 from typing import Any
 
+from trakt_mcp.settings import TRAKT_IMAGE_HOST
+
 #: Trakt's image host (URLs come without a scheme, as Trakt sends them). The cards' CSP names only this host.
-IMAGE_HOST = "walter-r2.trakt.tv"
+IMAGE_HOST = TRAKT_IMAGE_HOST
 _POSTER_PATH = re.compile(r"^/images/(?P<kind>shows|movies)/\d{3}/\d{3}/\d{3}/posters/thumb/(?P<trakt>\d+)\.svg$")
 
 

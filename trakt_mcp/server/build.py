@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from mcp import types
@@ -16,8 +16,6 @@ from trakt_mcp import __version__
 from trakt_mcp.app import App
 from trakt_mcp.apps import install as install_apps
 from trakt_mcp.logs import client_logging, set_level
-from trakt_mcp.sandbox import FakeTrakt
-from trakt_mcp.sandbox.routes.oauth import trust_pending, trust_stored
 from trakt_mcp.server.cache_hints import CACHE_HINTS, catalogue_reads
 from trakt_mcp.server.completions import register as register_completions
 from trakt_mcp.server.exact_errors import name_invalid_params
@@ -30,6 +28,9 @@ from trakt_mcp.tools import tools_by_name
 from trakt_mcp.trakt.auth import AuthManager
 from trakt_mcp.trakt.client import Clock, Sleep, TraktClient
 from trakt_mcp.trakt.gate import TraktGate
+
+if TYPE_CHECKING:
+    from trakt_mcp.sandbox import FakeTrakt
 
 INSTRUCTIONS = (
     "Trakt.tv: discover, search and track shows and movies. Use search_* to find IDs (trakt ID or slug), then "
@@ -54,8 +55,11 @@ def create_app(
     clock: Clock | None = None,
 ) -> App:
     """The shared objects. In sandbox mode (and when tests pass `fake`) Trakt is the in-process fake.
-    Tests pass `sleep` and `clock` to make retries and pacing instant and observable."""
+    Tests pass `sleep` and `clock` to make retries and pacing instant and observable. The fake is imported only
+    in sandbox mode: serving the real Trakt never loads it."""
     if settings.sandbox and fake is None and transport is None:
+        from trakt_mcp.sandbox import FakeTrakt
+
         fake = FakeTrakt(
             auto_approve=True, account_file=sandbox_account(settings), verification_url=SANDBOX_VERIFICATION_URL
         )
@@ -68,6 +72,8 @@ def create_app(
     auth = AuthManager(settings, client.http, now=now, pending=StoredSignIns(store, settings, now))
     client.tokens = auth
     if settings.sandbox and fake is not None:
+        from trakt_mcp.sandbox.routes.oauth import trust_pending, trust_stored
+
         trust_stored(fake, auth.store)
         trust_pending(fake, auth)
     app = App(settings=settings, client=client, fake=fake, auth=auth, store=store)

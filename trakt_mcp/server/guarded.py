@@ -8,6 +8,7 @@ import json
 import math
 import shlex
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
@@ -32,7 +33,7 @@ from guard.reload import PolicyWatcher
 from guard.store import Store, StoreError
 from guard.store.postgres_schema import GUARD, Schema
 from guard.store.sqlite import SqliteStore
-from trakt_mcp.http.serve import request_identity
+from trakt_mcp.http.identity import request_identity
 from trakt_mcp.server.builtin import builtin_policy
 from trakt_mcp.server.resources import RESOURCES, TEMPLATES
 from trakt_mcp.settings import Settings, default_home
@@ -102,9 +103,11 @@ def open_store(settings: Settings, *, migrate_at_start: bool = True) -> Store:
 def audit_trail(settings: Settings, store: Store) -> AuditTrail:
     """The JSONL file in the state folder; with a PostgreSQL state, the shared table too (which `audit` reads), both
     chained (guard.auditchain)."""
+    local = audit_log(settings, store)
+    if "guard.store.postgres" not in sys.modules:
+        return local  # no PostgreSQL store can exist yet: the SQLite path never imports the PostgreSQL one
     from guard.store.postgres import PostgresStore
 
-    local = audit_log(settings, store)
     if not isinstance(store, PostgresStore):
         return local
     return TableAudit(store, local, key=lambda: secret_key(settings.home))

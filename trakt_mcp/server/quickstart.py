@@ -16,9 +16,12 @@ bytes and the settings that shape the server, so an edit to any of them means a 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import queue
 import sys
@@ -112,6 +115,9 @@ class Wire:
         os.close(null)
         self._write_lock = threading.Lock()
         self.lines: queue.Queue[bytes | None] = queue.Queue()
+        #: Once the SDK serves, lines go straight to its event loop (see `deliver_to`), not through the queue.
+        self._deliver: Callable[[bytes | None], object] | None = None
+        self._deliver_lock = threading.Lock()
         threading.Thread(target=self._read, name="stdin-reader", daemon=True).start()
 
     def _read(self) -> None:
@@ -120,12 +126,35 @@ class Wire:
                 while (rest := self._in.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
                     pass
                 line = _TOO_LONG
-            self.lines.put(line)
-        self.lines.put(_EOF)
+            self._put(line)
+        self._put(_EOF)
+
+    def _put(self, line: bytes | None) -> None:
+        with self._deliver_lock:
+            if self._deliver is None:
+                self.lines.put(line)
+            else:
+                self._deliver(line)
+
+    def deliver_to(self, deliver: Callable[[bytes | None], object]) -> None:
+        """From now on hand each line to `deliver` (called on the reader thread), the queued ones first, in order:
+        no thread hop per request once the SDK serves."""
+        with self._deliver_lock:
+            while True:
+                try:
+                    deliver(self.lines.get_nowait())
+                except queue.Empty:
+                    break
+            self._deliver = deliver
 
     def send(self, message: dict[str, Any]) -> None:
+        self.send_text(json.dumps(message, separators=(",", ":")))
+
+    def send_text(self, text: str) -> None:
+        """One JSON-RPC message already serialised (the SDK's own text, passed through as it is), as one line:
+        JSON text holds no raw newline, so the one the SDK ends it with is the only one written."""
         with self._write_lock:
-            self._out.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+            self._out.write(text.rstrip("\n").encode() + b"\n")
             self._out.flush()
 
 
@@ -279,16 +308,27 @@ async def _serve_with_sdk(
             for replayed in session.replay:
                 if (text := _readable(replayed)) is not None:
                     yield text
-            while not session.closed:
-                try:
-                    line = await anyio.to_thread.run_sync(_next_line, session.wire)
-                except queue.Empty:
-                    continue
-                if line is _EOF:
-                    return
-                if (text := _readable(line)) is not None:
-                    recorder.seen(line)
-                    yield text
+            if session.closed:
+                return
+            loop = asyncio.get_running_loop()
+            sender, receiver = anyio.create_memory_object_stream[bytes | None](math.inf)
+
+            def hand_over(line: bytes | None) -> None:
+                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    sender.send_nowait(line)
+
+            def deliver(line: bytes | None) -> None:
+                with contextlib.suppress(RuntimeError):  # the loop has stopped: nobody reads any more
+                    loop.call_soon_threadsafe(hand_over, line)
+
+            session.wire.deliver_to(deliver)
+            async with receiver:
+                while (line := await receiver.receive()) is not _EOF:
+                    assert line is not None
+                    if (text := _readable(line)) is not None:
+                        if not recorder.done:
+                            recorder.seen(line)
+                        yield text
 
     def _readable(line: bytes) -> str | None:
         """The line as text for the SDK, or None when it was answered here with its JSON-RPC error: the SDK's
@@ -303,7 +343,10 @@ async def _serve_with_sdk(
 
     class Stdout:
         async def write(self, text: str) -> None:
-            recorder.answer(json.loads(text))
+            if recorder.done:  # past the handshake: the SDK's text goes out as it is, parsed and written once
+                session.wire.send_text(text)
+            else:
+                recorder.answer(json.loads(text))
 
         async def flush(self) -> None:
             return None
@@ -315,11 +358,6 @@ async def _serve_with_sdk(
     async with stdio_server(stdin=Stdin(), stdout=Stdout()) as (read_stream, write_stream):  # type: ignore[arg-type]
         lowlevel = server._lowlevel_server
         await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
-
-
-def _next_line(wire: Wire) -> bytes | None:
-    """The next line from stdin, waiting at most a moment so that a stopping server never waits on a thread."""
-    return wire.lines.get(timeout=0.25)
 
 
 class _Recorder:
@@ -337,6 +375,12 @@ class _Recorder:
         #: Only handshake-era sessions (initialize first) are snapshotted; the modern era has no initialize.
         self.handshake = False
 
+    @property
+    def done(self) -> bool:
+        """Nothing left to record or to drop: every later line and answer passes straight through."""
+        finished = self.path is None or self.fresh.tools_list is not None
+        return finished and not self.watch and not self.session.answered
+
     def seen(self, line: bytes) -> None:
         request = _snapshot_request(line)
         if request is None:
@@ -349,14 +393,15 @@ class _Recorder:
             self.watch.setdefault(request_id, ("tools/list", ""))
 
     def answer(self, message: dict[str, Any]) -> None:
+        """The client gets the answer first; recording it as the next snapshot comes after."""
         request_id = message.get("id")
         watched = self.watch.pop(request_id, None) if "method" not in message else None
-        if watched is not None and "result" in message:
-            self._record(watched, message["result"])
         if request_id in self.session.answered and "method" not in message:
             del self.session.answered[request_id]
-            return
-        self.session.wire.send(message)
+        else:
+            self.session.wire.send(message)
+        if watched is not None and "result" in message:
+            self._record(watched, message["result"])
 
     def _record(self, watched: tuple[str, str], result: dict[str, Any]) -> None:
         method, version = watched
@@ -377,8 +422,14 @@ class _Recorder:
                 return
             if old is not None:
                 self.fresh.initialize = {**old.initialize, **self.fresh.initialize}
-            try:
-                self.fresh.save(self.path)
-            except OSError as exc:
-                log.warning("could not save the quick-start snapshot: %s", exc)
+            if old != self.fresh:  # an unchanged snapshot is not written again
+                # Written (and fsynced) on a thread of its own: the requests behind this one do not wait for the disk.
+                threading.Thread(target=_save, args=(self.fresh, self.path), name="snapshot-writer").start()
             self.path = None
+
+
+def _save(snapshot: Snapshot, path: Path) -> None:
+    try:
+        snapshot.save(path)
+    except OSError as exc:
+        log.warning("could not save the quick-start snapshot: %s", exc)

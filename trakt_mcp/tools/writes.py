@@ -192,9 +192,10 @@ class HistoryRemoveItem(ItemRef):
 def ids_fit(media: str, items: Sequence[ItemRef]) -> None:
     """Refuse an ID Trakt cannot match for this kind of item ('items.0.slug: episodes have no slug ...')."""
     usable = MATCHED_IDS.get(media, tuple(ID_FIELDS))
+    unusable = [name for name in ID_FIELDS if name not in usable]
     for index, item in enumerate(items):
-        for name in ID_FIELDS:
-            if getattr(item, name) and name not in usable:
+        for name in unusable:
+            if getattr(item, name):
                 label = ID_FIELDS[name][1]
                 raise ValueError(f"items.{index}.{name}: {media} have no {label} at Trakt; use {', '.join(usable)}")
 

@@ -3,7 +3,8 @@
 The keyring entry is one JSON document under service "trakt-mcp", account = the client ID. Any keyring backend
 works, including one chosen with keyring's PYTHON_KEYRING_BACKEND variable (read afresh each time a store is
 opened, so it is honoured per process even though keyring caches its default backend). Sandbox mode uses a file
-of its own and never touches the user's keyring or real token file.
+of its own and never touches the user's keyring or real token file. keyring (and the backend it probes) is imported
+when a store is first opened, not with this module: a call that needs no token never pays for it.
 """
 
 from __future__ import annotations
@@ -15,17 +16,14 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
-
-import keyring
-import keyring.core
-from keyring.backend import KeyringBackend
-from keyring.backends import chainer, fail, null
-from keyring.errors import PasswordDeleteError
+from typing import TYPE_CHECKING, Protocol
 
 from trakt_mcp.settings import Settings
 from trakt_mcp.terminal import command
 from trakt_mcp.trakt.errors import TraktError
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 SERVICE = "trakt-mcp"
 TOKEN_FILE = "token.json"
@@ -123,6 +121,8 @@ class KeyringStore:
             raise _failure("save", self.description, exc, token) from None
 
     def clear(self) -> bool:
+        from keyring.errors import PasswordDeleteError
+
         try:
             if self.backend.get_password(SERVICE, self.account) is None:
                 return False
@@ -201,6 +201,8 @@ class FileStore:
 
 def usable(backend: KeyringBackend) -> bool:
     """False for backends that fail on every call or silently drop what they are given."""
+    from keyring.backends import chainer, fail, null
+
     if isinstance(backend, (fail.Keyring, null.Keyring)):
         return False
     return not (isinstance(backend, chainer.ChainerBackend) and not backend.backends)
@@ -208,6 +210,9 @@ def usable(backend: KeyringBackend) -> bool:
 
 def current_backend() -> KeyringBackend:
     """PYTHON_KEYRING_BACKEND when set (read now, not cached), else keyring's configured or detected backend."""
+    import keyring
+    import keyring.core
+
     try:
         return keyring.core.load_env() or keyring.get_keyring()
     except Exception as exc:  # a broken backend choice is reported, whatever it raised
