@@ -45,7 +45,7 @@ BIG_LIMIT = 24
 
 def policy(limit: int = LIMIT) -> dict[str, Any]:
     """search_shows at most `limit` calls an hour, fetch_trending_shows BIG_LIMIT; search_movies needs the owner's
-    approval; one identity."""
+    approval; one identity, which may sign the replicas in."""
     return {
         "version": "1",
         "default": "allow",
@@ -54,7 +54,13 @@ def policy(limit: int = LIMIT) -> dict[str, Any]:
             "fetch_trending_shows": {"action": "allow", "rate_limit": {"max": BIG_LIMIT, "window": 3600}},
             "search_movies": {"action": "confirm", "confirm_via": ["terminal"]},
         },
-        "identities": {"household": {"token_sha256": hashlib.sha256(TOKEN.encode()).hexdigest()}},
+        "identities": {
+            "household": {
+                "token_sha256": hashlib.sha256(TOKEN.encode()).hexdigest(),
+                # Sign-in tools are the owner's unless a rule of the identity's own opens them (issue 24).
+                "rules": {"start_device_auth": {"action": "allow"}, "check_auth_status": {"action": "allow"}},
+            }
+        },
     }
 
 

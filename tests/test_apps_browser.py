@@ -162,7 +162,7 @@ async def test_the_approval_card_allow_runs_the_call_once_deny_runs_nothing_a_re
         await card.wait_for()
         text = await card.inner_text()
         assert "Remove from your watchlist (1 item): Severance (2022)" in text
-        assert "the local user" in text and 'rules."remove_*"' in text
+        assert "the local user" in text and 'the built-in rule "remove_*"' in text
         assert await host.frame.locator("button:focus").inner_text() == "Deny"
         await snapshot(host, "approval", theme)
         await host.page.keyboard.press("Enter")  # Deny has the focus
