@@ -127,5 +127,5 @@ async def test_uvx_from_the_wheel_serves_the_sandbox(dist: Path, tmp_path: Path)
     async with Client(params, mode="legacy") as session:
         tools = (await session.list_tools()).tools
         result = await session.call_tool("search_shows", {"query": "dune"})
-    assert len(tools) == 77
+    assert len(tools) == 93
     assert not result.is_error and "Search shows" in result.content[0].text  # type: ignore[union-attr]

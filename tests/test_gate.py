@@ -77,7 +77,8 @@ def test_the_trakt_client_is_made_in_one_place_and_always_with_the_gate() -> Non
 def test_every_tool_declares_where_it_may_go() -> None:
     from trakt_mcp.tools import all_tools
 
-    assert [spec.name for spec in all_tools() if not spec.endpoints] == []
+    assert [spec.name for spec in all_tools() if not spec.endpoints and not spec.offline] == []
+    assert [spec.name for spec in all_tools() if spec.offline and spec.endpoints] == []
 
 
 async def test_nothing_is_sent_outside_an_admission(app: App, fake: FakeTrakt) -> None:

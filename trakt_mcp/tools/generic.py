@@ -158,6 +158,7 @@ TOOLS: list[ToolSpec[Any]] = [
         risk="read",
         args=FindArgs,
         run=find_endpoints,
+        offline=True,
     ),
     ToolSpec(
         name="call_trakt_api",

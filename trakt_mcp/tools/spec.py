@@ -93,6 +93,8 @@ class ToolSpec(Generic[A]):
     args: type[A]
     run: Handler[A]
     endpoints: tuple[str, ...] = ()
+    #: The tool answers from the server's own data and calls Trakt not at all (its admission reaches nothing).
+    offline: bool = False
     effect: Handler[A] | None = None
     idempotent: bool | None = None
     #: For tools a policy may confirm: can this call act at all now? Checked before anyone is asked.
