@@ -23,6 +23,9 @@ from trakt_mcp.settings import SANDBOX_API_URL, SANDBOX_CLIENT_ID, SANDBOX_CLIEN
 
 __all__ = ["postgres_cluster", "postgres_url"]  # the PostgreSQL fixtures (tests/postgres_support.py)
 
+#: Running on several workers (pytest-xdist): the `alone` mark and the `figure` fixture.
+pytest_plugins = ["tests.parallel_support"]
+
 
 def pytest_collectstart(collector: pytest.Collector) -> None:
     """Run every `async def` test under anyio (asyncio backend) without a marker on each."""

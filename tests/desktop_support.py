@@ -8,6 +8,7 @@ generous (WAIT); only the dedicated timing test holds a dialog to 2 s, after one
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import struct
 import subprocess
@@ -35,30 +36,47 @@ def require_tools(*tools: str) -> None:
     pytest.skip(message)
 
 
+#: Display numbers are drawn at random from here, not taken first-free (`-displayfd` alone): when several test runs
+#: (or xdist workers) start and stop Xvfb at the same time, a display number just given up can be handed out again
+#: while the old server still removes its socket, and the new display then cannot be opened ("cannot open display").
+DISPLAY_NUMBERS = range(1_000, 30_000)
+
+
 @contextmanager
 def virtual_display() -> Iterator[str]:
-    """Xvfb on the first free display number (it tells us which through -displayfd); yields e.g. ":7"."""
+    """Xvfb on a display number nobody uses (it says through -displayfd once it listens); yields e.g. ":4711"."""
     require_tools(*TOOLS)
-    read, write = os.pipe()
     framebuffer = Path(tempfile.mkdtemp(prefix="xvfb-"))
-    process = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp", "-fbdir", framebuffer],
-        pass_fds=(write,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
+    process, display = start_xvfb(framebuffer)
     try:
-        with os.fdopen(read) as numbers:
-            number = numbers.readline().strip()
-        assert number.isdigit(), "Xvfb did not report its display number"
-        FRAMEBUFFERS[f":{number}"] = framebuffer / "Xvfb_screen0"
-        warm_up(f":{number}")
-        yield f":{number}"
+        FRAMEBUFFERS[display] = framebuffer / "Xvfb_screen0"
+        warm_up(display)
+        yield display
     finally:
         process.terminate()
         process.wait(timeout=10)
         shutil.rmtree(framebuffer, ignore_errors=True)
+
+
+def start_xvfb(framebuffer: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Xvfb on a random free display number; another is tried when the number is taken (Xvfb then exits)."""
+    for _ in range(20):
+        number = random.SystemRandom().choice(DISPLAY_NUMBERS)
+        read, write = os.pipe()
+        argv = ["Xvfb", f":{number}", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"]
+        process = subprocess.Popen(
+            [*argv, "-fbdir", str(framebuffer)],
+            pass_fds=(write,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(write)
+        with os.fdopen(read) as said:
+            ready = said.readline().strip()
+        if ready == str(number):
+            return process, f":{number}"
+        process.wait(timeout=10)  # the number was taken: Xvfb said nothing and exits
+    raise AssertionError("Xvfb found no free display number in 20 tries")
 
 
 def warm_up(display: str) -> None:

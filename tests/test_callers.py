@@ -181,6 +181,7 @@ def test_identities_together_leave_the_owners_share() -> None:
 # --- 8. questions to the owner -----------------------------------------------------------------------------------
 
 
+@pytest.mark.alone  # it paces real dialogs against a window of seconds: no other test competes for the CPU meanwhile
 async def test_questions_to_the_owner_count_against_the_caller(tmp_path: Path) -> None:
     """An identity allowed one call a day once put 43 dialogs on the owner's screen in 30 s: each question now
     counts against it, and past QUESTION_LIMITS it is refused without a dialog."""

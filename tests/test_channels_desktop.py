@@ -21,6 +21,9 @@ from tests.conftest import text_of
 from tests.desktop_support import WAIT, press, shown, virtual_display, windows
 from tests.guard_server import Harness, write_policy
 
+#: The dialogs are timed (one must show within 2 s): no other test of the run competes for the CPU meanwhile.
+pytestmark = pytest.mark.alone
+
 TITLE = "Allow this action?"
 POLICY: dict[str, Any] = {
     "version": "1",

@@ -69,9 +69,10 @@ class StdioServer:
         return answer, time.monotonic() - started
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[StdioServer]:
-    running = StdioServer(tmp_path)
+@pytest.fixture(scope="module")
+def one_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StdioServer]:
+    """One server takes every mistake in turn (each test also proves it still answers afterwards)."""
+    running = StdioServer(tmp_path_factory.mktemp("stdio-errors"))
     running.send(
         {
             "jsonrpc": "2.0",
@@ -86,6 +87,17 @@ def server(tmp_path: Path) -> Iterator[StdioServer]:
     running.process.stdin.close()  # type: ignore[union-attr]
     running.process.wait(timeout=10)
     traceback = b"".join(running.stderr)
+    assert b"Traceback" not in traceback, traceback.decode(errors="replace")
+
+
+@pytest.fixture
+def server(one_server: StdioServer) -> Iterator[StdioServer]:
+    """The module's server, alive and with no traceback on stderr after the test's mistake."""
+    assert one_server.process.poll() is None, "an earlier mistake stopped the server"
+    yield one_server
+    ping, _ = one_server.ask(request(98, "ping"), timeout=30)
+    assert ping == {"jsonrpc": "2.0", "id": 98, "result": {}}
+    traceback = b"".join(one_server.stderr)
     assert b"Traceback" not in traceback, traceback.decode(errors="replace")
 
 
