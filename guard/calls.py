@@ -3,6 +3,7 @@ readers of the MCP request and result that the middleware needs."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
@@ -127,9 +128,19 @@ def client_name(ctx: Context) -> str | None:
 
 
 def is_error(result: HandlerResult) -> bool:
+    if isinstance(result, types.CallToolResult):  # the usual answer: no ABC check on the way
+        return bool(result.is_error)
     if isinstance(result, Mapping):
         return bool(result.get("isError"))
     return bool(getattr(result, "is_error", False))
+
+
+def with_params(ctx: Context, params: dict[str, Any] | None) -> Context:
+    """`dataclasses.replace(ctx, params=params)` for the SDK's request context, a plain dataclass, without the
+    walk over its fields that replace() makes on every call: a shallow copy with the one field set."""
+    copied = copy.copy(ctx)
+    copied.params = params
+    return copied
 
 
 #: A result's field names on the wire, where they differ from the SDK model's.
