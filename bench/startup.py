@@ -50,7 +50,8 @@ REFERENCE_LAUNCH = (
 )
 
 #: The SDK's floor: the smallest stdio server one can write with the installed MCP SDK (mcp 2.x's MCPServer, or
-#: 1.x's FastMCP in the reference's environment), one tool making the same Trakt request with httpx. Run with each
+#: 1.x's FastMCP in the reference's environment), the benchmarks' tools each making its Trakt request with one
+#: shared httpx client and returning Trakt's JSON as it came. Run with each
 #: server's own interpreter, it shows what the SDK alone costs before a first answer, whatever the server adds.
 FLOOR_LAUNCH = """
 import os, httpx
@@ -59,13 +60,18 @@ try:
 except ImportError:
     from mcp.server.fastmcp import FastMCP as Server
 server = Server("floor")
-@server.tool()
-async def fetch_trending_shows(limit: int = 10) -> str:
-    headers = {"trakt-api-key": os.environ["TRAKT_CLIENT_ID"], "trakt-api-version": "2"}
-    url = os.environ["TRAKT_API_URL"] + "/shows/trending"
-    async with httpx.AsyncClient() as client:
-        answer = await client.get(url, params={"limit": limit}, headers=headers)
-    return answer.text
+client = httpx.AsyncClient()
+paths = {"fetch_trending_shows": "/shows/trending", "fetch_popular_movies": "/movies/popular",
+         "fetch_trending_movies": "/movies/trending", "search_shows": "/search/show"}
+def fetcher(path):
+    async def fetch(limit: int = 10, page: int = 1, query: str | None = None) -> str:
+        headers = {"trakt-api-key": os.environ["TRAKT_CLIENT_ID"], "trakt-api-version": "2"}
+        query_string = {"limit": limit, "page": page} | ({"query": query} if query else {})
+        answer = await client.get(os.environ["TRAKT_API_URL"] + path, params=query_string, headers=headers)
+        return answer.text
+    return fetch
+for name, path in paths.items():
+    server.tool(name=name)(fetcher(path))
 server.run()
 """
 
