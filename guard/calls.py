@@ -3,7 +3,6 @@ readers of the MCP request and result that the middleware needs."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
@@ -137,8 +136,11 @@ def is_error(result: HandlerResult) -> bool:
 
 def with_params(ctx: Context, params: dict[str, Any] | None) -> Context:
     """`dataclasses.replace(ctx, params=params)` for the SDK's request context, a plain dataclass, without the
-    walk over its fields that replace() makes on every call: a shallow copy with the one field set."""
-    copied = copy.copy(ctx)
+    walk over its fields that replace() (or copy.copy) makes on every call: its attributes copied, one replaced."""
+    if not hasattr(ctx, "__dict__"):  # a context with slots: the general way
+        return dataclasses.replace(ctx, params=params)
+    copied: Context = object.__new__(type(ctx))
+    copied.__dict__.update(ctx.__dict__)
     copied.params = params
     return copied
 
