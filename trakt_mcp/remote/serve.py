@@ -80,9 +80,15 @@ def server_options(remote: Remote) -> dict[str, Any]:
     return {"auth": auth, "token_verifier": PeopleTokenVerifier(remote.server)}
 
 
-def bind(server: MCPServer) -> None:
-    """Every MCP request acts for the person its token names (outermost, before the guard decides)."""
+def bind(server: MCPServer, app: App) -> None:
+    """Every MCP request acts for the person its token names (outermost, before the guard decides), and a person's
+    call that needs confirmation asks that person on their approvals page (never the operator's desktop or
+    terminal, never their own client: guard.channels.page)."""
+    from trakt_mcp.remote.approvals import page_channel
+
     server.middleware.insert(0, bind_person)
+    assert app.guard is not None, "install the guard first"
+    app.guard.channels.insert(0, page_channel(app))
 
 
 def _sandbox_trakt(app: App) -> Route:
