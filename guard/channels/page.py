@@ -141,7 +141,7 @@ class PageChannel:
 
     def _standing(self, asking: Asking, pending: Pending) -> Result:
         if pending.expires <= self.approvals.clock():
-            message = f"Your approval expired before it was used: {pending.action}. Nothing ran."
+            message = f"The approval expired before it was used: {pending.action}."
             return Answer(self.name, False, PERSON, message)
         return Waiting(self.name, self._instructions(asking, pending, again=True))
 
@@ -158,8 +158,7 @@ class PageChannel:
                 self.name,
                 False,
                 PERSON,
-                f"The person {verb}: {pending.action}. Nothing ran; the approval stays on {self.list_url} until it "
-                "expires.",
+                f"The person {verb}: {pending.action}. The approval stays on {self.list_url} until it expires.",
                 dismissed=answer.action == "cancel",
             )
         decided = await self._wait(asking, pending)
@@ -209,7 +208,8 @@ class PageChannel:
             "expires_in": max(0.0, pending.expires - self.approvals.clock()),
         }
         text = self._instructions(asking, pending)
-        reply = types.CallToolResult(content=[types.TextContent(type="text", text=text)], _meta={APPROVAL_KEY: card})
+        content: list[types.ContentBlock] = [types.TextContent(type="text", text=text)]
+        reply = types.CallToolResult(content=content, is_error=True, _meta={APPROVAL_KEY: card})  # nothing ran
         return Waiting(self.name, reply=reply)
 
     def _prompt(self, asking: Asking, pending: Pending) -> str:
@@ -221,11 +221,12 @@ class PageChannel:
     def _instructions(self, asking: Asking, pending: Pending, *, again: bool = False) -> str:
         question = asking.question
         minutes = max(1, math.ceil((pending.expires - self.approvals.clock()) / 60))
+        within = "1 minute" if minutes == 1 else f"{minutes} minutes"
         status = "It is not allowed yet" if again else "Nothing ran yet"
         return (
             f"Needs the person's own approval (asked because of {question.rule}): {pending.action}. {status}: ask "
             f"them to open {self.list_url} in their browser (where they signed in to this server) and allow it "
-            f"within {minutes} minutes, then call {question.tool} again with exactly the same arguments. Their MCP "
+            f"within {within}, then call {question.tool} again with exactly the same arguments. Their MCP "
             "client cannot approve it for them."
         )
 
