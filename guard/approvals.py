@@ -98,7 +98,7 @@ class Approvals:
     a kind other than the owner's is part of what the integrity tag covers, so a record moved between kinds is
     ignored. `kept`: how long an expired approval stays readable (`lookup`), so that a page can say "expired"
     rather than "unknown"; it is never consumed or approved once expired. `max_waiting`: live approvals of this
-    kind at once."""
+    kind at once (default MAX_WAITING)."""
 
     def __init__(
         self,
@@ -109,7 +109,7 @@ class Approvals:
         *,
         kind: str = APPROVAL,
         kept: float = 0.0,
-        max_waiting: int = MAX_WAITING,
+        max_waiting: int | None = None,
     ) -> None:
         self.store = store
         self.ttl = ttl
@@ -117,7 +117,12 @@ class Approvals:
         self._key = key
         self.kind = kind
         self.kept = kept
-        self.max_waiting = max_waiting
+        self._max_waiting = max_waiting
+
+    @property
+    def max_waiting(self) -> int:
+        """Live approvals of this kind at once (MAX_WAITING unless given)."""
+        return MAX_WAITING if self._max_waiting is None else self._max_waiting
 
     @property
     def key(self) -> bytes:
