@@ -183,3 +183,12 @@ async def test_the_owner_is_still_asked_about_the_local_users_calls(h: Harness) 
     assert page_of(h).of("ann") == []
     with anyio.fail_after(1):
         assert h.ran == []
+
+
+async def test_a_client_that_fails_to_show_the_link_is_told_where_the_approvals_page_is(h: Harness) -> None:
+    async def broken(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        raise RuntimeError("no browser here")
+
+    async with h.client(elicitation_callback=broken) as client:
+        result = await client.call_tool("remove_item", {"id": 9})
+    assert f"open {BASE}/approvals in their browser" in text_of(result) and h.ran == []

@@ -22,6 +22,7 @@ them it is the only channel, so the owner's desktop and terminal are never asked
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -29,10 +30,13 @@ from typing import Any
 
 import anyio
 from mcp import types
+from mcp.shared.exceptions import MCPError
 
 from guard.approvals import ApprovalError, Approvals, Pending
 from guard.channels.app import APPROVAL_KEY, offers_apps
 from guard.channels.base import MAX_WAITING_PER_CALLER, PERSON, Answer, Asking, Refusal, Result, Waiting, shown
+
+log = logging.getLogger("guard")
 
 #: The store kind of these approvals (the owner's are "approval").
 KIND = "person_approval"
@@ -142,16 +146,20 @@ class PageChannel:
     def _standing(self, asking: Asking, pending: Pending) -> Result:
         if pending.expires <= self.approvals.clock():
             message = f"The approval expired before it was used: {pending.action}."
-            return Answer(self.name, False, PERSON, message)
+            return Answer(self.name, False, PERSON, message, dismissed=True)  # not a "no": nobody decided in time
         return Waiting(self.name, self._instructions(asking, pending, again=True))
 
     async def _elicit(self, asking: Asking, pending: Pending) -> Result:
         """Handshake era: show the page's address, then wait (bounded) for the person's decision there."""
         ctx = asking.ctx
         message = self._prompt(asking, pending)
-        answer = await ctx.session.elicit_url(
-            message, self.page_url(pending.code), pending.code, related_request_id=ctx.request_id
-        )
+        try:
+            answer = await ctx.session.elicit_url(
+                message, self.page_url(pending.code), pending.code, related_request_id=ctx.request_id
+            )
+        except MCPError as exc:  # the client failed to show it: the approval waits on the page all the same
+            log.info("the client did not show the approval link: %s", exc)
+            return Waiting(self.name, self._instructions(asking, pending))
         if answer.action != "accept":
             verb = "closed the link without opening it" if answer.action == "cancel" else "declined to open the link"
             return Answer(

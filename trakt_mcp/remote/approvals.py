@@ -41,3 +41,9 @@ def page_channel(app: App) -> PageChannel:
         list_url=f"{base}{APPROVALS_PATH}",
         serves=lambda identity: identity is not None and CURRENT_PERSON.get() == identity,
     )
+
+
+def channel_of(app: App) -> PageChannel:
+    """The people's page channel the guard asks (put there by `trakt_mcp.remote.serve.bind`)."""
+    assert app.guard is not None
+    return next(channel for channel in app.guard.channels if isinstance(channel, PageChannel))
