@@ -24,6 +24,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from guard import jsonlimits
+from guard.capabilities import Capability
 from guard.home import HomeError, read_regular_file
 from guard.rules import (
     ACTION_SYNONYMS,
@@ -119,6 +120,11 @@ class Policy(Layer):
         default_factory=dict,
         description="callers (e.g. over HTTP) by name; each can only be stricter than the top level",
     )
+    capabilities: dict[str, Capability] = Field(
+        default_factory=dict,
+        description="what a person may let one app do (multi-user mode's consent page): change the server's "
+        'capabilities by name ({"checkin": {"offer": "off"}} turns one off for everyone) or add your own',
+    )
 
 
 @dataclass(frozen=True)
@@ -149,7 +155,7 @@ def policy_schema() -> dict[str, Any]:
     return schema
 
 
-_KEYED = frozenset({"rules", "tools", "identities"})
+_KEYED = frozenset({"rules", "tools", "identities", "capabilities"})
 
 
 def _json_path(loc: tuple[int | str, ...]) -> str:
@@ -242,7 +248,7 @@ def parse_policy(data: Any, source: str = "<policy>") -> Policy:
 
 
 #: Where an invalid entry can be left out and the rest still checked: (path prefix, how deep the entry is).
-_ENTRY_DEPTHS = {"rules": 2, "tools": 2, "hide": 2, "identities": 4}
+_ENTRY_DEPTHS = {"rules": 2, "tools": 2, "hide": 2, "identities": 4, "capabilities": 2}
 
 
 def _without_invalid_entries(data: Any, exc: ValidationError) -> Policy | None:
@@ -294,6 +300,7 @@ __all__ = [
     "IDENTITY_NAME",
     "Action",
     "AllTools",
+    "Capability",
     "ChannelName",
     "Condition",
     "Count",
