@@ -167,6 +167,17 @@ def test_an_app_granted_nothing_reaches_no_data_by_any_door(server: RemoteServer
             for name, token in (("nothing", nothing["access_token"]), ("read", reader["access_token"]))
         }
         assert completed == {"nothing": [], "read": ["weekly"]}, completed
+        title = {
+            "ref": {"type": "ref/prompt", "name": "search_entertainment"},
+            "argument": {"name": "query", "value": "incep"},
+        }
+        found = {
+            name: rpc(http, token, "completion/complete", title)["result"]["completion"]["values"]
+            for name, token in (("nothing", nothing["access_token"]), ("read", reader["access_token"]))
+        }
+        assert found["nothing"] == [] and found["read"], (
+            "a prompt's completion searches Trakt only for a grant with read"
+        )
 
 
 def test_a_capability_off_for_everyone_cannot_be_granted_by_editing_the_form(
@@ -182,7 +193,11 @@ def test_a_capability_off_for_everyone_cannot_be_granted_by_editing_the_form(
             answer = post_form(http, "/consent", consent_form(consent, edited))
             assert answer.status_code == 400 and "location" not in answer.headers, answer.text
             assert "Nothing was granted" in answer.text
-        allowed = post_form(http, "/consent", consent_form(consent, ["read"]))
+        denied = post_form(http, "/consent", consent_form(consent, ["read"], decision="deny"))
+        assert denied.status_code == 302 and "error=access_denied" in denied.headers["location"]
+        assert "code=" not in denied.headers["location"]
+        again = _consent_page(server, http, authorize_query(server, client_id, CALLBACK, challenge), "alice")
+        allowed = post_form(http, "/consent", consent_form(again, ["read"]))
         assert allowed.status_code == 302 and "code=" in allowed.headers["location"], "the honest form still works"
 
 
@@ -253,3 +268,23 @@ def test_log_out_revokes_at_trakt_every_token_of_hers_and_ends_her_sessions(
         assert call_tool(http, alice["access_token"], "fetch_user_watchlist").status_code == 401
         assert 'id="sign-in"' in http.get("/account").text and 'id="sign-in"' in other_browser.get("/account").text
         assert "Spirited Away" in tool_text(call_tool(http, keep["access_token"], "fetch_user_watchlist"))
+
+
+def test_behind_https_the_session_cookie_is_secure_and_host_prefixed(tmp_path: Path) -> None:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from trakt_mcp.remote.browser import BrowserSessions
+    from trakt_mcp.remote.sqlite import SqlitePeopleStore
+
+    (tmp_path / "home").mkdir(mode=0o700)
+    store = SqlitePeopleStore(tmp_path / "home" / "people.db")
+    sessions = BrowserSessions(store, "https://trakt.example.com", lambda: 1000.0)
+    response = Response()
+    sessions.set_cookie(Request({"type": "http", "headers": []}), response, sessions.start("alice"))
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("__Host-trakt-mcp-session=") and "; Secure" in cookie and "HttpOnly" in cookie
+    assert "Path=/" in cookie and "Domain" not in cookie and "SameSite=lax" in cookie
+    secret = cookie.split(";", 1)[0].split("=", 1)[1]
+    assert secret.encode() not in (tmp_path / "home" / "people.db").read_bytes(), "stored by digest only"
+    store.close()
