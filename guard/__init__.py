@@ -4,8 +4,9 @@ every decision. It knows nothing about the server it guards beyond a `Catalog` t
 Where things are, by job (the data path runs one way: bind -> decide -> remember -> ask -> handler -> record):
 - decide: `policy` (the document and its loading), `rules` (one rule: action, conditions, limit), `engine`
   (allow / deny / confirm / limit for a caller), `conditions` (argument conditions), `catalog` (what the host says
-  its tools are), `selectors` (how rules name tools), `capabilities` (what a caller's grant opens), `names`, `preview` (a verdict ahead of time), `shadow_policy` (shadow rules split off: what
-  acts, what would), `shadow_calls` (would_deny / would_confirm / would_limit for one call)
+  its tools are), `selectors` (how rules name tools), `capabilities` (what a caller's grant opens), `names`,
+  `preview` (a verdict ahead of time), `shadow_policy` (shadow rules split off: what acts, what would),
+  `shadow_calls` (would_deny / would_confirm / would_limit for one call)
 - test offline (policy as code): `verdicts` (one call judged as the gate judges it), `policytest` (cases files),
   `replay` (the audit log decided again), `policydiff`, `presets` (starter policies)
 - remember: `store/` (one interface; `sqlite` by default, `postgres` for replicas sharing one database, with its
