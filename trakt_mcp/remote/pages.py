@@ -11,13 +11,16 @@ from starlette.responses import HTMLResponse
 __all__ = ["CSP", "csp_source", "enter_code", "error", "escape", "page", "sign_in", "sign_in_with_code"]
 
 STYLE = """
-:root { color-scheme: light dark; --fg: #1b1b1f; --bg: #fafafa; --accent: #b3001b; --muted: #5c5c66; }
-@media (prefers-color-scheme: dark) { :root { --fg: #ececf1; --bg: #17171a; --accent: #ff5a6e; --muted: #a4a4b0; } }
+:root { color-scheme: light dark; --fg: #1b1b1f; --bg: #fafafa; --accent: #b3001b; --on-accent: #fff;
+  --muted: #5c5c66; }
+@media (prefers-color-scheme: dark) {
+  :root { --fg: #ececf1; --bg: #17171a; --accent: #ff5a6e; --on-accent: #17171a; --muted: #a4a4b0; } }
 body { font: 16px/1.5 system-ui, sans-serif; color: var(--fg); background: var(--bg); margin: 0; }
 main { max-width: 40rem; margin: 4rem auto; padding: 0 1.25rem; }
 h1 { font-size: 1.4rem; } p.muted { color: var(--muted); }
 a.button, button { display: inline-block; font: inherit; padding: .6rem 1.2rem; border-radius: .4rem;
-  border: 2px solid var(--accent); background: var(--accent); color: #fff; text-decoration: none; cursor: pointer; }
+  border: 2px solid var(--accent); background: var(--accent); color: var(--on-accent); text-decoration: none;
+  cursor: pointer; }
 button.secondary { background: transparent; color: var(--fg); }
 a:focus-visible, button:focus-visible, input:focus-visible { outline: 3px solid var(--fg); outline-offset: 2px; }
 a { color: var(--accent); }
