@@ -70,8 +70,7 @@ log = logging.getLogger("guard")
 DESCRIBE_TIMEOUT = 10.0
 #: Who is calling: an identity the policy declares, or None for the local user.
 Identify = Callable[[Context], "str | None"]
-#: What the caller's app was granted: capability names (guard.capabilities), or None (no grant applies).
-Grant = Callable[[Context], "frozenset[str] | None"]
+Grant = Callable[[Context], "frozenset[str] | None"]  # capability names (guard.capabilities); None: no grant
 
 
 def _local_user(ctx: Context) -> str | None:
