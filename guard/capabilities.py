@@ -24,7 +24,7 @@ from pydantic import Field
 
 from guard.catalog import Catalog
 from guard.rules import Strict
-from guard.selectors import tool_level
+from guard.selectors import Index
 
 Offer = Literal["choice", "always", "off"]
 #: The reason a hidden tool gives when it is outside a caller's grant.
@@ -101,6 +101,7 @@ def compile_capabilities(
         return None, []
     problems: list[str] = []
     named: dict[str, Compiled] = {}
+    folded = Index(catalog)
     for name in [*host, *(name for name in policy if name not in host)]:
         path = f"capabilities.{json.dumps(name)}"
         merged = _merged(host.get(name), policy.get(name))
@@ -113,7 +114,7 @@ def compile_capabilities(
             continue
         tools: set[str] = set()
         for index, selector in enumerate(merged.tools):
-            matched = {tool.name for tool in catalog.tools.values() if tool_level(selector, tool) is not None}
+            matched = folded.matching(selector)
             if not matched:
                 problems.append(no_match(f"{path}.tools[{index}]", selector))
             tools |= matched

@@ -88,3 +88,14 @@ def test_the_capabilities_section_is_validated_with_errors_naming_the_field() ->
     assert any('capabilities."rate" and capabilities."history" both hold add_to_history' in p for p in twice), twice
     outside = problems(capabilities={"logout": {"tools": ["check_auth_status"]}})
     assert any("clear_auth is in no capability" in p for p in outside), outside
+
+
+def test_the_folded_index_matches_exactly_what_a_rule_selector_matches() -> None:
+    from guard.selectors import Index, tool_level
+
+    index = Index(CATALOG)
+    selectors = [s for capability in CAPABILITIES.values() for s in capability.tools or ()]
+    selectors += ["@write", "@Sync", "remove_*", "Add-User-Ratings", "api:DELETE /sync/*", "@destructive", "*", "x"]
+    for selector in selectors:
+        expected = {tool.name for tool in CATALOG.tools.values() if tool_level(selector, tool) is not None}
+        assert index.matching(selector) == expected, selector
