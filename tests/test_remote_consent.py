@@ -34,9 +34,15 @@ from tests.remote_support import (
 
 COOKIE = "trakt-mcp-session"
 #: The operator turns check-in off for everyone (community is off by default).
-POLICY = {"version": "1", "default": "allow", "capabilities": {"checkin": {"offer": "off"}}}
+POLICY = {
+    "version": "1",
+    "default": "allow",
+    "rules": {"remove_user_ratings": {"action": "confirm"}},
+    "capabilities": {"checkin": {"offer": "off"}},
+}
 WRITES = {"add_user_ratings", "add_to_history", "add_user_watchlist", "create_user_list", "clear_auth"}
 RATE_ONE = {"rating_type": "movies", "items": [{"slug": "inception-2010", "rating": 9}]}
+UNRATE = {"rating_type": "movies", "items": [{"slug": "inception-2010"}]}
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +230,14 @@ def test_on_her_account_page_alice_disconnects_one_app_and_sees_only_her_own_cal
             bob = signed_in(server, bobs, phone_id, "bob", ["read"])
             tool_text(call_tool(bobs, bob["access_token"], "fetch_history"))
         tool_text(call_tool(http, phone["access_token"], "fetch_user_watchlist"))
+        waiting = tool_text(call_tool(http, laptop["access_token"], "remove_user_ratings", UNRATE))
+        assert "/approvals" in waiting, waiting
         account = http.get("/account").text
+        pending = account.split('id="approvals-heading"')[1].split("</section>")[0]
+        assert "remove_user_ratings" in pending and 'id="allow-' in pending, "her approval waits on her page"
+        with server.http() as bobs:
+            page_sign_in(bobs, "bob")
+            assert "remove_user_ratings" not in bobs.get("/account").text, "and on nobody else's"
         assert 'id="person">alice<' in account
         apps = dict(re.findall(r'data-client="([^"]+)">(.*?)</form>', account, re.S))
         assert set(apps) >= {phone_id, laptop_id} and 'value="rate" checked' in apps[laptop_id]

@@ -3,7 +3,7 @@ a sign-in link and shows nothing of anyone.
 
 - Connected apps: each app the person granted, with its capabilities (change them; disconnect one app: its grant,
   access and refresh tokens are revoked at once, in every process and replica; the person's other apps keep working).
-- Pending approvals: `pending_approvals_section` (the approvals half of issue 22 fills it in).
+- Pending approvals: `pending_approvals_section`, the approval pages' own list (allow, deny).
 - Recent activity: the audit lines whose identity is this person, and no one else's.
 - Log out: the person's Trakt token is revoked at Trakt, every token this server issued them and every grant is
   revoked, and every browser session of theirs ends. "Sign out of this browser" ends only this session.
@@ -14,6 +14,7 @@ Every form carries its CSRF token (`csrf_input`); a post without it, or from ano
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,8 +39,10 @@ ACTIVITY_LINES, ACTIVITY_SCAN = 50, 5000
 
 
 class AccountRoutes:
-    def __init__(self, remote: Remote) -> None:
-        self.remote = remote
+    def __init__(self, remote: Remote, pending: Callable[[BrowserSession], str] | None = None) -> None:
+        """`pending`: the HTML of a person's pending approvals, with their allow / deny forms
+        (trakt_mcp.remote.approval_pages.approvals_html)."""
+        self.remote, self.pending = remote, pending
         self.sessions, self.store = remote.sessions, remote.server.store
 
     def routes(self) -> list[Route]:
@@ -115,10 +118,14 @@ class AccountRoutes:
     # --- pending approvals -------------------------------------------------------------------------------------
 
     def pending_approvals_section(self, session: BrowserSession) -> str:
-        """APPROVALS (issue 22, second half): this person's pending approvals, each with Allow and Deny forms
-        (`csrf_input(session, <form name>)`, posted to routes added in `routes()` and checked with
-        `self.sessions.posted(request, <form name>)`). Only `session.username`'s approvals may appear here."""
-        return ""
+        """This person's pending approvals (only `session.username`'s), each with its Allow and Deny form, posted to
+        the approval pages' own routes (/approvals/<code>, each form with its CSRF token)."""
+        if self.pending is None:
+            return ""
+        return (
+            '<section aria-labelledby="approvals-heading"><h2 id="approvals-heading">Pending approvals</h2>'
+            f"{self.pending(session)}</section>"
+        )
 
     # --- recent activity ---------------------------------------------------------------------------------------
 

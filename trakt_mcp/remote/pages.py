@@ -52,7 +52,8 @@ def page(title: str, body: str, status: int = 200, form_to: str | None = None) -
         else CSP,
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
-        # Other sites never learn a page's address; this server's own forms keep their Origin (checked on posts).
+        # Other sites never learn a page's address; this server's own forms keep their Origin (no-referrer would
+        # make a browser send `Origin: null` on them, and posts are checked for it).
         "Referrer-Policy": "same-origin",
     }
     return HTMLResponse(html, status_code=status, headers=headers)
