@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
+from guard import commands
 from guard.catalog import ENDPOINT_PREFIX, RISKS, Catalog, ToolInfo
 from guard.conditions import ConditionError, Mismatch, Test, compile_condition, describe
 from guard.names import skeleton
@@ -326,7 +327,7 @@ class Engine:
         if _GLOB_CHARS & set(key):
             return f"{path}: the glob {json.dumps(selector)} matches no tool. Fix: correct the pattern or remove it"
         close = difflib.get_close_matches(key, list(self.catalog.tools), n=1)
-        hint = f'did you mean "{close[0]}"?' if close else "see `policy check` for the tool names"
+        hint = f'did you mean "{close[0]}"?' if close else f"`{commands.command('policy check')}` lists the tool names"
         return f"{path}: no tool is named {json.dumps(selector)}. Fix: {hint}"
 
     def _endpoint_keys(self) -> dict[str, str]:

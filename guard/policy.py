@@ -23,7 +23,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from guard import jsonlimits
+from guard import commands, jsonlimits
 from guard.home import HomeError, read_regular_file
 from guard.rules import (
     ACTION_SYNONYMS,
@@ -89,7 +89,7 @@ class Identity(Layer):
     (hide > deny > confirm > allow), conditions and rate limits of both apply, and its windows are its own."""
 
     description: str | None = Field(default=None, description="who this is, for the people who maintain this file")
-    token_sha256: str = Field(description="sha256 hex digest of the bearer token (`trakt-mcp identity add NAME`)")
+    token_sha256: str = Field(description="sha256 hex digest of the bearer token (the `identity add NAME` command)")
     default: Action | None = Field(
         default=None, description="the action for tools none of its rules matches (default: the top level decides)"
     )
@@ -224,7 +224,7 @@ def _identity_problems(policy: Policy) -> list[str]:
         if identity.token_sha256 in seen:
             problems.append(
                 f"{where}.token_sha256: the same digest as identities.{json.dumps(seen[identity.token_sha256])}. "
-                "Fix: give each identity its own token (`trakt-mcp identity add NAME`)"
+                f"Fix: give each identity its own token (`{commands.command('identity add NAME')}`)"
             )
         seen.setdefault(identity.token_sha256, name)
     return problems

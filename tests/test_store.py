@@ -95,7 +95,7 @@ def test_a_corrupt_file_is_reported_with_the_fix_and_never_replaced_by_memory(tm
     path = tmp_path / "state.db"
     path.write_bytes(b"garbage" * 1000)
     store = SqliteStore(path)
-    with pytest.raises(StoreError, match=rf"{path} is corrupt\. Fix: stop trakt-mcp and move it aside"):
+    with pytest.raises(StoreError, match=rf"{path} is corrupt\. Fix: stop the servers using it and move it aside"):
         store.take([Window("k", 1, 60.0)], NOW)
     path.unlink()  # fixed: the next use opens it afresh, no restart needed
     assert store.take([Window("k", 1, 60.0)], NOW) is None and "ok" in store.health()

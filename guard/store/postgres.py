@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from guard import commands
 from guard.auditchain import START, Link, seal, unseal
 from guard.store import Blocked, Record, StoreError, StoreFull, Window
 from guard.store.postgres_schema import (
@@ -48,10 +49,10 @@ DEFAULT_TIMEOUT = 3.0
 #: Connections each replica keeps open; the guard's statements are short, a few serve many callers.
 POOL_MIN, POOL_MAX = 1, 4
 SWEEP_EVERY = 60.0
-INSTALL_HINT = (
-    "a postgresql:// state needs psycopg 3 and psycopg_pool. Fix: install trakt-mcp with its postgresql extra "
-    "(from your clone: `pip install -e '.[postgresql]'`)"
-)
+
+
+def install_hint() -> str:
+    return f"a postgresql:// state needs psycopg 3 and psycopg_pool. Fix: {commands.postgresql_fix()}"
 
 
 def _driver() -> Any:
@@ -59,7 +60,7 @@ def _driver() -> Any:
         import psycopg
         import psycopg_pool
     except ImportError:
-        raise StoreError(INSTALL_HINT) from None
+        raise StoreError(install_hint()) from None
     return psycopg, psycopg_pool
 
 
@@ -119,7 +120,8 @@ class PostgresStore:
     def _require_current(self, applied: dict[str, int]) -> None:
         if lagging := behind(applied, self.schemas):
             raise SchemaTooNew(
-                f"the database's schema is not current ({', '.join(lagging)}). Fix: run `trakt-mcp state migrate`"
+                f"the database's schema is not current ({', '.join(lagging)}). "
+                f"Fix: run `{commands.command('state migrate')}`"
             )
 
     def close(self) -> None:
@@ -166,8 +168,8 @@ class PostgresStore:
         reason = reason.replace(self.url, self.location)
         return StoreError(
             f"the guard's state database {self.location} does not answer ({reason}). Fix: start PostgreSQL or "
-            "correct --state / TRAKT_MCP_STATE (`trakt-mcp state status` checks it); trakt-mcp uses it again by "
-            "itself as soon as it answers, no restart needed"
+            f"correct --state / TRAKT_MCP_STATE (`{commands.command('state status')}` checks it); the server uses it "
+            "again by itself as soon as it answers, no restart needed"
         )
 
     def _sweep(self, connection: Connection, now: float) -> None:
