@@ -74,8 +74,9 @@ def program() -> str:
     """How a person in a new shell runs this very installation, for every message that names a command: its bare
     name when PATH finds this installation through a folder that is not the virtual environment's own (pipx's
     ~/.local/bin, a system install), else the absolute path of its script (a virtual environment, activated or not,
-    a client's, `uv run`'s or a bundle's environment: a new shell has none of them on PATH), else `python -m
-    trakt_mcp` by absolute path."""
+    a client's or `uv run`'s: a new shell has none of them on PATH), else, where the source runs uninstalled from a
+    folder with a launcher (the Claude Desktop bundle), its Python and that folder, else `python -m trakt_mcp` by
+    absolute path."""
     scripts = Path(sys.executable).parent
     in_environment = sys.prefix != sys.base_prefix
     invoked = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
@@ -91,7 +92,11 @@ def program() -> str:
         for candidate in (scripts / name, scripts / f"{name}.exe"):
             if candidate.is_file():
                 return shlex.quote(str(candidate.absolute()))
-    return f"{shlex.quote(str(Path(sys.executable).absolute()))} -m trakt_mcp"
+    python = shlex.quote(str(Path(sys.executable).absolute()))
+    source = Path(__file__).resolve().parent.parent
+    if (source / "__main__.py").is_file():  # the Claude Desktop bundle: its folder runs as a program
+        return f"{python} {shlex.quote(str(source))}"
+    return f"{python} -m trakt_mcp"
 
 
 def command(words: str) -> str:
