@@ -82,6 +82,10 @@ class Layer(Strict):
         for index, limit in enumerate(self.all_tools.limits if self.all_tools else ()):
             yield f"{prefix}all_tools.limits[{index}]", limit
 
+    def sets_rate_limits(self) -> bool:
+        """Whether any rule or quota of this layer counts calls in a rate-limit window."""
+        return any(entry.rule.all_limits for entry in self.rule_entries()) or any(self.quota_entries())
+
 
 class Identity(Layer):
     """A caller known by the SHA-256 digest of its bearer token (the token itself is never in the file). Its
@@ -119,6 +123,9 @@ class Policy(Layer):
         default_factory=dict,
         description="callers (e.g. over HTTP) by name; each can only be stricter than the top level",
     )
+
+    def sets_rate_limits(self) -> bool:
+        return super().sets_rate_limits() or any(layer.sets_rate_limits() for layer in self.identities.values())
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,11 @@ def test_status_has_no_log_lines_and_no_rate_limit_count_without_limits(tmp_path
     status = cli(home, "status")
     assert status.returncode == 0, status.stderr
     assert "WARNING" not in status.stdout + status.stderr and status.stderr == "", status.stderr
+    # The built-in policy sets no rate limit: nothing is counted in windows it does not have.
+    assert "the policy sets no rate limit" in status.stdout and "rate-limit windows" not in status.stdout
+    limited = home.parent / "limited.json"
+    limited.write_text('{"version": "1", "rules": {"search_*": {"action": "allow", "limits": [{"max": 3, "window": 60}]}}}')
+    status = cli(home, "status", "--policy", str(limited))
     assert "ok (0 calls in rate-limit windows" in status.stdout, status.stdout
 
 

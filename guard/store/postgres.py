@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from guard import commands
 from guard.auditchain import START, Link, seal, unseal
-from guard.store import Blocked, Record, StoreError, StoreFull, Window
+from guard.store import BOOKKEEPING_PREFIX, Blocked, Record, StoreError, StoreFull, Window
 from guard.store.postgres_schema import (
     AUDIT_LOCK,
     GUARD,
@@ -342,19 +342,22 @@ class PostgresStore:
         except (psycopg.Error, OSError) as exc:
             raise self._explain(exc) from None
 
-    def health(self) -> str:
+    def health(self, *, count_windows: bool = True) -> str:
         now = time.time()
 
         def work(connection: Connection) -> str:
             applied = applied_versions(connection)
             self._require_current(applied)
             version = ", ".join(f"{schema.component} {applied.get(schema.component, 0)}" for schema in self.schemas)
-            row = connection.execute("SELECT count(*) FROM guard_calls WHERE expires > %s", (now,)).fetchone()
+            row = connection.execute(
+                "SELECT count(*) FROM guard_calls WHERE expires > %s AND left(key, %s) != %s",
+                (now, len(BOOKKEEPING_PREFIX), BOOKKEEPING_PREFIX),
+            ).fetchone()
             kinds = connection.execute(
                 "SELECT kind, count(*) FROM guard_records WHERE expires > %s GROUP BY kind ORDER BY kind", (now,)
             ).fetchall()
-            records = "".join(f", {count} {kind}" for kind, count in kinds)
-            hits = row[0] if row else 0
-            return f"{self.location}: ok, schema {version} ({hits} calls in rate-limit windows{records})"
+            counts = [f"{row[0] if row else 0} calls in rate-limit windows"] if count_windows else []
+            counts += [f"{count} {kind}" for kind, count in kinds]
+            return f"{self.location}: ok, schema {version}" + (f" ({', '.join(counts)})" if counts else "")
 
         return self._run(work, write=False)
