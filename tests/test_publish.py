@@ -83,6 +83,9 @@ def test_a_call_with_no_terminal_to_answer_on_is_sent_to_approve_not_declined(tm
     )  # fmt: skip
     assert "declined" not in done.stdout + done.stderr
     assert f"{TRAKT_MCP} approve --home" in done.stdout, done.stdout
+    # The audit tells it apart from an answer at the terminal and from Ctrl-C (tests/test_publish_messages.py).
+    line = json.loads((tmp_path / "state" / "audit.jsonl").read_text().splitlines()[-1])
+    assert (line["decision"], line["channel"], line["answered_by"]) == ("approval_pending", "terminal", None), line
     # ... and the rule that asks is named as the built-in one, not as a path in a file nobody wrote.
     assert 'the built-in rule "remove_*"' in done.stdout
 
