@@ -6,6 +6,7 @@ as the real one prints them."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -13,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from trakt_mcp.cli import setup as cli_setup
 from trakt_mcp.cli.claude_code import REPLACED_SUFFIX
 from trakt_mcp.cli.main import main
+from trakt_mcp.settings import Settings
 
 FAKE_CLAUDE = r"""
 import json, os, sys
@@ -164,3 +167,16 @@ def test_claude_mcp_add_never_replaces_another_server_silently(
     code, _, err = run(capsys, "uninstall", "claude-code")
     assert code == 1 and "is not this one" in err and trakt_entry(home) == reference
     assert verbs(claude) == ["get"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the fake `claude` is a script with a shebang")
+def test_setup_offers_claude_code_and_never_replaces_another_server(
+    claude: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = {"type": "stdio", "command": "uvx", "args": ["trakt-mcp"], "env": {}}
+    (Path.home() / ".claude.json").write_text(json.dumps({"mcpServers": {"trakt": reference}}))
+    monkeypatch.setattr(cli_setup, "ASK", lambda prompt: "y")
+    settings = Settings.load(environ={"TRAKT_MCP_HOME": str(Path.home() / "state")})
+    assert cli_setup._offer_install(argparse.Namespace(), settings) == 0
+    assert "another server named 'trakt'" in capsys.readouterr().err
+    assert trakt_entry(Path.home()) == reference and verbs(claude) == ["get"]

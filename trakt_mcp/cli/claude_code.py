@@ -83,9 +83,9 @@ def _from_file(scope: str, cwd: Path) -> dict[str, Any] | None:
 def lookup(claude: str, cwd: Path) -> Found | None:
     done = _run(claude, cwd, "get", SERVER_NAME)
     text = done.stdout
+    if "no mcp server found" in (done.stdout + done.stderr).lower():
+        return None
     if done.returncode != 0:
-        if "no mcp server found" in (done.stdout + done.stderr).lower():
-            return None
         raise _failed(done, f"get {SERVER_NAME}")
     lines = {
         key.strip().lower(): value.strip()
