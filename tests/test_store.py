@@ -135,7 +135,8 @@ def test_reset_limits_starts_every_window_afresh_and_status_shows_the_store(
     search = ["call", "--sandbox", "--policy", str(policy), "search_shows", "query=breaking"]
     assert [main(search), main(search)] == [0, 1]
     assert main(["status", "--sandbox", "--policy", str(policy)]) == 0
-    assert "Shared state (rate limits, approvals, sign-ins): " in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Shared state (rate limits, approvals, sign-ins): " in out and "ok (1 calls in rate-limit windows" in out
     assert main(["reset-limits"]) == 0
     assert "Rate limits reset" in capsys.readouterr().out
     assert main(search) == 0
