@@ -88,7 +88,9 @@ def test_state_status_and_migrate_show_the_version_and_never_the_password(tmp_pa
     assert re.search(r"Fix: run `\S*trakt-mcp state migrate`", before.stdout), "this installation's command"
     migrated = trakt_mcp(home, "state", "migrate", state=postgres_url)
     assert migrated.returncode == 0, migrated.stderr
-    assert "applied guard 0001 guard_state, guard 0002 audit, people 0001 people" in migrated.stdout, migrated.stdout
+    assert (
+        "applied guard 0001 guard_state, guard 0002 audit, people 0001 people, people 0002 consent" in migrated.stdout
+    ), migrated.stdout
     assert "nothing to apply" in trakt_mcp(home, "state", "migrate", state=postgres_url).stdout
     after = trakt_mcp(home, "state", "status", state=postgres_url)
     current = ", ".join(f"{schema.component} {latest_version(schema)}" for schema in STATE_SCHEMAS)

@@ -7,6 +7,8 @@ from html import escape
 
 from starlette.responses import HTMLResponse
 
+__all__ = ["CSP", "enter_code", "error", "escape", "page", "sign_in", "sign_in_with_code"]
+
 STYLE = """
 :root { color-scheme: light dark; --fg: #1b1b1f; --bg: #fafafa; --accent: #b3001b; --muted: #5c5c66; }
 @media (prefers-color-scheme: dark) { :root { --fg: #ececf1; --bg: #17171a; --accent: #ff5a6e; --muted: #a4a4b0; } }

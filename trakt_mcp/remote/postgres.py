@@ -13,7 +13,15 @@ import json
 from typing import TYPE_CHECKING, Any, Literal
 
 from trakt_mcp.remote.sqlite import USED_CODE_KEPT
-from trakt_mcp.remote.store import ClientRecord, CodeRecord, PendingRecord, TokenRecord
+from trakt_mcp.remote.store import (
+    BrowserSessionRecord,
+    ClientRecord,
+    CodeRecord,
+    GrantRecord,
+    PendingRecord,
+    TokenRecord,
+    scope_of,
+)
 
 if TYPE_CHECKING:
     from guard.store.postgres import PostgresStore
@@ -209,7 +217,80 @@ class PostgresPeopleStore:
         return self._write("UPDATE oauth_tokens SET revoked = true WHERE family = %s AND NOT revoked", family)
 
     def revoke_person(self, username: str) -> int:
-        return self._write("UPDATE oauth_tokens SET revoked = true WHERE username = %s AND NOT revoked", username)
+        def work(connection: Any) -> int:
+            connection.execute("UPDATE oauth_grants SET revoked = true WHERE username = %s", (username,))
+            return int(
+                connection.execute(
+                    "UPDATE oauth_tokens SET revoked = true WHERE username = %s AND NOT revoked", (username,)
+                ).rowcount
+            )
+
+        return int(self.store.run(work, write=True))
+
+    # -- grants -------------------------------------------------------------------------------------------------
+    def put_grant(self, username: str, client_id: str, capabilities: tuple[str, ...], now: float) -> None:
+        scope = scope_of(capabilities)
+
+        def work(connection: Any) -> None:
+            connection.execute(
+                "INSERT INTO oauth_grants VALUES (%s, %s, %s, %s, %s, false) ON CONFLICT (username, client_id) "
+                "DO UPDATE SET capabilities = excluded.capabilities, updated_at = excluded.updated_at, revoked = false",
+                (username, client_id, scope, now, now),
+            )
+            connection.execute(
+                "UPDATE oauth_tokens SET scope = %s WHERE username = %s AND client_id = %s AND NOT revoked",
+                (scope, username, client_id),
+            )
+
+        self.store.run(work, write=True)
+
+    def grants(self, username: str) -> list[GrantRecord]:
+        rows = self._all(
+            "SELECT client_id, capabilities, created_at, updated_at FROM oauth_grants "
+            "WHERE username = %s AND NOT revoked ORDER BY created_at, client_id",
+            username,
+        )
+        return [GrantRecord(username, row[0], tuple(row[1].split()), row[2], row[3]) for row in rows]
+
+    def revoke_grant(self, username: str, client_id: str) -> int:
+        def work(connection: Any) -> int:
+            connection.execute(
+                "UPDATE oauth_grants SET revoked = true WHERE username = %s AND client_id = %s", (username, client_id)
+            )
+            connection.execute(
+                "UPDATE oauth_codes SET used = true WHERE username = %s AND client_id = %s", (username, client_id)
+            )
+            return int(
+                connection.execute(
+                    "UPDATE oauth_tokens SET revoked = true WHERE username = %s AND client_id = %s AND NOT revoked",
+                    (username, client_id),
+                ).rowcount
+            )
+
+        return int(self.store.run(work, write=True))
+
+    # -- browser sessions ---------------------------------------------------------------------------------------
+    def put_browser_session(self, session: BrowserSessionRecord) -> None:
+        def work(connection: Any) -> None:
+            connection.execute("DELETE FROM browser_sessions WHERE expires_at <= %s", (session.created_at,))
+            connection.execute(
+                "INSERT INTO browser_sessions VALUES (%s, %s, %s, %s)",
+                (session.session_digest, session.username, session.created_at, session.expires_at),
+            )
+
+        self.store.run(work, write=True)
+
+    def browser_session(self, session_digest: str, now: float) -> BrowserSessionRecord | None:
+        row = self._one(
+            "SELECT username, created_at, expires_at FROM browser_sessions WHERE session_digest = %s", session_digest
+        )
+        return BrowserSessionRecord(session_digest, *row) if row is not None and row[2] > now else None
+
+    def end_browser_session(self, session_digest: str) -> None:
+        self._write("DELETE FROM browser_sessions WHERE session_digest = %s", session_digest)
+
+    def end_browser_sessions(self, username: str) -> int:
+        return self._write("DELETE FROM browser_sessions WHERE username = %s", username)
 
     def close(self) -> None:
         """The connections belong to the guard's store, which the app closes."""

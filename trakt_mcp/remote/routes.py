@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from guard.store import StoreError
 from trakt_mcp.remote import pages, trakt_signin
+from trakt_mcp.remote.browser import BrowserSessions
 from trakt_mcp.remote.client_documents import ClientDocuments, DocumentRefused, is_document_url
 from trakt_mcp.remote.oauth import Answer, BodyJsonRequest, FormRequest, MultiUserServer
 from trakt_mcp.remote.people import PERSON_CLAIM, People
@@ -39,6 +40,17 @@ EXPIRED = "It was used already or is older than 10 minutes."
 
 
 MCP_PATH = "/mcp"
+#: Signing in to this server's own pages (account, approvals) without an MCP client: `?next=/a/local/path`.
+SIGN_IN_PATH = "/signin"
+#: A pending sign-in for the pages (not for a client) keeps the local path to return to after this prefix.
+PAGE_PENDING = "page:"
+
+
+def local_path(next_path: str | None, default: str = "/account") -> str:
+    """Where a page sign-in may return: a path on this server only (never another site: `//host`, `/\\host`)."""
+    if not next_path or not next_path.startswith("/") or next_path.startswith(("//", "/\\")) or len(next_path) > 512:
+        return default
+    return next_path
 
 
 @dataclass
@@ -49,6 +61,7 @@ class Remote:
     server: MultiUserServer
     people: People
     documents: ClientDocuments
+    sessions: BrowserSessions
 
     @property
     def resource(self) -> str:
@@ -86,9 +99,15 @@ def to_response(answer: Answer) -> Response:
 
 
 class RemoteRoutes:
-    def __init__(self, server: MultiUserServer, people: People, documents: ClientDocuments, base: str) -> None:
-        self.server, self.people, self.documents, self.base = server, people, documents, base
-        self.settings = people.settings
+    def __init__(self, remote: Remote) -> None:
+        self.server, self.people, self.documents, self.base = (
+            remote.server,
+            remote.people,
+            remote.documents,
+            remote.base,
+        )
+        self.sessions = remote.sessions
+        self.settings = self.people.settings
 
     def routes(self) -> list[Route]:
         return [
@@ -99,6 +118,7 @@ class RemoteRoutes:
             Route("/token", self.token, methods=["POST"]),
             Route("/register", self.register, methods=["POST"]),
             Route("/revoke", self.revoke, methods=["POST"]),
+            Route(SIGN_IN_PATH, self.page_sign_in, methods=["GET"]),
         ]
 
     async def metadata(self, request: Request) -> Response:
@@ -131,6 +151,18 @@ class RemoteRoutes:
         if self.settings.trakt_signin == "device":
             return pages.sign_in_with_code(client.name, redirect_host, state)
         return pages.sign_in(client.name, redirect_host, trakt_signin.authorize_url(self.settings, self.base, state))
+
+    async def page_sign_in(self, request: Request) -> Response:
+        """Sign in to this server's pages with Trakt (no app involved): back to `next` with a browser session."""
+        state = secrets.token_urlsafe(32)
+        target = local_path(request.query_params.get("next"))
+        expires = self.server.now() + PENDING_SECONDS
+        self.server.store.put_pending(PendingRecord(digest(state), PAGE_PENDING + target, expires))
+        if self.settings.trakt_signin == "device":
+            return pages.sign_in_with_code("your account page", urlsplit(self.base).netloc, state)
+        return pages.sign_in(
+            "your account page", urlsplit(self.base).netloc, trakt_signin.authorize_url(self.settings, self.base, state)
+        )
 
     def _authorize_error(self, request: Request, exc: OAuth2Error) -> Response:
         """An error goes back to the client only once its redirect URI is known to be its own; else a page."""
@@ -183,7 +215,10 @@ class RemoteRoutes:
         return await self._finish(request, pending, token)
 
     async def _finish(self, request: Request, pending: PendingRecord, token: Token | None) -> Response:
-        """The person's Trakt token (None: they said no at Trakt) answers the client's waiting authorization."""
+        """The person's Trakt token (None: they said no at Trakt) answers the client's waiting authorization, or
+        (a page sign-in) starts their browser session."""
+        if pending.request.startswith(PAGE_PENDING):
+            return await self._finish_page(request, pending.request.removeprefix(PAGE_PENDING), token)
         oauth_request = FormRequest("GET", f"{self.base}/authorize", request.headers, dict(parse_qsl(pending.request)))
         try:
             grant = self.server.get_consent_grant(oauth_request)
@@ -192,14 +227,32 @@ class RemoteRoutes:
         if token is None:
             return to_response(self.server.create_authorization_response(oauth_request, None, grant))
         try:
-            username = await trakt_signin.username(self.people.http, token)
-            previous = self.people.signed_in(username, token)
-            if previous is not None and previous.access_token != token.access_token:
-                await trakt_signin.revoke(self.people.http, self.settings, previous)
+            username = await self._person_signed_in(token)
         except TraktError as exc:
             return pages.error("Trakt sign-in did not finish", str(exc), 502)
         log.info("%s signed in with Trakt for client %s", username, grant.request.client.get_client_id())
-        return to_response(self.server.create_authorization_response(oauth_request, username, grant))
+        response = to_response(self.server.create_authorization_response(oauth_request, username, grant))
+        self.sessions.set_cookie(request, response, self.sessions.start(username))
+        return response
+
+    async def _person_signed_in(self, token: Token) -> str:
+        """Who signed in at Trakt; their new Trakt token is kept (sealed) and the one it replaces revoked at Trakt."""
+        username = await trakt_signin.username(self.people.http, token)
+        previous = self.people.signed_in(username, token)
+        if previous is not None and previous.access_token != token.access_token:
+            await trakt_signin.revoke(self.people.http, self.settings, previous)
+        return username
+
+    async def _finish_page(self, request: Request, target: str, token: Token | None) -> Response:
+        if token is None:
+            return pages.error("You did not sign in", "Trakt did not sign you in, so no page of yours is open.")
+        try:
+            username = await self._person_signed_in(token)
+        except TraktError as exc:
+            return pages.error("Trakt sign-in did not finish", str(exc), 502)
+        response = RedirectResponse(local_path(target), status_code=303, headers=NO_STORE)
+        self.sessions.set_cookie(request, response, self.sessions.start(username))
+        return response
 
     async def _form(self, request: Request) -> dict[str, str] | Response:
         body = await request.body()

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from guard.store import StoreError
 from trakt_mcp import __version__
+from trakt_mcp.remote.browser import BrowserSessions
 from trakt_mcp.remote.client_documents import ClientDocuments
 from trakt_mcp.remote.oauth import MultiUserServer
 from trakt_mcp.remote.people import CallerAuth, People, bind_person
@@ -50,9 +51,8 @@ def install(app: App, *, documents_transport: httpx.AsyncBaseTransport | None = 
     app.auth = caller
     app.client.tokens = caller
     server = MultiUserServer(store, issuer=base, resource=f"{base}{MCP_PATH}")
-    remote = Remote(
-        base, server, people, ClientDocuments(store, sandbox=settings.sandbox, transport=documents_transport)
-    )
+    documents = ClientDocuments(store, sandbox=settings.sandbox, transport=documents_transport)
+    remote = Remote(base, server, people, documents, BrowserSessions(store, base, time.time))
     app.remote = remote
     return remote
 
@@ -113,7 +113,9 @@ def build_app(server: MCPServer, app: App, options: HttpOptions) -> Starlette:
 
     remote = app.remote
     assert remote is not None
-    routes = RemoteRoutes(remote.server, remote.people, remote.documents, remote.base).routes()
+    from trakt_mcp.remote.account import AccountRoutes
+
+    routes = RemoteRoutes(remote).routes() + AccountRoutes(remote).routes()
     if app.settings.sandbox and app.fake is not None:
         routes.append(_sandbox_trakt(app))
 

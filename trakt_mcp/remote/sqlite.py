@@ -17,7 +17,15 @@ from typing import Any, Literal, TypeVar
 
 from guard.home import HomeError, open_private, secure_folder
 from guard.store import StoreError
-from trakt_mcp.remote.store import ClientRecord, CodeRecord, PendingRecord, TokenRecord
+from trakt_mcp.remote.store import (
+    BrowserSessionRecord,
+    ClientRecord,
+    CodeRecord,
+    GrantRecord,
+    PendingRecord,
+    TokenRecord,
+    scope_of,
+)
 
 T = TypeVar("T")
 
@@ -45,6 +53,14 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 CREATE INDEX IF NOT EXISTS tokens_by_family ON tokens (family);
 CREATE INDEX IF NOT EXISTS tokens_by_person ON tokens (username);
+CREATE TABLE IF NOT EXISTS grants (
+    username TEXT NOT NULL, client_id TEXT NOT NULL, capabilities TEXT NOT NULL, created_at REAL NOT NULL,
+    updated_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (username, client_id)
+);
+CREATE TABLE IF NOT EXISTS browser_sessions (
+    session_digest TEXT PRIMARY KEY, username TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS browser_sessions_by_person ON browser_sessions (username);
 """
 #: A used code is kept this long past its expiry, so that a replay is recognised (and its family revoked).
 USED_CODE_KEPT = 3600.0
@@ -285,7 +301,76 @@ class SqlitePeopleStore:
         return self._write("UPDATE tokens SET revoked = 1 WHERE family = ? AND revoked = 0", family)
 
     def revoke_person(self, username: str) -> int:
-        return self._write("UPDATE tokens SET revoked = 1 WHERE username = ? AND revoked = 0", username)
+        def work(connection: sqlite3.Connection) -> int:
+            connection.execute("UPDATE grants SET revoked = 1 WHERE username = ?", (username,))
+            return connection.execute(
+                "UPDATE tokens SET revoked = 1 WHERE username = ? AND revoked = 0", (username,)
+            ).rowcount
+
+        return self._run(work, write=True)
+
+    # -- grants -------------------------------------------------------------------------------------------------
+    def put_grant(self, username: str, client_id: str, capabilities: tuple[str, ...], now: float) -> None:
+        scope = scope_of(capabilities)
+
+        def work(connection: sqlite3.Connection) -> None:
+            connection.execute(
+                "INSERT INTO grants VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (username, client_id) DO UPDATE SET "
+                "capabilities = excluded.capabilities, updated_at = excluded.updated_at, revoked = 0",
+                (username, client_id, scope, now, now),
+            )
+            connection.execute(
+                "UPDATE tokens SET scope = ? WHERE username = ? AND client_id = ? AND revoked = 0",
+                (scope, username, client_id),
+            )
+
+        self._run(work, write=True)
+
+    def grants(self, username: str) -> list[GrantRecord]:
+        rows = self._run(
+            lambda c: c.execute(
+                "SELECT client_id, capabilities, created_at, updated_at FROM grants WHERE username = ? AND revoked = 0 "
+                "ORDER BY created_at, client_id",
+                (username,),
+            ).fetchall()
+        )
+        return [GrantRecord(username, row[0], tuple(row[1].split()), row[2], row[3]) for row in rows]
+
+    def revoke_grant(self, username: str, client_id: str) -> int:
+        def work(connection: sqlite3.Connection) -> int:
+            connection.execute(
+                "UPDATE grants SET revoked = 1 WHERE username = ? AND client_id = ?", (username, client_id)
+            )
+            connection.execute("UPDATE codes SET used = 1 WHERE username = ? AND client_id = ?", (username, client_id))
+            return connection.execute(
+                "UPDATE tokens SET revoked = 1 WHERE username = ? AND client_id = ? AND revoked = 0",
+                (username, client_id),
+            ).rowcount
+
+        return self._run(work, write=True)
+
+    # -- browser sessions ---------------------------------------------------------------------------------------
+    def put_browser_session(self, session: BrowserSessionRecord) -> None:
+        def work(connection: sqlite3.Connection) -> None:
+            connection.execute("DELETE FROM browser_sessions WHERE expires_at <= ?", (session.created_at,))
+            connection.execute(
+                "INSERT INTO browser_sessions VALUES (?, ?, ?, ?)",
+                (session.session_digest, session.username, session.created_at, session.expires_at),
+            )
+
+        self._run(work, write=True)
+
+    def browser_session(self, session_digest: str, now: float) -> BrowserSessionRecord | None:
+        row = self._one(
+            "SELECT username, created_at, expires_at FROM browser_sessions WHERE session_digest = ?", session_digest
+        )
+        return BrowserSessionRecord(session_digest, *row) if row is not None and row[2] > now else None
+
+    def end_browser_session(self, session_digest: str) -> None:
+        self._write("DELETE FROM browser_sessions WHERE session_digest = ?", session_digest)
+
+    def end_browser_sessions(self, username: str) -> int:
+        return self._write("DELETE FROM browser_sessions WHERE username = ?", username)
 
 
 def open_people_store(home: Path) -> SqlitePeopleStore:

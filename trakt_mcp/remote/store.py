@@ -12,9 +12,10 @@ Rules every implementation keeps:
 - revocation is a row update (`revoked`), so every process sees it on its next lookup;
 - every failure raises `guard.store.StoreError` naming where the state lives and the fix (fail closed).
 
-Room for what each person decides (issue 22): a code's and a token's `scope` already carries what was granted to
-that person and client; grants (person and client -> capabilities, revoked flag) and browser sessions (by digest, with
-expiry) join this interface under the same rules.
+What each person decides (issue 22): a grant (person x client -> capabilities, revocable) is stored beside the
+tokens, and every live token of that person and client carries the grant's capabilities in its `scope` (a change
+or a revocation is one transaction over the grant and its tokens, so every process and replica sees it on the next
+lookup). Browser sessions (`trakt_mcp.remote.browser`) are stored by the digest of their cookie, with an expiry.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 __all__ = [
+    "BrowserSessionRecord",
     "ClientRecord",
     "CodeRecord",
+    "GrantRecord",
     "PendingRecord",
     "PeopleStore",
     "TokenRecord",
@@ -105,6 +108,33 @@ class PendingRecord:
     expires_at: float
 
 
+@dataclass(frozen=True)
+class BrowserSessionRecord:
+    """A person's browser session (consent, approvals and account pages), keyed by the digest of its cookie."""
+
+    session_digest: str
+    username: str
+    created_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class GrantRecord:
+    """What a person allowed one client: capability names (as ticked on the consent page, or changed since)."""
+
+    username: str
+    client_id: str
+    capabilities: tuple[str, ...]
+    created_at: float
+    updated_at: float
+    revoked: bool = False
+
+
+def scope_of(capabilities: tuple[str, ...] | list[str]) -> str:
+    """The OAuth `scope` that carries a grant: its capability names, sorted, space-separated."""
+    return " ".join(sorted(set(capabilities)))
+
+
 class PeopleStore(Protocol):
     """Everything multi-user mode keeps. `now` is unix seconds; expired codes, pendings and tokens are never
     returned (implementations may delete them as they go)."""
@@ -170,7 +200,35 @@ class PeopleStore(Protocol):
         ...
 
     def revoke_person(self, username: str) -> int:
-        """Revoke every token issued to the person (all clients); returns how many were live."""
+        """Revoke every token and grant of the person (all clients); returns how many tokens were live."""
+        ...
+
+    # -- grants: person x client -> capabilities ---------------------------------------------------------------
+    def put_grant(self, username: str, client_id: str, capabilities: tuple[str, ...], now: float) -> None:
+        """Create or replace (and un-revoke) the grant; every live token of that person and client takes its
+        capabilities as its scope, in the same transaction."""
+        ...
+
+    def grants(self, username: str) -> list[GrantRecord]:
+        """The person's live (not revoked) grants, oldest first."""
+        ...
+
+    def revoke_grant(self, username: str, client_id: str) -> int:
+        """Revoke the grant, every token of that person and client, and their unused codes; returns how many
+        tokens were live."""
+        ...
+
+    # -- browser sessions ---------------------------------------------------------------------------------------
+    def put_browser_session(self, session: BrowserSessionRecord) -> None: ...
+
+    def browser_session(self, session_digest: str, now: float) -> BrowserSessionRecord | None:
+        """The session if known and not expired."""
+        ...
+
+    def end_browser_session(self, session_digest: str) -> None: ...
+
+    def end_browser_sessions(self, username: str) -> int:
+        """End every browser session of the person; returns how many there were."""
         ...
 
     def close(self) -> None: ...
