@@ -32,7 +32,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.startup import REFERENCE_LAUNCH, Server, ours, reference  # noqa: E402
+from bench.startup import FLOOR_LAUNCH, REFERENCE_LAUNCH, Server, floor, ours, reference  # noqa: E402
 from trakt_mcp.sandbox import FakeTrakt  # noqa: E402
 from trakt_mcp.sandbox.http import serve_on_loopback  # noqa: E402
 
@@ -52,6 +52,11 @@ REFERENCE_HTTP = REFERENCE_LAUNCH.replace(
     "sys.exit(mcp.run())",
     "mcp.settings.host = '127.0.0.1'; mcp.settings.port = int(os.environ['PORT']); "
     "sys.exit(mcp.run(transport='streamable-http'))",
+)
+
+#: The SDK 2.x floor (bench/startup.py) served over streamable HTTP: one tool, one shared httpx client.
+FLOOR_HTTP = FLOOR_LAUNCH.replace(
+    "server.run()", "server.run('streamable-http', host='127.0.0.1', port=int(os.environ['PORT']))"
 )
 
 
@@ -154,6 +159,9 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=8, help="HTTP: sessions at once")
     parser.add_argument("--http-calls", type=int, default=50, help="HTTP: calls per session")
     parser.add_argument("--reference", type=Path, default=ROOT / "bench" / ".reference-current")
+    parser.add_argument(
+        "--floor", action="store_true", help="also measure the smallest server on trakt-mcp's MCP SDK (2.x)"
+    )
     parser.add_argument("--ours", type=Path, default=ROOT / "bench" / ".ours", help="a venv with trakt-mcp installed")
     args = parser.parse_args()
     if not (args.ours / "bin" / "trakt-mcp").exists():
@@ -167,29 +175,31 @@ def main() -> int:
     with serve_on_loopback(fake) as base_url, tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         mine, theirs = (
-            ours(scratch, base_url, token, "trakt-mcp", snapshot=True),
+            ours(scratch, base_url, token, "trakt-mcp", snapshot=True, install=args.ours),
             reference(args.reference, scratch, base_url, token),
         )
-        stdio = alternate(
-            args.rounds,
-            {
-                "trakt-mcp": lambda: anyio.run(stdio_cost, mine, args.calls),
-                "reference": lambda: anyio.run(stdio_cost, theirs, args.calls),
-            },
-        )
+        least = floor("SDK 2.x floor", args.ours / "bin" / "python", scratch, base_url)
+        measures = {
+            "trakt-mcp": lambda: anyio.run(stdio_cost, mine, args.calls),
+            "reference": lambda: anyio.run(stdio_cost, theirs, args.calls),
+        }
+        if args.floor:
+            measures["SDK 2.x floor"] = lambda: anyio.run(stdio_cost, least, args.calls)
+        stdio = alternate(args.rounds, measures)
         http_ours = [*mine.command, "--transport", "streamable-http", "--port", "{port}", "--no-auth"]
         http_theirs = [theirs.command[0], "-c", REFERENCE_HTTP]
-        http = alternate(
-            args.rounds,
-            {
-                "trakt-mcp": lambda: anyio.run(
-                    http_cost, http_ours, mine.env, mine.cwd, args.sessions, args.http_calls
-                ),
-                "reference": lambda: anyio.run(
-                    http_cost, http_theirs, theirs.env, theirs.cwd, args.sessions, args.http_calls
-                ),
-            },
-        )
+        http_measures = {
+            "trakt-mcp": lambda: anyio.run(http_cost, http_ours, mine.env, mine.cwd, args.sessions, args.http_calls),
+            "reference": lambda: anyio.run(
+                http_cost, http_theirs, theirs.env, theirs.cwd, args.sessions, args.http_calls
+            ),
+        }
+        if args.floor:
+            http_floor = [least.command[0], "-c", FLOOR_HTTP]
+            http_measures["SDK 2.x floor"] = lambda: anyio.run(
+                http_cost, http_floor, least.env, least.cwd, args.sessions, args.http_calls
+            )
+        http = alternate(args.rounds, http_measures)
     print(f"{args.rounds} alternating rounds; load average {os.getloadavg()[0]:.2f} at the end")
     met = True
     for transport, figures, what in (
@@ -202,6 +212,9 @@ def main() -> int:
             f"{transport} ({what}): server CPU per call trakt-mcp {figures['trakt-mcp']:.2f} ms, "
             f"reference {figures['reference']:.2f} ms: ratio {ratio:.2f} (target {TARGET})"
         )
+        if "SDK 2.x floor" in figures:
+            least_ratio = figures["SDK 2.x floor"] / figures["reference"]
+            print(f"  SDK 2.x floor {figures['SDK 2.x floor']:.2f} ms: ratio {least_ratio:.2f} to the reference")
     return 0 if met else 1
 
 

@@ -49,6 +49,32 @@ REFERENCE_LAUNCH = (
     "from server.main import mcp; sys.exit(mcp.run())"
 )
 
+#: The SDK's floor: the smallest stdio server one can write with the installed MCP SDK (mcp 2.x's MCPServer, or
+#: 1.x's FastMCP in the reference's environment), the benchmarks' tools each making its Trakt request with one
+#: shared httpx client and returning Trakt's JSON as it came. Run with each
+#: server's own interpreter, it shows what the SDK alone costs before a first answer, whatever the server adds.
+FLOOR_LAUNCH = """
+import os, httpx
+try:
+    from mcp.server.mcpserver import MCPServer as Server
+except ImportError:
+    from mcp.server.fastmcp import FastMCP as Server
+server = Server("floor")
+client = httpx.AsyncClient()
+paths = {"fetch_trending_shows": "/shows/trending", "fetch_popular_movies": "/movies/popular",
+         "fetch_trending_movies": "/movies/trending", "search_shows": "/search/show"}
+def fetcher(path):
+    async def fetch(limit: int = 10, page: int = 1, query: str | None = None) -> str:
+        headers = {"trakt-api-key": os.environ["TRAKT_CLIENT_ID"], "trakt-api-version": "2"}
+        query_string = {"limit": limit, "page": page} | ({"query": query} if query else {})
+        answer = await client.get(os.environ["TRAKT_API_URL"] + path, params=query_string, headers=headers)
+        return answer.text
+    return fetch
+for name, path in paths.items():
+    server.tool(name=name)(fetcher(path))
+server.run()
+"""
+
 
 def send(stream: IO[bytes], message: dict[str, Any]) -> None:
     stream.write(json.dumps(message).encode() + b"\n")
@@ -168,6 +194,16 @@ def reference(folder: Path, scratch: Path, base_url: str, token: dict[str, Any])
     return Server("reference", [str((folder / "bin" / "python").absolute()), "-c", REFERENCE_LAUNCH], env, cwd)
 
 
+def floor(label: str, python: Path, scratch: Path, base_url: str) -> Server:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(scratch),
+        "TRAKT_API_URL": base_url,
+        "TRAKT_CLIENT_ID": SANDBOX_CLIENT_ID,
+    }
+    return Server(label, [str(python.absolute()), "-c", FLOOR_LAUNCH], env, scratch)
+
+
 def median_ms(values: list[float]) -> float:
     return statistics.median(values) * 1000
 
@@ -177,6 +213,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--reference", type=Path, default=ROOT / "bench" / ".reference-current")
     parser.add_argument("--ours", type=Path, default=ROOT / "bench" / ".ours", help="a venv with trakt-mcp installed")
+    parser.add_argument(
+        "--floor", action="store_true", help="also start a minimal server on each SDK (mcp 2.x here, 1.x there)"
+    )
     args = parser.parse_args()
     if not (args.ours / "bin" / "trakt-mcp").exists():
         print(f"no trakt-mcp install at {args.ours}: see this script's docstring", file=sys.stderr)
@@ -193,6 +232,9 @@ def main() -> int:
             ours(scratch, base_url, token, "trakt-mcp no snapshot", snapshot=False, install=args.ours),
             reference(args.reference, scratch, base_url, token),
         ]
+        if args.floor:
+            servers.append(floor("SDK 2.x floor", args.ours / "bin" / "python", scratch, base_url))
+            servers.append(floor("SDK 1.x floor", args.reference / "bin" / "python", scratch, base_url))
         for server in servers:
             server.start_once()  # warm the OS file cache and bytecode (and leave trakt-mcp its snapshot)
         samples: dict[str, list[Start]] = {server.label: [] for server in servers}
@@ -209,12 +251,15 @@ def main() -> int:
             f"{median_ms([s.called for s in starts]):15.0f} ms {max(s.rss_kib for s in starts) / 1024:6.1f} MiB"
         )
     met = True
-    for label in ("trakt-mcp", "trakt-mcp no snapshot"):
+    for label in samples:
+        if label == "reference":
+            continue
         starts = samples[label]
         listed = statistics.median(s.listed for s in starts) / statistics.median(s.listed for s in theirs)
         called = statistics.median(s.called for s in starts) / statistics.median(s.called for s in theirs)
         rss = max(s.rss_kib for s in starts) / max(s.rss_kib for s in theirs)
-        met &= called <= FIRST_CALL_TARGET and rss <= RSS_TARGET
+        if label.startswith("trakt-mcp"):
+            met &= called <= FIRST_CALL_TARGET and rss <= RSS_TARGET
         print(
             f"ratio {label} / reference: tools/list {listed:.2f}, first call {called:.2f} "
             f"(target {FIRST_CALL_TARGET}), peak RSS {rss:.2f} (target {RSS_TARGET})"

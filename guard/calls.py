@@ -127,9 +127,22 @@ def client_name(ctx: Context) -> str | None:
 
 
 def is_error(result: HandlerResult) -> bool:
+    if isinstance(result, types.CallToolResult):  # the usual answer: no ABC check on the way
+        return bool(result.is_error)
     if isinstance(result, Mapping):
         return bool(result.get("isError"))
     return bool(getattr(result, "is_error", False))
+
+
+def with_params(ctx: Context, params: dict[str, Any] | None) -> Context:
+    """`dataclasses.replace(ctx, params=params)` for the SDK's request context, a plain dataclass, without the
+    walk over its fields that replace() (or copy.copy) makes on every call: its attributes copied, one replaced."""
+    if not hasattr(ctx, "__dict__"):  # a context with slots: the general way
+        return dataclasses.replace(ctx, params=params)
+    copied: Context = object.__new__(type(ctx))
+    copied.__dict__.update(ctx.__dict__)
+    copied.params = params
+    return copied
 
 
 #: A result's field names on the wire, where they differ from the SDK model's.

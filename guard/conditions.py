@@ -13,11 +13,14 @@ blank). A value whose type the schema does not allow cannot be tested, and the c
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from itertools import repeat
 from typing import Any
 
 from guard.names import excerpt
@@ -192,40 +195,85 @@ def compile_condition(condition: Condition, tool: str, schema: Mapping[str, Any]
     arg = condition.arg
     _check_operand(op, operand, kinds, leaf, arg, tool)
     fits = _type_test(kinds)
+    classes = _classes(kinds)
+    booleans_fit = "boolean" in kinds
     defaults = op != "present"
+
+    walk = [_walker(step, defaults) for step in steps]
 
     def values(arguments: Mapping[str, Any]) -> list[Any]:
         current: list[Any] = [arguments]
-        for step in steps:
-            reached: list[Any] = []
-            for value in current:
-                if step.names is None:
-                    if not isinstance(value, list):
-                        raise Mismatch(f"{step.label} is {_json_type(value)}, not a list")
-                    reached.extend(value)
-                    continue
-                if not isinstance(value, Mapping):
-                    raise Mismatch(f"{step.label} is {_json_type(value)}, not an object")
-                for name, default in step.names:
-                    found = value.get(name, default if defaults else _MISSING)
-                    if found is not _MISSING:
-                        reached.append(found)
-            current = reached
-        found_values = []
-        for value in current:
-            if value is None:
-                continue
-            if fits is not None and not fits(value):
-                raise Mismatch(f"{arg} is {_shown(value)} ({_json_type(value)}), not {_kinds(kinds)}")
-            found_values.append(value)
+        for step in walk:
+            current = step(current)
+        found_values = [value for value in current if value is not None]
+        # Every value of an allowed type (and no true/false among numbers): two isinstance sweeps in C, and the
+        # first value that does not fit named when one does not.
+        if classes and (
+            not all(map(isinstance, found_values, repeat(classes)))
+            or (not booleans_fit and any(map(isinstance, found_values, repeat(bool))))
+        ):
+            wrong = next(value for value in found_values if fits is not None and not fits(value))
+            raise Mismatch(f"{arg} is {_shown(wrong)} ({_json_type(wrong)}), not {_kinds(kinds)}")
         return found_values
 
     if op == "present":
         wanted = bool(operand)
         return lambda arguments: any(not _blank(v) for v in values(arguments)) == wanted
-    predicate = _predicate(op, operand, arg)
+    predicate = _fast_predicate(op, operand, kinds) or _predicate(op, operand, arg)
 
     return lambda arguments: any(map(predicate, values(arguments)))  # map: no generator frame per value
+
+
+def _walker(step: _Step, defaults: bool) -> Callable[[list[Any]], list[Any]]:
+    """One step of a path, from the values reached so far to the next ones: into every entry of lists, or to the
+    named properties of objects (their schema default where missing, unless `defaults` is off)."""
+    if step.names is None:
+
+        def entries(current: list[Any]) -> list[Any]:
+            reached: list[Any] = []
+            for value in current:
+                if not isinstance(value, list):
+                    raise Mismatch(f"{step.label} is {_json_type(value)}, not a list")
+                reached.extend(value)
+            return reached
+
+        return entries
+    names = step.names if defaults else tuple((name, _MISSING) for name, _ in step.names)
+
+    def properties(current: list[Any]) -> list[Any]:
+        reached: list[Any] = []
+        for value in current:
+            if type(value) is not dict and not isinstance(value, Mapping):  # dict first: an ABC check is slow
+                raise Mismatch(f"{step.label} is {_json_type(value)}, not an object")
+            for name, default in names:
+                found = value.get(name, default)
+                if found is not _MISSING:
+                    reached.append(found)
+        return reached
+
+    return properties
+
+
+def _classes(kinds: frozenset[str]) -> tuple[type, ...]:
+    return tuple(cls for kind in kinds for cls in _PYTHON_CLASSES.get(kind, ()))
+
+
+def _fast_predicate(op: str, operand: Any, kinds: frozenset[str]) -> Callable[[Any], bool] | None:
+    """The same test as `_predicate`, run in C, where the values' type is known (checked in `values`) to make
+    them equal: numbers (never true/false) compared as floats, strings against strings. None: no such shortcut."""
+    numbers = bool(kinds) and kinds <= {"integer", "number"}
+    if op in ("gt", "gte", "lt", "lte") and numbers:
+        bound = float(operand)
+        flipped = {"gt": operator.lt, "gte": operator.le, "lt": operator.gt, "lte": operator.ge}[op]
+        compare = functools.partial(flipped, bound)  # bound < value, i.e. value > bound, and so on
+        return lambda value: compare(float(value))
+    strings = kinds == {"string"}
+    if strings and op == "equals" and isinstance(operand, str):
+        return functools.partial(operator.eq, operand)
+    if strings and op in ("in", "not_in") and all(isinstance(option, str) for option in operand):
+        options = frozenset(operand)
+        return options.__contains__ if op == "in" else lambda value: value not in options
+    return None
 
 
 def _type_test(kinds: frozenset[str]) -> Callable[[Any], bool] | None:

@@ -25,7 +25,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 #: The admission of the owner's own terminal commands: every endpoint, no caller.
 EVERYTHING = "*"
@@ -64,24 +66,32 @@ def admitted() -> Admission | None:
     return _ADMISSION.get()
 
 
-@contextmanager
-def admitting(admission: Admission) -> Iterator[Admission]:
+class Bound(Generic[T]):
+    """Sets a context variable for the body of a `with` and restores it after: the guard enters two of these for
+    every request it handles, so a plain class rather than a generator-based context manager."""
+
+    __slots__ = ("_token", "_value", "_variable")
+
+    def __init__(self, variable: ContextVar[Any], value: T) -> None:
+        self._variable = variable
+        self._value = value
+
+    def __enter__(self) -> T:
+        self._token = self._variable.set(self._value)
+        return self._value
+
+    def __exit__(self, *exc: object) -> None:
+        self._variable.reset(self._token)
+
+
+def admitting(admission: Admission) -> Bound[Admission]:
     """Run the body inside `admission` (the guard's middleware, after judging; `use` after a judge's yes)."""
-    token = _ADMISSION.set(admission)
-    try:
-        yield admission
-    finally:
-        _ADMISSION.reset(token)
+    return Bound(_ADMISSION, admission)
 
 
-@contextmanager
-def judging(judge: Judge) -> Iterator[None]:
+def judging(judge: Judge) -> Bound[Judge]:
     """Bind the judge for every `use` made while the body serves one caller's request (the guard's middleware)."""
-    token = _JUDGE.set(judge)
-    try:
-        yield
-    finally:
-        _JUDGE.reset(token)
+    return Bound(_JUDGE, judge)
 
 
 @asynccontextmanager

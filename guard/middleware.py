@@ -44,6 +44,7 @@ from guard.calls import (
     verdict_of,
     visible_templates,
     where,
+    with_params,
 )
 from guard.catalog import InvalidArguments
 from guard.channels import Asking, Channel, Question, settle
@@ -55,7 +56,7 @@ from guard.channels.terminal import TerminalChannel
 from guard.engine import Outcome, UnknownIdentity, View
 from guard.home import HomeError
 from guard.names import shown_name
-from guard.ratelimit import RateLimiter, window_key
+from guard.ratelimit import RateLimiter, WindowKeys
 from guard.reload import PolicyWatcher
 from guard.routing import judge_routed
 from guard.shadow_calls import would
@@ -121,6 +122,7 @@ class Guard:
             ]
         )
         self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.window_keys = WindowKeys()
         self._handlers = {
             "tools/list": self._list_tools,
             "tools/call": self._call_tool,
@@ -293,7 +295,7 @@ class Guard:
         admission = gate.Admission(subject.tool or subject.raw_name, view.identity, subject.door)
         try:
             with gate.admitting(admission):  # what the handler fetches, it fetches as this tool (guard.gate)
-                result = await call_next(dataclasses.replace(ctx, params=verdict.params))
+                result = await call_next(with_params(ctx, verdict.params))
         except BaseException:
             self._record(ctx, view, subject, verdict, "exception", time.perf_counter() - started)
             raise
@@ -357,7 +359,7 @@ class Guard:
             return Verdict("denied", outcome, f"Blocked by {where(outcome)}{because}. {subject.raw_name} did not run.")
         if view.engine.shadow is not None and confirmed is None:  # what shadow rules would do: audited, not acted on
             subject.would = would(view, decision.tool, subject.arguments, decision, outcome, self.limiter)
-        keys = [(window_key(quota.path, quota.limit, view.identity), quota.limit) for quota in judged.limits]
+        keys = self.window_keys(judged.limits, view.engine, view.identity)
         limited = rate_limited(outcome, judged.limits, subject, self.limiter.check_all(keys))
         if limited is not None:
             return limited

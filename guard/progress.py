@@ -15,12 +15,12 @@ last one sent is raised to just above it. Waits stay cancellable: `report` never
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 import anyio
+
+from guard.gate import Bound
 
 log = logging.getLogger("guard.progress")
 
@@ -48,15 +48,9 @@ class Progress:
 _current: ContextVar[Progress | None] = ContextVar("mcp_request_progress", default=None)
 
 
-@contextmanager
-def bind(session: Any) -> Iterator[Progress]:
+def bind(session: Any) -> Bound[Progress]:
     """Make `report()` speak for the request `session` serves, until the block ends."""
-    progress = Progress(session)
-    token = _current.set(progress)
-    try:
-        yield progress
-    finally:
-        _current.reset(token)
+    return Bound(_current, Progress(session))
 
 
 async def report(message: str, *, progress: float | None = None, total: float | None = None) -> None:

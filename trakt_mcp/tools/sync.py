@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -207,9 +208,14 @@ class BatchArgs(ToolArgs):
 
     @model_validator(mode="after")
     def _ids_fit_the_type(self) -> BatchArgs:
-        media = next(getattr(self, name) for name in type(self).model_fields if name.endswith("_type"))
-        ids_fit(media, getattr(self, "items"))  # noqa: B009 - each subclass declares its own item model
+        ids_fit(getattr(self, _media_field(type(self))), getattr(self, "items"))  # noqa: B009 - each subclass declares its own item model
         return self
+
+
+@functools.cache
+def _media_field(model: type[BatchArgs]) -> str:
+    """The `<x>_type` field of a batch model (looked up once per model: the guard parses every batch call)."""
+    return next(name for name in model.model_fields if name.endswith("_type"))
 
 
 class RatingsAdd(BatchArgs):

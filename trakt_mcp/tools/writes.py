@@ -3,6 +3,7 @@ what Trakt did (counts and `not_found` items, named by the identifier the user g
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ ID_FIELDS: dict[str, tuple[str, str]] = {
     "tmdb_id": ("tmdb", "TMDB ID"),
     "tvdb_id": ("tvdb", "TVDB ID"),
 }
+_ID_VALUES = operator.attrgetter(*ID_FIELDS)
 NUMERIC_IDS = frozenset({"trakt", "tmdb", "tvdb"})
 #: The IDs Trakt matches in a sync body, per kind of item: seasons and episodes have no slug, seasons no IMDB ID,
 #: movies no TVDB ID. Any other is never found, so it is refused before sending.
@@ -46,6 +48,10 @@ MATCHED_IDS: dict[str, tuple[str, ...]] = {
     "shows": tuple(ID_FIELDS),
     "seasons": ("trakt_id", "tmdb_id", "tvdb_id"),
     "episodes": ("trakt_id", "imdb_id", "tmdb_id", "tvdb_id"),
+}
+#: The IDs of ID_FIELDS that MATCHED_IDS leaves out, per kind of item.
+_UNUSABLE_IDS = {
+    media: tuple(name for name in ID_FIELDS if name not in usable) for media, usable in MATCHED_IDS.items()
 }
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,199}")
 _IMDB = re.compile(r"tt[0-9]{1,10}")
@@ -64,8 +70,12 @@ def _pattern(regex: re.Pattern[str], expected: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _number(value: str) -> str:
-    """The canonical spelling of a numeric ID: '0120' and ' 120' are 120, so a policy naming "120" sees them."""
+def _numeric_id(value: str) -> str:
+    """Trimmed, digits 0-9 only, in its canonical spelling: '0120' and ' 120' are 120, so a policy naming "120"
+    sees them (one validator: every ID of every batch item goes through it on each guard decision)."""
+    value = value.strip()
+    if not _NUMBER.fullmatch(value):
+        raise ValueError("expected a number written with the digits 0-9, such as '120'")
     return str(int(value))
 
 
@@ -102,9 +112,7 @@ def _batch_cap(items: list[Any]) -> list[Any]:
 
 
 #: ID formats are checked by validators, not published as schema keywords: every byte of schema costs context.
-NumericId = Annotated[
-    str, _pattern(_NUMBER, "a number written with the digits 0-9, such as '120'"), AfterValidator(_number)
-]
+NumericId = Annotated[str, AfterValidator(_numeric_id)]
 SlugId = Annotated[str, _pattern(_SLUG, "a lowercase slug such as 'the-dark-knight-2008'")]
 ImdbId = Annotated[str, _pattern(_IMDB, "an IMDB ID such as 'tt0468569'")]
 Year = Annotated[int, Field(gt=1800)]
@@ -133,7 +141,7 @@ class ItemRef(BaseModel):
 
     @model_validator(mode="after")
     def _needs_an_id(self) -> ItemRef:
-        if not any(getattr(self, name) for name in ID_FIELDS):
+        if not any(_ID_VALUES(self)):
             raise ValueError("expected at least one ID: trakt_id, slug, imdb_id, tmdb_id or tvdb_id")
         return self
 
@@ -192,7 +200,7 @@ class HistoryRemoveItem(ItemRef):
 def ids_fit(media: str, items: Sequence[ItemRef]) -> None:
     """Refuse an ID Trakt cannot match for this kind of item ('items.0.slug: episodes have no slug ...')."""
     usable = MATCHED_IDS.get(media, tuple(ID_FIELDS))
-    unusable = [name for name in ID_FIELDS if name not in usable]
+    unusable = _UNUSABLE_IDS.get(media, ())
     for index, item in enumerate(items):
         for name in unusable:
             if getattr(item, name):
