@@ -91,15 +91,38 @@ def _signature(key: bytes, fields: dict[str, Any]) -> str:
 
 class Approvals:
     """`key`: the integrity key, or a function that reads it (called on first use, so a problem with it blocks the
-    call that needs an approval, with the message saying how to fix it)."""
+    call that needs an approval, with the message saying how to fix it).
+
+    `kind`: the store's record kind, so that approvals answered by different people never mix: the owner's
+    (`approval`, answered at a terminal) and each caller's own (e.g. a remote person's, answered on a web page);
+    a kind other than the owner's is part of what the integrity tag covers, so a record moved between kinds is
+    ignored. `kept`: how long an expired approval stays readable (`lookup`), so that a page can say "expired"
+    rather than "unknown"; it is never consumed or approved once expired. `max_waiting`: live approvals of this
+    kind at once (default MAX_WAITING)."""
 
     def __init__(
-        self, store: Store, key: Key, ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.time
+        self,
+        store: Store,
+        key: Key,
+        ttl: float = DEFAULT_TTL,
+        clock: Callable[[], float] = time.time,
+        *,
+        kind: str = APPROVAL,
+        kept: float = 0.0,
+        max_waiting: int | None = None,
     ) -> None:
         self.store = store
         self.ttl = ttl
         self.clock = clock
         self._key = key
+        self.kind = kind
+        self.kept = kept
+        self._max_waiting = max_waiting
+
+    @property
+    def max_waiting(self) -> int:
+        """Live approvals of this kind at once (MAX_WAITING unless given)."""
+        return MAX_WAITING if self._max_waiting is None else self._max_waiting
 
     @property
     def key(self) -> bytes:
@@ -107,13 +130,17 @@ class Approvals:
             self._key = self._key()
         return self._key
 
-    def _save(self, pending: Pending, *, cap: int | None = None) -> None:
+    def _tag(self, pending: Pending) -> str:
         fields = asdict(pending)
-        record = {**fields, "tag": _signature(self.key, fields)}
-        self.store.put(APPROVAL, pending.code, record, pending.expires, self.clock(), cap=cap)
+        return _signature(self.key, fields if self.kind == APPROVAL else {**fields, "kind": self.kind})
 
-    def _verified(self, code: str, record: Record | None) -> Pending | None:
-        """The approval in a record, if it is exactly one this module wrote under this code (tag included)."""
+    def _save(self, pending: Pending, *, cap: int | None = None) -> None:
+        record = {**asdict(pending), "tag": self._tag(pending)}
+        self.store.put(self.kind, pending.code, record, pending.expires + self.kept, self.clock(), cap=cap)
+
+    def _verified(self, code: str, record: Record | None, *, expired: bool = False) -> Pending | None:
+        """The approval in a record, if it is exactly one this module wrote under this code (tag included), and
+        unexpired unless `expired`."""
         if record is None:
             return None
         tag = record.pop("tag", None)
@@ -123,12 +150,12 @@ class Approvals:
             return None
         if not pending.well_formed(code) or not isinstance(tag, str):
             return None
-        if not hmac.compare_digest(tag, _signature(self.key, asdict(pending))):
+        if not hmac.compare_digest(tag, self._tag(pending)):
             return None
-        return pending if pending.expires > self.clock() else None
+        return pending if expired or pending.expires > self.clock() else None
 
     def _live(self) -> list[Pending]:
-        found = (self._verified(code, record) for code, record in self.store.items(APPROVAL, self.clock()))
+        found = (self._verified(code, record) for code, record in self.store.items(self.kind, self.clock()))
         return [pending for pending in found if pending is not None]
 
     def waiting(self) -> list[Pending]:
@@ -147,13 +174,14 @@ class Approvals:
         arguments_shown = summarize(arguments, shorten=False)
         pending = Pending(code, tool, key, action, arguments_shown, now, now + self.ttl, identity=identity)
         try:
-            if len(live) >= MAX_WAITING:
+            if len(live) >= self.max_waiting:
                 raise StoreFull(f"{len(live)} approvals")
-            self._save(pending, cap=MAX_WAITING)
+            # Expired approvals kept for reading would count against a cap in the store: the count above holds it.
+            self._save(pending, cap=None if self.kept else self.max_waiting)
         except StoreFull:
             raise ApprovalError(
-                f"{max(len(live), MAX_WAITING)} approvals are already waiting for the user; no new one is issued "
-                "until they are approved, declined or expire"
+                f"{max(len(live), self.max_waiting)} approvals are already waiting for the user; no new one is "
+                "issued until they are approved, declined or expire"
             ) from None
         return pending
 
@@ -162,7 +190,7 @@ class Approvals:
         key = digest(tool, arguments, identity)
         for pending in self._live():
             if pending.approved and pending.tool == tool and pending.digest == key:
-                taken = self._verified(pending.code, self.store.pop(APPROVAL, pending.code, self.clock()))
+                taken = self._verified(pending.code, self.store.pop(self.kind, pending.code, self.clock()))
                 if taken is not None and taken.approved:
                     return taken
         return None
@@ -172,9 +200,18 @@ class Approvals:
         if pending.expires > self.clock():
             self._save(pending)
 
+    def lookup(self, code: str) -> Pending | None:
+        """The approval under this code, live or expired but still kept (`kept`); None when unknown, used,
+        declined, malformed or not this module's. The caller compares `expires` with the clock."""
+        try:
+            code = normalize_code(code)
+        except ApprovalError:
+            return None
+        return self._verified(code, self.store.get(self.kind, code, self.clock()), expired=True)
+
     def load(self, code: str) -> Pending:
         code = normalize_code(code)
-        pending = self._verified(code, self.store.get(APPROVAL, code, self.clock()))
+        pending = self._verified(code, self.store.get(self.kind, code, self.clock()))
         if pending is None:
             raise ApprovalError(f"no pending approval {code}: it was never issued, was already used, or expired")
         return pending
@@ -185,7 +222,7 @@ class Approvals:
             pending.approved = True
             self._save(pending)
         else:
-            self.store.delete(APPROVAL, pending.code)
+            self.store.delete(self.kind, pending.code)
         return pending
 
 

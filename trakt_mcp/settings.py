@@ -38,6 +38,7 @@ ENV_VARS: dict[str, str] = {
     "TRAKT_MCP_STATE": "state",
     "TRAKT_MCP_PUBLIC_URL": "public_url",
     "TRAKT_MCP_TRAKT_SIGNIN": "trakt_signin",
+    "TRAKT_MCP_APPROVAL_SECONDS": "approval_seconds",
 }
 
 #: The settings that are credentials, for `status` (where each came from).
@@ -121,6 +122,8 @@ class Settings(BaseModel):
     #: How people sign in with Trakt there: Trakt redirects back to <public_url>/oauth/trakt/callback, or (a Trakt
     #: app with only the out-of-band redirect) they enter a code at Trakt (the device flow).
     trakt_signin: Literal["redirect", "device"] = "redirect"
+    #: How long a person has to allow a call on their approvals page there, and to call again (seconds).
+    approval_seconds: float = Field(default=300.0, ge=1, le=86400)
     #: Where each credential came from ("environment (TRAKT_CLIENT_ID)", "flag --client-id", "keyring ..."),
     #: for `trakt-mcp status`. Never the value.
     origins: dict[str, str] = Field(default_factory=dict, repr=False)

@@ -7,6 +7,10 @@ the first channel that can reach a person for this caller. A channel answers wit
 
 Channels answered by the caller's own MCP client (`host`, `app`) are trusted only for the local user or an
 identity the policy marks `trust_host`; the owner's channels (`desktop`, `terminal`) are trusted for everyone.
+
+A caller who decides for themselves (a channel `serves` them, e.g. a remote person on the server's approval page,
+guard.channels.page) is asked through that channel only: never the owner's desktop or terminal, and never their
+own client, whatever the rule's `confirm_via` says.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import anyio
 
@@ -29,10 +33,12 @@ from guard.text import renders_blank
 
 log = logging.getLogger("guard")
 
-#: Who gave an answer: the owner (desktop dialog, terminal) or the caller's own MCP client (host, app card).
-AnsweredBy = Literal["owner", "host"]
+#: Who gave an answer: the owner (desktop dialog, terminal), the caller's own MCP client (host, app card), or the
+#: person the call is for, somewhere their client cannot answer for them (a page in their own browser session).
+AnsweredBy = Literal["owner", "host", "person"]
 OWNER: AnsweredBy = "owner"
 HOST: AnsweredBy = "host"
+PERSON: AnsweredBy = "person"
 #: At most this many questions from one caller wait for an answer at once, per channel.
 MAX_WAITING_PER_CALLER = 5
 #: Longest text of the caller's choosing (effect sentence, client name) a person is shown.
@@ -188,6 +194,23 @@ class Channel(Protocol):
         ...
 
 
+@runtime_checkable
+class OwnChannel(Protocol):
+    """A channel through which some callers approve their own calls themselves (`serves`)."""
+
+    name: str
+
+    def serves(self, identity: str | None) -> bool:
+        """This caller decides for themselves here (and nobody else is asked about their calls)."""
+        ...
+
+
+def own_channels(channels: Sequence[Channel], identity: str | None) -> list[Channel]:
+    """The channels through which this caller approves their own calls (none for the local user or an identity
+    the owner answers for)."""
+    return [channel for channel in channels if isinstance(channel, OwnChannel) and channel.serves(identity)]
+
+
 def trusts_host(policy: Policy, identity: str | None) -> bool:
     """The local user's own client may answer its questions; a named identity's only when the policy says
     trust_host (a remote caller's client may be hostile and answer yes to everything)."""
@@ -233,8 +256,10 @@ class Unasked:
 
 
 async def settle(channels: Sequence[Channel], via: Sequence[str] | None, asking: Asking) -> Result | Unasked:
-    """An answer already given to this call, else the answer of the first channel that can ask."""
-    candidates, reasons = in_order(channels, via)
+    """An answer already given to this call, else the answer of the first channel that can ask. A caller with
+    channels of their own (`own_channels`) is asked there only, whatever `via` says."""
+    own = own_channels(channels, asking.question.identity)
+    candidates, reasons = (own, []) if own else in_order(channels, via)
     for channel in candidates:
         if untrusted(channel.name, asking) is None:
             earlier = await channel.answered(asking)

@@ -35,7 +35,7 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
         "Content-Security-Policy": CSP,
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
+        "Referrer-Policy": "same-origin",  # no-referrer would make a browser send `Origin: null` on our own forms
     }
     return HTMLResponse(html, status_code=status, headers=headers)
 

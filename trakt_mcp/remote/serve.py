@@ -23,7 +23,7 @@ from trakt_mcp.remote.browser import BrowserSessions
 from trakt_mcp.remote.client_documents import ClientDocuments
 from trakt_mcp.remote.oauth import MultiUserServer
 from trakt_mcp.remote.people import CallerAuth, People, bind_person
-from trakt_mcp.remote.routes import MCP_PATH, PeopleTokenVerifier, Remote, RemoteRoutes
+from trakt_mcp.remote.routes import MCP_PATH, SIGN_IN_PATH, PeopleTokenVerifier, Remote, RemoteRoutes
 from trakt_mcp.remote.sealing import load_sealer
 from trakt_mcp.remote.sqlite import open_people_store
 from trakt_mcp.remote.store import PeopleStore
@@ -80,9 +80,15 @@ def server_options(remote: Remote) -> dict[str, Any]:
     return {"auth": auth, "token_verifier": PeopleTokenVerifier(remote.server)}
 
 
-def bind(server: MCPServer) -> None:
-    """Every MCP request acts for the person its token names (outermost, before the guard decides)."""
+def bind(server: MCPServer, app: App) -> None:
+    """Every MCP request acts for the person its token names (outermost, before the guard decides), and a person's
+    call that needs confirmation asks that person on their approvals page (never the operator's desktop or
+    terminal, never their own client: guard.channels.page)."""
+    from trakt_mcp.remote.approvals import page_channel
+
     server.middleware.insert(0, bind_person)
+    assert app.guard is not None, "install the guard first"
+    app.guard.channels.insert(0, page_channel(app))
 
 
 def _sandbox_trakt(app: App) -> Route:
@@ -114,8 +120,11 @@ def build_app(server: MCPServer, app: App, options: HttpOptions) -> Starlette:
     remote = app.remote
     assert remote is not None
     from trakt_mcp.remote.account import AccountRoutes
+    from trakt_mcp.remote.approval_pages import ApprovalRoutes
+    from trakt_mcp.remote.approvals import channel_of
 
     routes = RemoteRoutes(remote).routes() + AccountRoutes(remote).routes()
+    routes += ApprovalRoutes(channel_of(app), remote.sessions, SIGN_IN_PATH).routes()
     if app.settings.sandbox and app.fake is not None:
         routes.append(_sandbox_trakt(app))
 

@@ -115,5 +115,5 @@ def build_server(app: App, **server_options: Any) -> MCPServer:
     if app.remote is not None:
         from trakt_mcp.remote.serve import bind
 
-        bind(server)
+        bind(server, app)
     return server

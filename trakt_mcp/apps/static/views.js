@@ -169,7 +169,35 @@ function libraryView(card) {
     h("div", { class: "status", role: "status", "aria-live": "polite" }));
 }
 
+// A remote person's approval: their own client may be hostile, so the card cannot answer; it shows the action
+// and opens the server's approval page, where their own browser session decides.
+function pageApprovalView(ask) {
+  const open = async () => {
+    try {
+      await bridge.request("ui/open-link", { url: ask.approve_url });
+      status("Opened the approval page. Decide there, then ask again.");
+    } catch (error) {
+      status("Open this address in your browser: " + ask.approve_url, true);
+    }
+  };
+  const button = h("button", { type: "button", class: "primary", onclick: open }, "Open the approval page");
+  const view = h("section", { class: "approval", role: "alertdialog", "aria-labelledby": "ask-title", "aria-describedby": "ask-effect" },
+    h("h2", { id: "ask-title" }, "Needs your approval"),
+    h("p", { class: "effect", id: "ask-effect" }, ask.effect),
+    h("dl", {},
+      h("dt", {}, "Asked by"), h("dd", {}, ask.asked_by || "the assistant"),
+      h("dt", {}, "Tool"), h("dd", {}, ask.tool),
+      h("dt", {}, "Why asked"), h("dd", {}, ask.rule),
+      h("dt", {}, "Decide at"), h("dd", {}, h("code", {}, ask.approve_url))),
+    h("p", { class: "muted" }, "Only you can allow this, on the approval page in your browser: this card cannot."),
+    h("div", { class: "actions" }, button),
+    h("div", { class: "status", role: "status", "aria-live": "polite" }));
+  queueMicrotask(() => button.focus());
+  return view;
+}
+
 function approvalView(ask) {
+  if (ask.approve_url) return pageApprovalView(ask);
   const decide = async (allow) => {
     for (const b of root.querySelectorAll(".approval button")) b.disabled = true;
     const result = await callTool(ask.answer_tool, { nonce: ask.nonce, allow });
