@@ -17,6 +17,7 @@ Where things are, by job (the data path runs one way: bind -> decide -> remember
   `jsonlimits` (bounded JSON from outside)
 - record: `audit` (the append-only trail), `auditchain` (its HMAC chain), `auditverify` (finding a break),
   `audit_table` (the replicas' trail in the database, chained the same way)
+- say: `commands` (how messages name the host's commands and install steps; the host configures it)
 
 The names below are loaded on first use, so a command that only reads a policy (`guard.policy`) does not pay for
 importing the MCP SDK that the middleware needs.

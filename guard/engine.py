@@ -20,6 +20,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from guard import commands
 from guard.capabilities import NOT_GRANTED, Capabilities, Capability, compile_capabilities
 from guard.catalog import ENDPOINT_PREFIX, RISKS, Catalog
 from guard.conditions import ConditionError, Mismatch, Test, compile_condition, describe
@@ -344,7 +345,7 @@ class Engine:
         if GLOB_CHARS & set(key):
             return f"{path}: the glob {json.dumps(selector)} matches no tool. Fix: correct the pattern or remove it"
         close = difflib.get_close_matches(key, list(self.catalog.tools), n=1)
-        hint = f'did you mean "{close[0]}"?' if close else "see `policy check` for the tool names"
+        hint = f'did you mean "{close[0]}"?' if close else f"`{commands.command('policy check')}` lists the tool names"
         return f"{path}: no tool is named {json.dumps(selector)}. Fix: {hint}"
 
     def _endpoint_keys(self) -> dict[str, str]:

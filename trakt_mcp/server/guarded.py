@@ -424,10 +424,10 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
     return guard
 
 
-def store_summary(store: Store) -> str:
+def store_summary(store: Store, *, count_windows: bool = True) -> str:
     """One line for `trakt-mcp status`: where the shared state lives and whether it is healthy."""
     try:
-        return store.health()
+        return store.health(count_windows=count_windows)
     except StoreError as exc:
         return f"UNUSABLE: {exc}. Guarded calls that need it (rate limits, approvals, sign-in) are refused."
 
