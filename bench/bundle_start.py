@@ -1,13 +1,15 @@
 """First start of the Claude Desktop extension: pack the bundle, unpack it as the host does, and time what the host
-runs the first time (`uv run --directory B --frozen --no-dev trakt-mcp`, here with `--version`): uv makes the
-bundle's environment from uv.lock. Once with an empty uv cache (every package downloaded from the index), once
-with the cache that run filled, each in a fresh folder. Needs `npm ci --prefix bundle` and the dev extras (uv).
+runs the first time (the manifest's mcp_config, `uv run --directory B --frozen --no-dev python -m trakt_mcp`, here
+with `--version`): uv makes the bundle's environment from uv.lock. Once with an empty uv cache (every package
+downloaded from the index), once with the cache that run filled, each in a fresh folder. Needs
+`npm ci --prefix bundle` and the dev extras (uv).
 
     .venv/bin/python bench/bundle_start.py
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -24,20 +26,24 @@ def first_start(bundle: Path, folder: Path, cache: Path) -> tuple[float, str]:
     unpacked = subprocess.run([str(MCPB), "unpack", str(bundle), str(folder)], capture_output=True, text=True)
     if unpacked.returncode != 0:
         raise SystemExit(unpacked.stdout + unpacked.stderr)
+    config = json.loads((folder / "manifest.json").read_text())["server"]["mcp_config"]
     env = {
         **os.environ,
+        "PYTHONPATH": str(folder),
         "UV_CACHE_DIR": str(cache),
         "UV_PYTHON": sys.executable,
         "UV_PYTHON_DOWNLOADS": "never",
     }
-    command = [str(UV), "run", "--directory", str(folder), "--frozen", "--no-dev", "trakt-mcp", "--version"]
+    command = [str(UV), *(arg.replace("${__dirname}", str(folder)) for arg in config["args"]), "--version"]
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
     seconds = time.monotonic() - started
     if done.returncode != 0:
         raise SystemExit(done.stderr)
-    installed = next((line.strip() for line in done.stderr.splitlines() if line.strip().startswith("Installed")), "")
-    return seconds, installed
+    said = [line.strip() for line in done.stderr.splitlines()]
+    installed = next((line for line in said if line.startswith("Installed")), "")
+    built = [line for line in said if line.startswith("Built ")]
+    return seconds, f"{installed}; {'; '.join(built) if built else 'nothing built'}"
 
 
 def main() -> int:

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 from mcp import Client, types  # noqa: E402
 from mcp.server.context import ServerRequestContext  # noqa: E402
 
+from guard.gate import owner  # noqa: E402
 from guard.middleware import Guard  # noqa: E402
 from guard.ratelimit import RateLimiter  # noqa: E402
 from guard.store.memory import MemoryStore  # noqa: E402
@@ -107,8 +108,11 @@ async def main() -> int:
                 async with Client(server, mode="legacy") as client:
                     guarded.append(await per_call(client))
                 server.middleware.remove(guard)
-                async with Client(server, mode="legacy") as client:
-                    bare.append(await per_call(client))
+                # Without the guard nothing admits the handler's Trakt requests (the gate refuses them: guard.gate);
+                # the owner's admission lets them through, so that both sides make the same request.
+                with owner("bench without the guard"):
+                    async with Client(server, mode="legacy") as client:
+                        bare.append(await per_call(client))
                 server.middleware.append(guard)
         finally:
             await app.aclose()

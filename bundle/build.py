@@ -1,10 +1,12 @@
 """Assemble and pack the MCP Bundle for Claude Desktop: `python bundle/build.py [OUT.mcpb]`.
 
 The bundle is of mcpb's "uv" server type: it carries this project's pyproject.toml, uv.lock and source, and the
-host runs `uv run --directory <bundle> --frozen trakt-mcp`, which installs the locked versions for the user's
-platform without resolving anything there (a bundle of prebuilt wheels would only run on the machine that built
-it: pydantic-core is compiled). The lock must be current (`uv lock`); this refuses to pack a stale one. The
-official `mcpb` tool validates and packs it; install it first with `npm ci --prefix bundle`."""
+host runs `uv run --directory <bundle> --frozen --no-dev python -m trakt_mcp`, which installs the locked versions
+for the user's platform and builds nothing (pyproject's `tool.uv.package = false`), so nothing is resolved there.
+A bundle of prebuilt wheels (mcpb's "python" type, `server/lib`) would only run on one platform and one Python
+minor version: pydantic-core, cryptography, cffi and rpds-py are compiled. The lock must be current (`uv lock`);
+this refuses to pack a stale one. The official `mcpb` tool validates and packs it; install it first with
+`npm ci --prefix bundle`."""
 
 from __future__ import annotations
 
@@ -26,6 +28,14 @@ FILES = [
     "policy.schema.json",
 ]
 PACKAGES = ["trakt_mcp", "guard"]
+#: The bundle's folder runs as a program (`<its python> <folder> approve CODE`, from any shell and folder): the
+#: command its messages name, since the project itself is not installed in the bundle's environment.
+LAUNCHER = '''"""This folder as a program: `python FOLDER [ARGS]` runs trakt-mcp from it."""
+
+from trakt_mcp.cli.main import main
+
+raise SystemExit(main())
+'''
 MCPB = HERE / "node_modules" / ".bin" / "mcpb"
 
 
@@ -42,6 +52,7 @@ def stage(folder: Path) -> None:
         shutil.copy2(ROOT / name, folder / name)
     for package in PACKAGES:
         shutil.copytree(ROOT / package, folder / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (folder / "__main__.py").write_text(LAUNCHER, encoding="utf-8")
 
 
 def check_lock() -> None:

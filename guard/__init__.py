@@ -4,8 +4,9 @@ every decision. It knows nothing about the server it guards beyond a `Catalog` t
 Where things are, by job (the data path runs one way: bind -> decide -> remember -> ask -> handler -> record):
 - decide: `policy` (the document and its loading), `rules` (one rule: action, conditions, limit), `engine`
   (allow / deny / confirm / limit for a caller), `conditions` (argument conditions), `catalog` (what the host says
-  its tools are), `names`, `preview` (a verdict ahead of time), `shadow_policy` (shadow rules split off: what
-  acts, what would), `shadow_calls` (would_deny / would_confirm / would_limit for one call)
+  its tools are), `selectors` (how rules name tools), `capabilities` (what a caller's grant opens), `names`,
+  `preview` (a verdict ahead of time), `shadow_policy` (shadow rules split off: what acts, what would),
+  `shadow_calls` (would_deny / would_confirm / would_limit for one call)
 - test offline (policy as code): `verdicts` (one call judged as the gate judges it), `policytest` (cases files),
   `replay` (the audit log decided again), `policydiff`, `presets` (starter policies)
 - remember: `store/` (one interface; `sqlite` by default, `postgres` for replicas sharing one database, with its
@@ -16,6 +17,7 @@ Where things are, by job (the data path runs one way: bind -> decide -> remember
   `jsonlimits` (bounded JSON from outside)
 - record: `audit` (the append-only trail), `auditchain` (its HMAC chain), `auditverify` (finding a break),
   `audit_table` (the replicas' trail in the database, chained the same way)
+- say: `commands` (how messages name the host's commands and install steps; the host configures it)
 
 The names below are loaded on first use, so a command that only reads a policy (`guard.policy`) does not pay for
 importing the MCP SDK that the middleware needs.

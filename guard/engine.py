@@ -16,18 +16,31 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from guard.catalog import ENDPOINT_PREFIX, RISKS, Catalog, ToolInfo
+from guard import commands
+from guard.capabilities import NOT_GRANTED, Capabilities, Capability, compile_capabilities
+from guard.catalog import ENDPOINT_PREFIX, RISKS, Catalog
 from guard.conditions import ConditionError, Mismatch, Test, compile_condition, describe
 from guard.names import skeleton
 from guard.policy import HOST_CHANNELS, Action, Layer, Policy, PolicyError, RateLimit, Rule
+from guard.selectors import GLOB_CHARS, matches_any, selector_level, tool_level
 from guard.shadow_policy import armed, enforced_part, has_shadow_rules
 
-__all__ = ["Decision", "Engine", "Match", "Outcome", "PolicyError", "UnknownIdentity", "View"]
+__all__ = [
+    "Decision",
+    "Engine",
+    "Match",
+    "Outcome",
+    "PolicyError",
+    "UnknownIdentity",
+    "View",
+    "matches_any",
+    "selector_level",
+    "tool_level",
+]
 
 Effective = Action | Literal["hide"]
 LEVELS = ("exact name", "glob", "group", "risk class")
@@ -38,7 +51,6 @@ RANK: dict[str, int] = {"allow": 0, "confirm": 1, "deny": 2, "hide": 3}
 UNAUTHENTICATED = "(unauthenticated)"
 #: Why an identity does not see a tool of an owner-only group (Catalog.owner_only).
 OWNER_ONLY = "the owner's own set-up (sign-in): closed to identities unless a rule of the identity names the tool"
-_GLOB_CHARS = frozenset("*?[")
 
 
 class UnknownIdentity(LookupError):
@@ -127,28 +139,6 @@ class Match:
         return "hide" if self.level < 0 else LEVELS[self.level]
 
 
-def selector_level(selector: str, name: str, group: str, risk: str) -> int | None:
-    """The precedence level at which `selector` matches this tool, or None."""
-    key = skeleton(selector)
-    if key.startswith("@"):
-        category = key[1:]
-        if category == skeleton(group):
-            return 2
-        return 3 if category == risk else None
-    if _GLOB_CHARS & set(key):
-        return 1 if fnmatchcase(skeleton(name), key) else None
-    return 0 if key == skeleton(name) else None
-
-
-def tool_level(selector: str, tool: ToolInfo) -> int | None:
-    """As selector_level; a routed tool is judged by its endpoint's risk class, never by its own."""
-    return selector_level(selector, tool.name, tool.group, "" if tool.routed else tool.risk)
-
-
-def matches_any(selector: str, catalog: Catalog) -> bool:
-    return any(tool_level(selector, tool) is not None for tool in catalog.tools.values())
-
-
 @dataclass
 class _Compiled:
     """One layer (the top level, or one identity) compiled against the catalog."""
@@ -191,20 +181,27 @@ class Engine:
         *,
         shadow: Policy | None = None,
         people: bool = False,
+        capabilities: Mapping[str, Capability] | None = None,
     ) -> None:
         """`shadow`: a whole policy that decides beside this one without acting (default: this policy with its
         shadow rules in force, when it has any). `people`: multi-user mode, where a caller the policy does not
         declare is a person signed in through the server; they get the top level (their own windows and audit
-        lines), a declared name its own rules too."""
+        lines), a declared name its own rules too. `capabilities`: the host's named capabilities
+        (guard.capabilities), which the policy's `capabilities` section changes; a grant opens them."""
         self.policy = policy
         self.catalog = catalog
         self.source = source
         self.people = people
         self._problems: list[str] = []
         would = shadow if shadow is not None else armed(policy) if has_shadow_rules(policy) else None
-        self.shadow = None if would is None else Engine(armed(would), catalog, f"{source} (shadow)", people=people)
+        alike: dict[str, Any] = {"people": people, "capabilities": capabilities}
+        self.shadow = None if would is None else Engine(armed(would), catalog, f"{source} (shadow)", **alike)
         policy = enforced_part(policy)
         top = self._top = self._compile(policy, "", policy.default)
+        compiled, problems = compile_capabilities(capabilities or {}, policy.capabilities, catalog, self._no_match)
+        self.capabilities: Capabilities | None = compiled
+        self._problems += problems
+        self._granted: dict[tuple[str | None, frozenset[str]], View] = {}
         self._layers: dict[str | None, list[_Compiled]] = {None: [top]}
         self.views: dict[str | None, View] = {None: self._view(None, top, None)}
         for name, identity in policy.identities.items():
@@ -234,7 +231,29 @@ class Engine:
     def visible_resources(self) -> frozenset[str]:
         return self.views[None].visible_resources
 
-    def view(self, identity: str | None) -> View:
+    def view(self, identity: str | None, grant: Collection[str] | None = None) -> View:
+        """The decisions for a caller. With a `grant` (the capability names a person gave one app), only the tools
+        it opens (guard.capabilities) stay; every other one is hidden, as by a hide entry."""
+        base = self._identity_view(identity)
+        if grant is None:
+            return base
+        key = (identity, frozenset(grant))
+        granted = self._granted.get(key)
+        if granted is None:
+            granted = self._granted[key] = self._granted_view(base, key[1])
+        return granted
+
+    def _granted_view(self, base: View, grant: frozenset[str]) -> View:
+        capabilities = self.capabilities or Capabilities({})
+        opened, decisions = capabilities.opened(grant), dict(base.decisions)
+        for name, decision in base.decisions.items():
+            if name not in opened and decision.action != "hide":
+                decisions[name] = Decision(name, "hide", capabilities.path_of(name), NOT_GRANTED)
+        visible = base.visible_tools & opened
+        resources = frozenset(uri for uri, res in self.catalog.resources.items() if res.tool in visible)
+        return dataclasses.replace(base, decisions=decisions, visible_tools=visible, visible_resources=resources)
+
+    def _identity_view(self, identity: str | None) -> View:
         if identity == UNAUTHENTICATED:
             return dataclasses.replace(self.views[None], identity=UNAUTHENTICATED)
         try:
@@ -323,10 +342,10 @@ class Engine:
             close = difflib.get_close_matches(key, list(self._endpoint_keys()), n=1)
             hint = f'did you mean "{self._endpoint_keys()[close[0]]}"?' if close else "find_trakt_endpoints lists them"
             return f"{path}: no Trakt endpoint matches {json.dumps(selector)}. Fix: {hint}"
-        if _GLOB_CHARS & set(key):
+        if GLOB_CHARS & set(key):
             return f"{path}: the glob {json.dumps(selector)} matches no tool. Fix: correct the pattern or remove it"
         close = difflib.get_close_matches(key, list(self.catalog.tools), n=1)
-        hint = f'did you mean "{close[0]}"?' if close else "see `policy check` for the tool names"
+        hint = f'did you mean "{close[0]}"?' if close else f"`{commands.command('policy check')}` lists the tool names"
         return f"{path}: no tool is named {json.dumps(selector)}. Fix: {hint}"
 
     def _endpoint_keys(self) -> dict[str, str]:

@@ -8,7 +8,8 @@ line names the channel that answered and whether the owner or the caller's own c
 failure blocks the call (fail closed).
 
 Each request is decided for the caller's identity (`identify`; None = the local user, as over stdio): its view of
-the policy, its hidden tools, its own rate-limit windows, and the `identity` field of the audit line. A name the
+the policy, its hidden tools, its own rate-limit windows, and the `identity` field of the audit line. A caller whose
+app holds a grant (`grant`: capability names, guard.capabilities) sees only the tools that grant opens. A name the
 policy does not declare gets nothing. The client's self-reported name is only recorded, it grants nothing.
 """
 
@@ -69,6 +70,7 @@ log = logging.getLogger("guard")
 DESCRIBE_TIMEOUT = 10.0
 #: Who is calling: an identity the policy declares, or None for the local user.
 Identify = Callable[[Context], "str | None"]
+Grant = Callable[[Context], "frozenset[str] | None"]  # capability names (guard.capabilities); None: no grant
 
 
 def _local_user(ctx: Context) -> str | None:
@@ -94,6 +96,7 @@ class Guard:
         confirm_ttl: float = 300.0,
         clock: Callable[[], float] = time.time,
         identify: Identify = _local_user,
+        grant: Grant | None = None,
         store: Store | None = None,
         channels: Sequence[Channel] | None = None,
         home: str | None = None,
@@ -103,6 +106,7 @@ class Guard:
         exact_ids.install()  # an answer to the guard's question must carry the question's exact id
         self.watcher = watcher
         self.identify = identify
+        self.grant: Grant = grant or (lambda ctx: None)
         self.audit = audit
         self.approvals = approvals
         self.home = home
@@ -168,7 +172,11 @@ class Guard:
         engine, changed = await anyio.to_thread.run_sync(self.watcher.current) if due else self.watcher.current()
         if changed:
             await self._announce_changes()
-        return engine.view(self.identify(ctx))
+        return engine.view(self.identify(ctx), self.grant(ctx))
+
+    def view_for(self, ctx: Context) -> View:
+        """The caller's view under the policy last loaded (for layers beside the guard, such as the Apps layer)."""
+        return self.watcher.engine.view(self.identify(ctx), self.grant(ctx))
 
     def _no_identity(self, ctx: Context, exc: Exception) -> HandlerResult:
         if not isinstance(exc, UnknownIdentity):

@@ -23,7 +23,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from guard import jsonlimits
+from guard import commands, jsonlimits
+from guard.capabilities import Capability
 from guard.home import HomeError, read_regular_file
 from guard.rules import (
     ACTION_SYNONYMS,
@@ -82,6 +83,10 @@ class Layer(Strict):
         for index, limit in enumerate(self.all_tools.limits if self.all_tools else ()):
             yield f"{prefix}all_tools.limits[{index}]", limit
 
+    def sets_rate_limits(self) -> bool:
+        """Whether any rule or quota of this layer counts calls in a rate-limit window."""
+        return any(entry.rule.all_limits for entry in self.rule_entries()) or any(self.quota_entries())
+
 
 class Identity(Layer):
     """A caller known by the SHA-256 digest of its bearer token (the token itself is never in the file). Its
@@ -89,7 +94,7 @@ class Identity(Layer):
     (hide > deny > confirm > allow), conditions and rate limits of both apply, and its windows are its own."""
 
     description: str | None = Field(default=None, description="who this is, for the people who maintain this file")
-    token_sha256: str = Field(description="sha256 hex digest of the bearer token (`trakt-mcp identity add NAME`)")
+    token_sha256: str = Field(description="sha256 hex digest of the bearer token (the `identity add NAME` command)")
     default: Action | None = Field(
         default=None, description="the action for tools none of its rules matches (default: the top level decides)"
     )
@@ -119,6 +124,14 @@ class Policy(Layer):
         default_factory=dict,
         description="callers (e.g. over HTTP) by name; each can only be stricter than the top level",
     )
+    capabilities: dict[str, Capability] = Field(
+        default_factory=dict,
+        description="what a person may let one app do (multi-user mode's consent page): change the server's "
+        'capabilities by name ({"checkin": {"offer": "off"}} turns one off for everyone) or add your own',
+    )
+
+    def sets_rate_limits(self) -> bool:
+        return super().sets_rate_limits() or any(layer.sets_rate_limits() for layer in self.identities.values())
 
 
 @dataclass(frozen=True)
@@ -149,7 +162,7 @@ def policy_schema() -> dict[str, Any]:
     return schema
 
 
-_KEYED = frozenset({"rules", "tools", "identities"})
+_KEYED = frozenset({"rules", "tools", "identities", "capabilities"})
 
 
 def _json_path(loc: tuple[int | str, ...]) -> str:
@@ -224,7 +237,7 @@ def _identity_problems(policy: Policy) -> list[str]:
         if identity.token_sha256 in seen:
             problems.append(
                 f"{where}.token_sha256: the same digest as identities.{json.dumps(seen[identity.token_sha256])}. "
-                "Fix: give each identity its own token (`trakt-mcp identity add NAME`)"
+                f"Fix: give each identity its own token (`{commands.command('identity add NAME')}`)"
             )
         seen.setdefault(identity.token_sha256, name)
     return problems
@@ -242,7 +255,7 @@ def parse_policy(data: Any, source: str = "<policy>") -> Policy:
 
 
 #: Where an invalid entry can be left out and the rest still checked: (path prefix, how deep the entry is).
-_ENTRY_DEPTHS = {"rules": 2, "tools": 2, "hide": 2, "identities": 4}
+_ENTRY_DEPTHS = {"rules": 2, "tools": 2, "hide": 2, "identities": 4, "capabilities": 2}
 
 
 def _without_invalid_entries(data: Any, exc: ValidationError) -> Policy | None:
@@ -294,6 +307,7 @@ __all__ = [
     "IDENTITY_NAME",
     "Action",
     "AllTools",
+    "Capability",
     "ChannelName",
     "Condition",
     "Count",

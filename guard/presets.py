@@ -32,7 +32,7 @@ EXPECTED: dict[str, dict[str, str]] = {
 
 def starter_policy(preset: str, catalog: Catalog) -> dict[str, Any]:
     """The policy document for `preset`, naming only the risk classes the catalogue has."""
-    described = f"Starter policy ({preset}): {PRESETS[preset]}. Written by `trakt-mcp policy init`; edit freely."
+    described = f"Starter policy ({preset}): {PRESETS[preset]}. Written by `policy init`; edit freely."
     document: dict[str, Any] = {"$schema": "./policy.schema.json", "description": described, "version": "1"}
     if preset == "open":
         document |= {"default": "allow", "all_tools": {"limits": [{"max": 300, "window": "hour"}]}}

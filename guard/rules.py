@@ -183,7 +183,7 @@ class Rule(Strict):
     mode: Literal["enforce", "shadow"] = Field(
         default="enforce",
         description='"enforce" (the default); "shadow": the rule decides and the audit line records what it would '
-        "have done (would_deny, would_confirm, would_limit; `trakt-mcp audit --shadow`), but it does not act",
+        "have done (would_deny, would_confirm, would_limit; the `audit --shadow` command), but it does not act",
     )
     confirm_via: list[ChannelName] | None = Field(
         default=None,
@@ -191,7 +191,7 @@ class Rule(Strict):
         max_length=4,
         description='who is asked to confirm, in order: the first channel that can ask this caller is used. "host": '
         'the MCP client\'s own UI (elicitation); "desktop": a dialog on the owner\'s screen; "terminal": '
-        '`trakt-mcp approve` at the owner\'s terminal; "app": an approval card in the conversation. Default: host '
+        'the `approve` command at the owner\'s terminal; "app": an approval card in the conversation. Default: host '
         "when the client can ask and is trusted, else desktop when a display is available, else terminal",
     )
 

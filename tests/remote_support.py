@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -125,9 +126,12 @@ def authorize_query(
     }
 
 
-def sign_in(http: httpx.Client, query: dict[str, str], account: str) -> httpx.URL:
-    """Through the pages by plain HTTP (the sign-in page's link, the sandbox Trakt's account button): the URL the
-    person's browser is finally sent to (the client's redirect URI with code, state and iss)."""
+def sign_in(
+    http: httpx.Client, query: dict[str, str], account: str, capabilities: list[str] | None = None
+) -> httpx.URL:
+    """Through the pages by plain HTTP (the sign-in page's link, the sandbox Trakt's account button, the consent
+    page: `capabilities` ticked, every one offered when None): the URL the person's browser is finally sent to (the
+    client's redirect URI with code, state and iss)."""
     page = http.get("/authorize", params=query)
     assert page.status_code == 200, page.text
     trakt = html.unescape(re.search(r'id="trakt-sign-in" href="([^"]+)"', page.text).group(1))  # type: ignore[union-attr]
@@ -137,8 +141,38 @@ def sign_in(http: httpx.Client, query: dict[str, str], account: str) -> httpx.UR
     approved = http.post(trakt.split("?")[0], data=form)
     assert approved.status_code == 302, approved.text
     back = http.get(approved.headers["location"])
-    assert back.status_code == 302, back.text
-    return httpx.URL(back.headers["location"])
+    assert back.status_code == 303 and back.headers["location"].startswith("/consent?"), back.text
+    consent = http.get(back.headers["location"])
+    assert consent.status_code == 200, consent.text
+    answer = post_form(http, "/consent", consent_form(consent.text, capabilities))
+    assert answer.status_code == 302, answer.text
+    return httpx.URL(answer.headers["location"])
+
+
+def post_form(
+    http: httpx.Client, path: str, fields: list[tuple[str, str]], headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """A form post as a browser sends it (repeated names kept in order)."""
+    form = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+    return http.post(path, content=urlencode(fields), headers=form)
+
+
+def hidden(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert found is not None, page
+    return html.unescape(found.group(1))
+
+
+def offered(page: str) -> list[str]:
+    """The capabilities the consent page lets the person tick."""
+    return [html.unescape(value) for value in re.findall(r'name="capability" value="([^"]+)"', page)]
+
+
+def consent_form(page: str, capabilities: list[str] | None, decision: str = "allow") -> list[tuple[str, str]]:
+    """The consent page's form as the browser sends it: its CSRF token and id, the ticked boxes, the button."""
+    ticked = offered(page) if capabilities is None else capabilities
+    fields = [("csrf", hidden(page, "csrf")), ("id", hidden(page, "id"))]
+    return fields + [("capability", name) for name in ticked] + [("decision", decision)]
 
 
 def token(http: httpx.Client, **form: str) -> httpx.Response:
@@ -148,10 +182,18 @@ def token(http: httpx.Client, **form: str) -> httpx.Response:
 CALLBACK = "http://127.0.0.1:9/callback"
 
 
-def signed_in(server: RemoteServer, http: httpx.Client, client_id: str, account: str = "alice") -> dict[str, Any]:
-    """The person through the pages, and the code exchanged: the token answer (+ client_id, code, verifier)."""
+def signed_in(
+    server: RemoteServer,
+    http: httpx.Client,
+    client_id: str,
+    account: str = "alice",
+    capabilities: list[str] | None = None,
+) -> dict[str, Any]:
+    """The person through the pages (ticking `capabilities`, all offered when None), and the code exchanged: the
+    token answer (+ client_id, code, verifier)."""
     verifier, challenge = pkce()
-    code = sign_in(http, authorize_query(server, client_id, CALLBACK, challenge), account).params["code"]
+    query = authorize_query(server, client_id, CALLBACK, challenge)
+    code = sign_in(http, query, account, capabilities).params["code"]
     answer = token(
         http,
         grant_type="authorization_code",
@@ -180,6 +222,30 @@ def call_tool(
     params = {"name": name, "arguments": arguments or {}, "_meta": meta}
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
     return http.post("/mcp", headers=headers, json=body)
+
+
+def rpc(http: httpx.Client, access_token: str, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One MCP request in the 2026-07-28 era (no handshake): the JSON-RPC answer (`result` or `error`)."""
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    headers = {
+        **MCP_HEADERS,
+        "Authorization": f"Bearer {access_token}",
+        "MCP-Protocol-Version": "2026-07-28",
+        "Mcp-Method": method,
+    }
+    if method == "tools/call" and params is not None:
+        headers["Mcp-Name"] = str(params["name"])
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": {**(params or {}), "_meta": meta}}
+    answer = http.post("/mcp", headers=headers, json=body)
+    assert answer.status_code in (200, 400), answer.text  # a JSON-RPC error (an unknown tool) comes with 400
+    text = answer.text
+    if text.startswith("event:") or "\ndata:" in text:
+        text = next(line[5:] for line in text.splitlines() if line.startswith("data:"))
+    return dict(json.loads(text))
+
+
+def tool_names(http: httpx.Client, access_token: str) -> set[str]:
+    return {tool["name"] for tool in rpc(http, access_token, "tools/list")["result"]["tools"]}
 
 
 def tool_text(answer: httpx.Response) -> str:

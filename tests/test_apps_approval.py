@@ -59,7 +59,9 @@ async def test_deny_runs_nothing_and_a_wrong_nonce_is_refused_and_audited(settin
         await app.auth.accept_token(fake.token_json(fake.issue_token()))
         asked = await client.call_tool("remove_user_watchlist", REMOVE)
         nonce = (asked.meta or {})[APPROVAL_KEY]["nonce"]
-        wrong = await client.call_tool("answer_approval", {"nonce": nonce[:-2] + "xx", "allow": True})
+        # Not the nonce whatever it is (one nonce in 4,096 ends in "xx" already: then "yy").
+        wrong_nonce = nonce[:-2] + ("yy" if nonce.endswith("xx") else "xx")
+        wrong = await client.call_tool("answer_approval", {"nonce": wrong_nonce, "allow": True})
         denied = await client.call_tool("answer_approval", {"nonce": nonce, "allow": False})
         after = await client.call_tool("answer_approval", {"nonce": nonce, "allow": True})
     assert wrong.is_error and "Nothing ran" in text_of(wrong)

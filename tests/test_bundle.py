@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -98,7 +99,18 @@ async def test_the_packed_bundle_starts_from_an_empty_folder_and_lists_93_tools(
     first_start = time.monotonic() - started
     assert first.returncode == 0, first.stderr
     assert "Resolved" not in first.stderr and "Installed" in first.stderr, first.stderr
+    # ... and builds nothing: building this project would resolve and fetch setuptools (unlocked) on the user's machine.
+    assert "Built" not in first.stderr and "Building" not in first.stderr, first.stderr
     print(f"bundle first start (environment from uv.lock, uv cache as found): {first_start:.1f} s")
+    # The command the bundle's messages name (`approve CODE` ...) works from a new shell in any folder.
+    python = folder / ".venv" / "bin" / "python"
+    named = subprocess.run(
+        [str(python), "-c", "from trakt_mcp.terminal import command; print(command('--version'))"],
+        env={**env, "PYTHONPATH": str(folder)}, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert named == f"{python} {folder} --version", named
+    again = subprocess.run(shlex.split(named), env={"HOME": env["HOME"]}, cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 0 and again.stdout.startswith("trakt-mcp "), again.stderr
     params = StdioServerParameters(command=str(uv_path), args=args, env=env, cwd=str(tmp_path))
     async with Client(params, mode="legacy") as session:
         tools = (await session.list_tools()).tools

@@ -39,8 +39,8 @@ def h(tmp_path: Path) -> Harness:
         page_url=lambda code: f"{BASE}/approvals/{code}",
         list_url=f"{BASE}/approvals",
         serves=lambda identity: identity in ("ann", "ben"),
-        wait=2.0,
-        wait_silent=2.0,
+        wait=1.0,
+        wait_silent=1.0,
         poll=0.05,
     )
     harness.guard.channels.insert(0, page)

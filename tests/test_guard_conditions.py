@@ -178,3 +178,29 @@ def test_all_tools_limits_are_part_of_every_visible_tools_limits() -> None:
         ("all_tools.limits[0]", 30, 60),
     ]
     assert loaded.decide("peek").limits == ()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("op", "operand", "kinds", "values"),
+    [
+        *[
+            (op, bound, frozenset({"integer", "number"}), [-1, 0, 2, 3, 4, 2.5, 3.0, 1e308, -(10**30), 10**20])
+            for op in ("gt", "gte", "lt", "lte")
+            for bound in (3, 2.5, -1)
+        ],
+        ("equals", "movie", frozenset({"string"}), ["movie", "Movie", "", "movie "]),
+        ("in", ["seasons", "episodes"], frozenset({"string"}), ["seasons", "episodes", "shows", ""]),
+        ("not_in", ["seasons", "episodes"], frozenset({"string"}), ["seasons", "shows", ""]),
+        ("in", [], frozenset({"string"}), ["x"]),
+    ],
+)
+def test_the_c_shortcuts_give_the_general_predicates_verdicts(
+    op: str, operand: Any, kinds: frozenset[str], values: list[Any]
+) -> None:
+    """Where the schema fixes the values' type, conditions run as C callables: every verdict stays the general one."""
+    from guard.conditions import _fast_predicate, _predicate
+
+    fast = _fast_predicate(op, operand, kinds)
+    assert fast is not None
+    general = _predicate(op, operand, "arg")
+    assert [fast(value) for value in values] == [general(value) for value in values]

@@ -21,6 +21,7 @@ from trakt_mcp.app import App
 from trakt_mcp.cli.main import main
 from trakt_mcp.sandbox import FakeTrakt
 from trakt_mcp.server.build import build_server, create_app
+from trakt_mcp.server.capabilities import CAPABILITIES
 from trakt_mcp.server.guarded import build_catalog
 from trakt_mcp.settings import Settings
 
@@ -115,11 +116,12 @@ async def test_hiding_a_tool_hides_the_resource_that_shows_the_same_data(
 
 def test_the_example_policy_loads_cleanly_against_every_registered_tool() -> None:
     example = read_policy(ROOT / "policy.example.json")
-    loaded = Engine(example, build_catalog(None))
+    loaded = Engine(example, build_catalog(None), capabilities=CAPABILITIES)
     assert example.schema_ == "./policy.schema.json"
     assert loaded.decide("clear_auth").action == "hide"  # type: ignore[union-attr]
     assert not example.identities, "a placeholder identity would turn on HTTP tokens for whoever copies the example"
     assert Engine(read_policy(ROOT / "policy.http.example.json"), build_catalog(None)).policy.identities
+    assert loaded.capabilities is not None and loaded.capabilities.named["community"].offer == "off"
     assert json.loads((ROOT / "policy.schema.json").read_text()) == policy_schema(), "run: trakt-mcp policy schema"
 
 

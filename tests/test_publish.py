@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from trakt_mcp import __version__
 from trakt_mcp.cli.clients import DIST_NAME
 from trakt_mcp.cli.install import BACKUP_SUFFIX
 from trakt_mcp.cli.main import main
@@ -30,6 +31,13 @@ def test_the_name_is_ours_and_every_published_file_agrees() -> None:
     server = json.loads((ROOT / "server.json").read_text())
     manifest = json.loads((ROOT / "bundle" / "manifest.json").read_text())
     assert project["name"] == DIST_NAME == server["packages"][0]["identifier"] == manifest["name"]
+    versions = {project["version"], server["version"], server["packages"][0]["version"], manifest["version"]}
+    assert versions == {__version__}, versions
+    readme = (ROOT / "README.md").read_text()
+    assert f"<!-- mcp-name: {server['name']} -->" in readme, "the registry checks the package's README for it"
+    # The namespace is the publisher's to prove (a GitHub account or a domain): none is claimed until one is.
+    namespace = server["name"].split("/")[0]
+    assert namespace == "io.github.OWNER" and f"Its name `{server['name']}` is a\nplaceholder" in readme
     assert DIST_NAME != "trakt-mcp" and "trakt-mcp" not in DIST_NAME, "PyPI's trakt-mcp is the reference server"
     assert project["scripts"][DIST_NAME] == project["scripts"]["trakt-mcp"], "`uvx NAME` runs NAME: ours"
     # No repository URL that leads nowhere: this project has none yet.
@@ -75,6 +83,9 @@ def test_a_call_with_no_terminal_to_answer_on_is_sent_to_approve_not_declined(tm
     )  # fmt: skip
     assert "declined" not in done.stdout + done.stderr
     assert f"{TRAKT_MCP} approve --home" in done.stdout, done.stdout
+    # The audit tells it apart from an answer at the terminal and from Ctrl-C (tests/test_publish_messages.py).
+    line = json.loads((tmp_path / "state" / "audit.jsonl").read_text().splitlines()[-1])
+    assert (line["decision"], line["channel"], line["answered_by"]) == ("approval_pending", "terminal", None), line
     # ... and the rule that asks is named as the built-in one, not as a path in a file nobody wrote.
     assert 'the built-in rule "remove_*"' in done.stdout
 

@@ -156,6 +156,13 @@ async def test_alice_decides_in_her_browser_never_her_client_and_it_runs_exactly
         browser = await playwright.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
         hers, his = await pages_sign_in(browser, server, "alice"), await pages_sign_in(browser, server, "bob", "dark")
 
+        # Her account page lists it with Deny and Allow once; bob's shows nothing of it.
+        await hers.goto(f"{server.base}/account")
+        assert await hers.locator(f"#allow-{code}").is_visible() and await hers.locator(f"#deny-{code}").is_visible()
+        await his.goto(f"{server.base}/account")
+        assert code not in await his.content()
+        await his.goto(f"{server.base}/approvals")
+
         # Bob's session: alice's approval is not on his list, its page is what an unknown one is, and a post with
         # a token valid for his own session changes nothing.
         assert code not in await his.content()

@@ -23,8 +23,10 @@ from tests.remote_support import (
     RemoteServer,
     authorize_query,
     call_tool,
+    consent_form,
     https_documents,
     pkce,
+    post_form,
     register,
     remote_server,
     signed_in,
@@ -181,8 +183,11 @@ def test_the_device_flow_signs_a_person_in_when_the_trakt_app_has_only_the_out_o
         assert 'id="not-yet"' in http.post("/oauth/trakt/device", data={"state": state}).text
         oauth_state(fake).approve()
         back = http.post("/oauth/trakt/device", data={"state": state})
-        assert back.status_code == 302, back.text
-        location = httpx.URL(back.headers["location"])
+        assert back.status_code == 303 and back.headers["location"].startswith("/consent?"), back.text
+        consent = http.get(back.headers["location"]).text
+        allowed = post_form(http, "/consent", consent_form(consent, ["read"]))
+        assert allowed.status_code == 302, allowed.text
+        location = httpx.URL(allowed.headers["location"])
         assert str(location).startswith(CALLBACK) and location.params["iss"] == server.base
         answer = token(
             http,

@@ -1,10 +1,11 @@
 """Multi-user mode across replicas (issue 23 with issue 21): three `trakt-mcp --public-url` replicas behind HAProxy
 (deploy/haproxy.cfg) share one PostgreSQL for people, their sealed Trakt tokens, OAuth clients, codes and tokens.
 A person who signs in through the balancer (each step landing on another replica) is known to every replica, and
-signing out on one is seen by all."""
+signing out on one is seen by all; so is a grant the person changes or revokes on their account page."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from typing import Any, cast
@@ -14,7 +15,16 @@ import psycopg
 import pytest
 
 from tests.postgres_support import Cluster
-from tests.remote_support import CALLBACK, RemoteServer, call_tool, register, signed_in, tool_text
+from tests.remote_support import (
+    CALLBACK,
+    RemoteServer,
+    call_tool,
+    post_form,
+    register,
+    signed_in,
+    tool_names,
+    tool_text,
+)
 from tests.replica_support import Deployment, deployment
 
 #: Which replica answered, in HAProxy's request log line (deploy/haproxy.cfg logs each request).
@@ -30,6 +40,11 @@ def deployed(postgres_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
 def on(replica_base: str, access_token: str, tool: str) -> httpx.Response:
     with httpx.Client(base_url=replica_base, timeout=30) as http:
         return call_tool(http, access_token, tool)
+
+
+def tools_on(replica_base: str, access_token: str) -> set[str]:
+    with httpx.Client(base_url=replica_base, timeout=30) as http:
+        return tool_names(http, access_token)
 
 
 def test_a_person_signed_in_through_one_replica_is_known_to_every_replica(deployed: Deployment) -> None:
@@ -55,4 +70,31 @@ def test_a_person_signed_in_through_one_replica_is_known_to_every_replica(deploy
     cleared = tool_text(on(deployed.replicas[0].base, alice["access_token"], "clear_auth"))
     assert "revoked at Trakt" in cleared, cleared
     refused = [on(replica.base, alice["access_token"], "fetch_user_watchlist") for replica in deployed.replicas]
+    assert [answer.status_code for answer in refused] == [401, 401, 401]
+
+
+def test_what_a_person_grants_changes_or_revokes_on_their_account_page_holds_on_every_replica(
+    deployed: Deployment,
+) -> None:
+    balancer = RemoteServer(deployed.base, deployed.folder, cast(Any, deployed.balancer))
+    with balancer.http() as http:  # the consent page, the account page and their posts land on different replicas
+        bob = signed_in(balancer, http, register(http, CALLBACK)["client_id"], "bob", ["read"])
+        listed = [tools_on(replica.base, bob["access_token"]) for replica in deployed.replicas]
+        assert all("fetch_user_watchlist" in names and "add_user_ratings" not in names for names in listed)
+        page = http.get("/account").text
+        form = re.search(r'data-client="[^"]+">(.*?)</form>', page, re.S)
+        assert form is not None, page
+        fields = [
+            (name, html.unescape(value))
+            for name, value in re.findall(r'name="(csrf|client_id)" value="([^"]*)"', form.group(1))
+        ]
+        saved = post_form(
+            http, "/account/apps", [*fields, ("capability", "read"), ("capability", "rate"), ("action", "save")]
+        )
+        assert saved.status_code == 303, saved.text
+        listed = [tools_on(replica.base, bob["access_token"]) for replica in deployed.replicas]
+        assert all("add_user_ratings" in names for names in listed), "every replica sees the new grant at once"
+        gone = post_form(http, "/account/apps", [*fields, ("action", "disconnect")])
+        assert gone.status_code == 303, gone.text
+    refused = [on(replica.base, bob["access_token"], "fetch_user_watchlist") for replica in deployed.replicas]
     assert [answer.status_code for answer in refused] == [401, 401, 401]

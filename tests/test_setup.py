@@ -114,6 +114,17 @@ def test_without_a_keyring_the_credentials_go_to_a_private_file(
     assert f"Client secret: set, from file {home / 'credentials.json'}" in status and SECRET not in status
 
 
+def test_setup_without_a_keyring_signs_in_with_no_log_line_inside_its_report(
+    trakt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #25: the file fallback's warning landed in the middle of setup's output, which says it already."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    home = tmp_path / "home"
+    code, out = run(capsys, "setup", "--no-browser", "--api-url", trakt, "--home", str(home))
+    assert code == 0 and "Signed in to Trakt" in out, out
+    assert "WARNING" not in out and "No usable OS keyring" not in out, out
+
+
 def test_setup_needs_both_values(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli_setup, "ASK_SECRET", lambda prompt: "")
     code, out = run(capsys, "setup", "--no-browser")

@@ -95,7 +95,7 @@ def test_a_corrupt_file_is_reported_with_the_fix_and_never_replaced_by_memory(tm
     path = tmp_path / "state.db"
     path.write_bytes(b"garbage" * 1000)
     store = SqliteStore(path)
-    with pytest.raises(StoreError, match=rf"{path} is corrupt\. Fix: stop trakt-mcp and move it aside"):
+    with pytest.raises(StoreError, match=rf"{path} is corrupt\. Fix: stop the servers using it and move it aside"):
         store.take([Window("k", 1, 60.0)], NOW)
     path.unlink()  # fixed: the next use opens it afresh, no restart needed
     assert store.take([Window("k", 1, 60.0)], NOW) is None and "ok" in store.health()
@@ -134,8 +134,9 @@ def test_reset_limits_starts_every_window_afresh_and_status_shows_the_store(
     )
     search = ["call", "--sandbox", "--policy", str(policy), "search_shows", "query=breaking"]
     assert [main(search), main(search)] == [0, 1]
-    assert main(["status", "--sandbox"]) == 0
-    assert "Shared state (rate limits, approvals, sign-ins): " in capsys.readouterr().out
+    assert main(["status", "--sandbox", "--policy", str(policy)]) == 0
+    out = capsys.readouterr().out
+    assert "Shared state (rate limits, approvals, sign-ins): " in out and "ok (1 calls in rate-limit windows" in out
     assert main(["reset-limits"]) == 0
     assert "Rate limits reset" in capsys.readouterr().out
     assert main(search) == 0

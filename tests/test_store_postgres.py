@@ -5,6 +5,7 @@ window race across connections, and the messages when the database cannot be use
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -84,7 +85,7 @@ def test_state_status_and_migrate_show_the_version_and_never_the_password(tmp_pa
     before = trakt_mcp(home, "state", "status", state=postgres_url)
     expected = ", ".join(f"{schema.component} at 0 of {latest_version(schema)}" for schema in STATE_SCHEMAS)
     assert before.returncode == 1 and f"schema is not current ({expected})" in before.stdout, before.stdout
-    assert "`trakt-mcp state migrate`" in before.stdout
+    assert re.search(r"Fix: run `\S*trakt-mcp state migrate`", before.stdout), "this installation's command"
     migrated = trakt_mcp(home, "state", "migrate", state=postgres_url)
     assert migrated.returncode == 0, migrated.stderr
     assert (

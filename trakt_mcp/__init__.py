@@ -7,8 +7,10 @@ Where things are, by job (a request runs cli/ or http/ -> server/ -> guard -> to
   (`limits`), the owner's loopback token (`owner_token`).
 - `remote/`: multi-user mode beside it (`--public-url`): this server as the OAuth authorization server that
   claude.ai, ChatGPT and phones sign in to (`oauth`, `routes`, `client_documents`), each person's own Trakt sign-in
-  and access (`trakt_signin`, `people`), what is remembered (`store`: the one interface; `sqlite`; `sealing`).
-- `server/`: the MCP surface — building the server (`build`), the one place the guard is bound (`guarded`),
+  and access (`trakt_signin`, `people`), what is remembered (`store`: the one interface; `sqlite`; `postgres`;
+  `sealing`), the person's pages (`browser` sessions, `consent`, `account`, `pages`).
+- `server/`: the MCP surface — building the server (`build`), the one place the guard is bound (`guarded`), Trakt's
+  capabilities a person grants an app (`capabilities`),
   resources, prompts, completions, caching hints, exact JSON-RPC errors, the stdio quick start.
 - `tools/`: every tool, one module per toolset, each declared once (`spec`) with its parameters and formatting.
 - `apps/`: MCP Apps cards (HTML views and the layer that attaches them to results).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import select
 import shlex
@@ -10,10 +11,15 @@ import shutil
 import signal
 import sys
 import threading
+from importlib import metadata
 from pathlib import Path
+
+from guard import commands as guard_commands
 
 #: The names this program is installed under (pyproject's console scripts), the one messages prefer first.
 COMMAND_NAMES = ("trakt-mcp", "trakt-guardrails")
+#: This project's distribution (pyproject's name; "trakt-mcp" on PyPI is another project).
+DIST_NAME = "trakt-guardrails"
 
 
 def printable(text: str) -> str:
@@ -68,8 +74,9 @@ def program() -> str:
     """How a person in a new shell runs this very installation, for every message that names a command: its bare
     name when PATH finds this installation through a folder that is not the virtual environment's own (pipx's
     ~/.local/bin, a system install), else the absolute path of its script (a virtual environment, activated or not,
-    a client's, `uv run`'s or a bundle's environment: a new shell has none of them on PATH), else `python -m
-    trakt_mcp` by absolute path."""
+    a client's or `uv run`'s: a new shell has none of them on PATH), else, where the source runs uninstalled from a
+    folder with a launcher (the Claude Desktop bundle), its Python and that folder, else `python -m trakt_mcp` by
+    absolute path."""
     scripts = Path(sys.executable).parent
     in_environment = sys.prefix != sys.base_prefix
     invoked = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
@@ -85,9 +92,33 @@ def program() -> str:
         for candidate in (scripts / name, scripts / f"{name}.exe"):
             if candidate.is_file():
                 return shlex.quote(str(candidate.absolute()))
-    return f"{shlex.quote(str(Path(sys.executable).absolute()))} -m trakt_mcp"
+    python = shlex.quote(str(Path(sys.executable).absolute()))
+    source = Path(__file__).resolve().parent.parent
+    if (source / "__main__.py").is_file():  # the Claude Desktop bundle: its folder runs as a program
+        return f"{python} {shlex.quote(str(source))}"
+    return f"{python} -m trakt_mcp"
 
 
 def command(words: str) -> str:
     """A command line to show a person, e.g. command("approve CODE"): see `program`."""
     return f"{program()} {words}"
+
+
+def postgresql_fix() -> str:
+    """How to add the `postgresql` extra's packages to this very installation: its own interpreter's pip (or uv's
+    pip where the environment has none, as uv-made ones), with the versions pyproject asks for."""
+    try:
+        wanted = [r.split(";")[0].strip() for r in metadata.requires(DIST_NAME) or [] if 'extra == "postgresql"' in r]
+    except metadata.PackageNotFoundError:
+        wanted = []
+    requirement = shlex.quote(wanted[0] if wanted else "psycopg[binary,pool]>=3.2,<4")
+    python = shlex.quote(str(Path(sys.executable).absolute()))
+    if importlib.util.find_spec("pip") is not None:
+        how = f"{python} -m pip install {requirement}"
+    else:
+        how = f"uv pip install --python {python} {requirement}"
+    return f"install {DIST_NAME}'s postgresql extra into this installation: `{how}`"
+
+
+# The guard names the commands of whoever hosts it: here, this installation's.
+guard_commands.configure(program=program, postgresql_fix=postgresql_fix)

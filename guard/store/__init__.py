@@ -90,8 +90,9 @@ class Store(Protocol):
         """Forget all "windows" (reset every rate limit) or all records of a kind; returns how many went."""
         ...
 
-    def health(self) -> str:
-        """One line for `status`: where the state is and whether it is usable (raises StoreError if not)."""
+    def health(self, *, count_windows: bool = True) -> str:
+        """One line for `status`: where the state is and whether it is usable (raises StoreError if not); with
+        `count_windows`, how many calls the policy's rate-limit windows hold (False: the policy sets no limit)."""
         ...
 
     def close(self) -> None: ...

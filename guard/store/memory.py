@@ -92,7 +92,7 @@ class MemoryStore:
                 return count
             return len(self._records.pop(what, {}))
 
-    def health(self) -> str:
+    def health(self, *, count_windows: bool = True) -> str:
         return f"{self.location}: ok"
 
     def close(self) -> None:

@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from guard import commands
 from guard.auditchain import START, Link, seal, unseal
-from guard.store import Blocked, Record, StoreError, StoreFull, Window
+from guard.store import BOOKKEEPING_PREFIX, Blocked, Record, StoreError, StoreFull, Window
 from guard.store.postgres_schema import (
     AUDIT_LOCK,
     GUARD,
@@ -48,10 +49,10 @@ DEFAULT_TIMEOUT = 3.0
 #: Connections each replica keeps open; the guard's statements are short, a few serve many callers.
 POOL_MIN, POOL_MAX = 1, 4
 SWEEP_EVERY = 60.0
-INSTALL_HINT = (
-    "a postgresql:// state needs psycopg 3 and psycopg_pool. Fix: install trakt-mcp with its postgresql extra "
-    "(from your clone: `pip install -e '.[postgresql]'`)"
-)
+
+
+def install_hint() -> str:
+    return f"a postgresql:// state needs psycopg 3 and psycopg_pool. Fix: {commands.postgresql_fix()}"
 
 
 def _driver() -> Any:
@@ -59,7 +60,7 @@ def _driver() -> Any:
         import psycopg
         import psycopg_pool
     except ImportError:
-        raise StoreError(INSTALL_HINT) from None
+        raise StoreError(install_hint()) from None
     return psycopg, psycopg_pool
 
 
@@ -119,7 +120,8 @@ class PostgresStore:
     def _require_current(self, applied: dict[str, int]) -> None:
         if lagging := behind(applied, self.schemas):
             raise SchemaTooNew(
-                f"the database's schema is not current ({', '.join(lagging)}). Fix: run `trakt-mcp state migrate`"
+                f"the database's schema is not current ({', '.join(lagging)}). "
+                f"Fix: run `{commands.command('state migrate')}`"
             )
 
     def close(self) -> None:
@@ -166,8 +168,8 @@ class PostgresStore:
         reason = reason.replace(self.url, self.location)
         return StoreError(
             f"the guard's state database {self.location} does not answer ({reason}). Fix: start PostgreSQL or "
-            "correct --state / TRAKT_MCP_STATE (`trakt-mcp state status` checks it); trakt-mcp uses it again by "
-            "itself as soon as it answers, no restart needed"
+            f"correct --state / TRAKT_MCP_STATE (`{commands.command('state status')}` checks it); the server uses it "
+            "again by itself as soon as it answers, no restart needed"
         )
 
     def _sweep(self, connection: Connection, now: float) -> None:
@@ -340,19 +342,22 @@ class PostgresStore:
         except (psycopg.Error, OSError) as exc:
             raise self._explain(exc) from None
 
-    def health(self) -> str:
+    def health(self, *, count_windows: bool = True) -> str:
         now = time.time()
 
         def work(connection: Connection) -> str:
             applied = applied_versions(connection)
             self._require_current(applied)
             version = ", ".join(f"{schema.component} {applied.get(schema.component, 0)}" for schema in self.schemas)
-            row = connection.execute("SELECT count(*) FROM guard_calls WHERE expires > %s", (now,)).fetchone()
+            row = connection.execute(
+                "SELECT count(*) FROM guard_calls WHERE expires > %s AND left(key, %s) != %s",
+                (now, len(BOOKKEEPING_PREFIX), BOOKKEEPING_PREFIX),
+            ).fetchone()
             kinds = connection.execute(
                 "SELECT kind, count(*) FROM guard_records WHERE expires > %s GROUP BY kind ORDER BY kind", (now,)
             ).fetchall()
-            records = "".join(f", {count} {kind}" for kind, count in kinds)
-            hits = row[0] if row else 0
-            return f"{self.location}: ok, schema {version} ({hits} calls in rate-limit windows{records})"
+            counts = [f"{row[0] if row else 0} calls in rate-limit windows"] if count_windows else []
+            counts += [f"{count} {kind}" for kind, count in kinds]
+            return f"{self.location}: ok, schema {version}" + (f" ({', '.join(counts)})" if counts else "")
 
         return self._run(work, write=False)

@@ -114,7 +114,7 @@ def migrate(connection: psycopg.Connection[tuple[Any, ...]], schemas: Sequence[S
             done, newest = current.get(schema.component, 0), latest_version(schema)
             if done > newest:
                 raise SchemaTooNew(
-                    f"the database's {schema.component} schema is version {done}, newer than this trakt-mcp knows "
+                    f"the database's {schema.component} schema is version {done}, newer than this server knows "
                     f"({newest}). Fix: upgrade this replica to the version the others run"
                 )
             for migration in migrations(schema):

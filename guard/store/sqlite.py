@@ -63,7 +63,9 @@ class SqliteStore:
         secure_folder(self.path.parent)
         for companion in (self.path.with_name(self.path.name + suffix) for suffix in ("-wal", "-shm")):
             if companion.is_symlink():
-                raise HomeError(f"{companion} is a symbolic link. Fix: stop trakt-mcp and remove it (`rm {companion}`)")
+                raise HomeError(
+                    f"{companion} is a symbolic link. Fix: stop the servers using it and remove it (`rm {companion}`)"
+                )
         os.close(open_private(self.path, os.O_RDWR | os.O_CREAT))  # 0600, ours, not a symlink
         connection = sqlite3.connect(
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
@@ -131,7 +133,7 @@ class SqliteStore:
         if "locked" in text or "busy" in text:
             return StoreError(
                 f"the guard's state store {path} stayed locked by another process for more than "
-                f"{self.busy_timeout:g} s. Fix: close whatever holds it open (a `sqlite3` shell, a stuck trakt-mcp), "
+                f"{self.busy_timeout:g} s. Fix: close whatever holds it open (a `sqlite3` shell, a stuck server), "
                 "then retry"
             )
         if "disk is full" in text or "database or disk is full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
@@ -146,7 +148,7 @@ class SqliteStore:
             )
         if "not a database" in text or "malformed" in text or "corrupt" in text:
             return StoreError(
-                f"the guard's state store {path} is corrupt. Fix: stop trakt-mcp and move it aside "
+                f"the guard's state store {path} is corrupt. Fix: stop the servers using it and move it aside "
                 f"(`mv {path} {path}.broken`, and its -wal/-shm files); rate-limit windows and waiting approvals "
                 "start afresh"
             )
@@ -305,7 +307,7 @@ class SqliteStore:
             write=True,
         )
 
-    def health(self) -> str:
+    def health(self, *, count_windows: bool = True) -> str:
         now = time.time()
 
         def work(connection: sqlite3.Connection) -> str:
@@ -319,7 +321,8 @@ class SqliteStore:
             kinds = connection.execute(
                 "SELECT kind, count(*) FROM records WHERE expires > ? GROUP BY kind ORDER BY kind", (now,)
             ).fetchall()
-            records = "".join(f", {count} {kind}" for kind, count in kinds)
-            return f"{self.path}: ok ({hits} calls in rate-limit windows{records})"
+            counts = [f"{hits} calls in rate-limit windows"] if count_windows else []
+            counts += [f"{count} {kind}" for kind, count in kinds]
+            return f"{self.path}: ok" + (f" ({', '.join(counts)})" if counts else "")
 
         return self._run(work, write=False)

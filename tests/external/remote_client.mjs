@@ -1,7 +1,8 @@
 // Plays claude.ai against `trakt-mcp --public-url`: the official TypeScript SDK's OAuth client (`auth()` with an
 // OAuthClientProvider) discovers, registers (dynamic registration, or a client ID metadata document), sends the
 // person to the authorization URL (printed as {"authorize": url} for the test's browser to follow), receives the
-// code on its own loopback callback, exchanges it, then calls fetch_user_watchlist over streamable HTTP.
+// code on its own loopback callback, exchanges it, then calls fetch_user_watchlist over streamable HTTP, lists the
+// tools and tries one write (add_user_ratings): what the person granted on the consent page decides both.
 // Usage: node remote_client.mjs SERVER_MCP_URL CALLBACK_PORT dcr|cimd [METADATA_URL]. Prints JSON lines.
 import http from "node:http";
 import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
@@ -9,6 +10,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const [serverUrl, callbackPort, mode, metadataUrl] = process.argv.slice(2);
+// A write the person may or may not have granted on the consent page (the "rate" capability).
+const RATING = { rating_type: "movies", items: [{ slug: "inception-2010", rating: 9 }] };
 const redirectUrl = `http://127.0.0.1:${callbackPort}/callback`;
 const say = (value) => console.log(JSON.stringify(value));
 
@@ -55,6 +58,14 @@ try {
   await client.connect(new StreamableHTTPClientTransport(new URL(serverUrl), { authProvider: provider }));
   const result = await client.callTool({ name: "fetch_user_watchlist", arguments: {} });
   const text = result.content.filter((block) => block.type === "text").map((block) => block.text).join("\n");
+  const tools = (await client.listTools()).tools.map((tool) => tool.name);
+  let write;
+  try {
+    const rated = await client.callTool({ name: "add_user_ratings", arguments: RATING });
+    write = { isError: Boolean(rated.isError), text: rated.content.map((block) => block.text ?? "").join("\n") };
+  } catch (error) {
+    write = { isError: true, text: String(error?.message ?? error) };
+  }
   await client.close();
   say({
     first,
@@ -65,6 +76,8 @@ try {
     hasSecret: Boolean(information.client_secret),
     watchlist: text,
     isError: Boolean(result.isError),
+    tools,
+    write,
     tokens,
   });
 } catch (error) {

@@ -28,7 +28,7 @@ def install(server: MCPServer, app: App) -> AppsLayer:
             answer_tools.append(channel.tool())
 
     def previewer(ctx: Context) -> tuple[Any, Any]:
-        view = guard.watcher.engine.view(guard.identify(ctx))
+        view = guard.view_for(ctx)
 
         def ask(tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
             shown = preview(view, tool, arguments)

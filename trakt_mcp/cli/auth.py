@@ -138,5 +138,18 @@ async def status(app: App) -> int:
     for line in clients_policies():
         print(f"  {line}")
     if app.store is not None:
-        print(f"- Shared state (rate limits, approvals, sign-ins): {store_summary(app.store)}")
+        limited = _sets_rate_limits(settings)
+        what = "rate limits, approvals, sign-ins" if limited else "approvals, sign-ins; the policy sets no rate limit"
+        print(f"- Shared state ({what}): {store_summary(app.store, count_windows=limited)}")
     return 0
+
+
+def _sets_rate_limits(settings: Settings) -> bool:
+    """Whether the policy in force counts calls in rate-limit windows (an unreadable one: say what is counted)."""
+    from guard.policy import PolicyError
+    from trakt_mcp.server.guarded import build_catalog, load_engine
+
+    try:
+        return load_engine(settings, build_catalog(None)).policy.sets_rate_limits()
+    except (PolicyError, OSError):
+        return True

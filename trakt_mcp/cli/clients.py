@@ -16,13 +16,11 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from trakt_mcp.settings import Settings
-from trakt_mcp.terminal import excerpt
+from trakt_mcp.terminal import DIST_NAME, excerpt
 
 #: The entry's name in every client's config.
 SERVER_NAME = "trakt"
-#: This project's distribution on PyPI ("trakt-mcp" there is another project: the reference server), and the
-#: command `uvx trakt-guardrails` runs.
-DIST_NAME = "trakt-guardrails"
+__all__ = ["DIST_NAME", "SERVER_NAME"]
 
 
 @dataclass(frozen=True)

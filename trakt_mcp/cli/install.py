@@ -11,13 +11,12 @@ import argparse
 import json
 import shlex
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trakt_mcp.cli import jsonc
+from trakt_mcp.cli import claude_code, jsonc
 from trakt_mcp.cli.clients import (
     CLIENTS,
     DIST_NAME,
@@ -141,10 +140,8 @@ def run_install(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if claude:
         scope = "project" if args.project else "user"
-        cwd = Path(args.project).absolute() if args.project else None
-        subprocess.run([claude, "mcp", "remove", "--scope", scope, SERVER_NAME], capture_output=True, cwd=cwd)
-        done = subprocess.run([claude, *claude_add(value, scope)[1:]], cwd=cwd)
-        return 0 if done.returncode == 0 else 1
+        cwd = Path(args.project).absolute() if args.project else Path.cwd()
+        return claude_code.install(claude, value, scope=scope, cwd=cwd, replace=args.replace)
     try:
         existing = _member_value(_read(path), kind)
         if existing is not None and existing != value and not is_ours(existing) and not args.replace:
@@ -181,9 +178,7 @@ def run_uninstall(args: argparse.Namespace, settings: Settings) -> int:
     kind = CLIENTS[args.client]
     claude = _via_claude_cli(kind, args)
     if claude:
-        scope = "project" if args.project else "user"
-        cwd = Path(args.project).absolute() if args.project else None
-        return subprocess.run([claude, "mcp", "remove", "--scope", scope, SERVER_NAME], cwd=cwd).returncode
+        return claude_code.uninstall(claude, cwd=Path(args.project).absolute() if args.project else Path.cwd())
     try:
         path = _target(kind, args)
         existing = _member_value(_read(path), kind)

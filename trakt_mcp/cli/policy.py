@@ -21,7 +21,7 @@ from guard.routing import judge_routed
 from trakt_mcp.cli import policycode
 from trakt_mcp.settings import Settings
 from trakt_mcp.terminal import ask as terminal_ask
-from trakt_mcp.terminal import printable
+from trakt_mcp.terminal import command, printable
 
 EXIT_INVALID = 2
 
@@ -125,7 +125,7 @@ def _heading(engine: Engine, view: View) -> str:
     if engine.shadow is not None:
         lines.append(
             f"shadow: {engine.shadow.source} decides beside it without acting; the table shows what acts "
-            "(`trakt-mcp audit --shadow` sums what the shadow would have done)"
+            f"(`{command('audit --shadow')}` sums what the shadow would have done)"
         )
     return "\n".join(lines)
 

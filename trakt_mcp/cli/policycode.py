@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from guard.engine import Engine
 from guard.policy import PolicyError
 from trakt_mcp.cli.audit import parse_age, recent, table
 from trakt_mcp.settings import Settings
+from trakt_mcp.terminal import command
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
@@ -221,5 +223,7 @@ def run_init(args: argparse.Namespace, settings: Settings) -> int:
         print(f"trakt-mcp policy init: cannot write: {exc}", file=sys.stderr)
         return EXIT_INVALID
     print(f"Wrote {path} (preset {args.preset}: {PRESETS[args.preset]}) and its cases {cases_path}.")
-    print(f"Next: `trakt-mcp policy check {path}`, `trakt-mcp policy test {cases_path}`, then --policy {path}.")
+    check = command(f"policy check {shlex.quote(str(path))}")
+    test = command(f"policy test {shlex.quote(str(cases_path))}")
+    print(f"Next: `{check}`, `{test}`, then --policy {path}.")
     return 0

@@ -98,6 +98,8 @@ def _offer_install(args: argparse.Namespace, settings: Settings) -> int:
     print(f"\n4. MCP clients found: {', '.join(kind.title for kind in found)}.")
     for kind in found:
         if _yes(f"Add trakt-mcp to {kind.title}?"):
-            options = argparse.Namespace(client=kind.name, project=None, config=None, uvx=None, print_only=False)
+            options = argparse.Namespace(
+                client=kind.name, project=None, config=None, uvx=None, print_only=False, replace=False
+            )
             run_install(options, settings)
     return 0

@@ -34,3 +34,16 @@ def request_identity(ctx: ServerRequestContext[Any, Any]) -> str | None:
             return person
     name = user.access_token.client_id
     return None if name == LOCAL_USER else name
+
+
+def request_grant(ctx: ServerRequestContext[Any, Any]) -> frozenset[str] | None:
+    """What the person behind this request let their app do: the capability names their token carries (its OAuth
+    scope, from the grant they gave on the consent page). None for everyone who is not a person of multi-user mode
+    (the local user, the owner's token, identities): no grant applies to them."""
+    scope = getattr(ctx.request, "scope", None)
+    user = scope.get("user") if isinstance(scope, dict) else None
+    if not isinstance(user, AuthenticatedUser) or not user.access_token.claims:
+        return None
+    from trakt_mcp.remote.people import person_of
+
+    return frozenset(user.access_token.scopes) if person_of(user) is not None else None

@@ -47,7 +47,13 @@ HEALTH_PATH = "/health"
 #: For load balancers: the process lives (/healthz); it can serve, its shared state answering (/readyz).
 LIVE_PATH, READY_PATH = "/healthz", "/readyz"
 OPEN_PATHS = frozenset({HEALTH_PATH, LIVE_PATH, READY_PATH})
-NOT_READY = "the shared state store does not answer or its schema is not current (`trakt-mcp state status` says why)"
+
+
+def not_ready() -> str:
+    """The readiness probe's reason: an operator reads it, so it names this installation's command."""
+    return f"the shared state store does not answer or its schema is not current (`{command('state status')}` says why)"
+
+
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 #: Stands in for the token in the request's AccessToken: the secret itself is never kept past the check.
 REDACTED = "[redacted]"
@@ -206,7 +212,7 @@ def balancer_probes(ready: Readiness | None) -> list[tuple[str, Endpoint]]:
                 await anyio.to_thread.run_sync(ready)
             except StoreError as exc:
                 log.warning("not ready: %s", exc)
-                return JSONResponse({"status": "not ready", "reason": NOT_READY}, status_code=503)
+                return JSONResponse({"status": "not ready", "reason": not_ready()}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     return [(LIVE_PATH, live), (READY_PATH, readiness)]

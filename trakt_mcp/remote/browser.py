@@ -107,11 +107,13 @@ class BrowserSessions:
         return None if session is None else session.username
 
     def cross_site(self, request: Request) -> bool:
-        """The browser says the request comes from another site (Origin, or Sec-Fetch-Site)."""
-        origin = request.headers.get("origin")
-        if origin is not None and origin != self.origin:
+        """The browser says the request does not come from this server's own pages: Sec-Fetch-Site other than
+        same-origin (or none: typed by the person), or an Origin that is not this server's."""
+        fetched_from = request.headers.get("sec-fetch-site")
+        if fetched_from is not None and fetched_from not in ("same-origin", "none"):
             return True
-        return request.headers.get("sec-fetch-site") == "cross-site"
+        origin = request.headers.get("origin")
+        return origin is not None and origin != self.origin
 
     async def posted(self, request: Request, form: str) -> Posted | HTMLResponse:
         """The person and fields of a form post from their own page, or a 403 page (nothing may change)."""

@@ -386,12 +386,16 @@ class MultiUserServer(AuthorizationServer):  # type: ignore[misc]
         record = self.store.client(client_id)
         return None if record is None else Client(record)
 
-    def _generate(self, grant_type: str, client: Client, user: Any = None, **_: Any) -> dict[str, Any]:
+    def _generate(
+        self, grant_type: str, client: Client, user: Any = None, scope: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """Opaque tokens; `scope` is the capabilities the person granted (their consent; guard.capabilities)."""
         return {
             "token_type": "Bearer",
             "access_token": secrets.token_urlsafe(32),
             "expires_in": ACCESS_TOKEN_SECONDS,
             "refresh_token": secrets.token_urlsafe(32),
+            "scope": scope or "",
         }
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:

@@ -1,5 +1,6 @@
 """The HTTP side of multi-user mode: authorization-server metadata, /authorize (-> sign-in page -> Trakt),
-/oauth/trakt/callback (-> our code for the client), /token, /register (rate-limited), /revoke, and the bearer
+/oauth/trakt/callback (-> the consent page, trakt_mcp.remote.consent -> our code for the client), /signin (the
+server's own pages), /token, /register (rate-limited), /revoke, and the bearer
 check's `TokenVerifier` (the SDK's resource-server piece; the SDK serves the protected-resource metadata and the
 401 challenge)."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -18,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from guard.audit import AuditTrail
+from guard.capabilities import Capabilities
 from guard.store import StoreError
 from trakt_mcp.remote import pages, trakt_signin
 from trakt_mcp.remote.browser import BrowserSessions
@@ -44,6 +48,13 @@ MCP_PATH = "/mcp"
 SIGN_IN_PATH = "/signin"
 #: A pending sign-in for the pages (not for a client) keeps the local path to return to after this prefix.
 PAGE_PENDING = "page:"
+#: After the Trakt sign-in, the person chooses what the app may do (trakt_mcp.remote.consent).
+CONSENT_PATH = "/consent"
+
+
+def consent_key(consent_id: str) -> str:
+    """Where an authorization waiting for the person's consent is kept (a pending record, by digest)."""
+    return digest(f"consent:{consent_id}")
 
 
 def local_path(next_path: str | None, default: str = "/account") -> str:
@@ -62,6 +73,10 @@ class Remote:
     people: People
     documents: ClientDocuments
     sessions: BrowserSessions
+    #: The capabilities in force (the policy's, hot reload included); set once the guard is installed.
+    capabilities: Callable[[], Capabilities | None] = lambda: None
+    #: The guard's audit trail (the account page shows a person their own lines); set with `capabilities`.
+    audit: AuditTrail | None = None
 
     @property
     def resource(self) -> str:
@@ -81,7 +96,7 @@ class PeopleTokenVerifier:
         return AccessToken(
             token="[redacted]",
             client_id=record.client_id,
-            scopes=[],
+            scopes=record.scope.split(),  # the capabilities the person granted this app (guard.capabilities)
             expires_at=int(record.expires_at),
             resource=record.resource,
             subject=record.username,
@@ -231,7 +246,10 @@ class RemoteRoutes:
         except TraktError as exc:
             return pages.error("Trakt sign-in did not finish", str(exc), 502)
         log.info("%s signed in with Trakt for client %s", username, grant.request.client.get_client_id())
-        response = to_response(self.server.create_authorization_response(oauth_request, username, grant))
+        consent = secrets.token_urlsafe(24)
+        waiting = json.dumps({"query": pending.request, "username": username})
+        self.server.store.put_pending(PendingRecord(consent_key(consent), waiting, self.server.now() + PENDING_SECONDS))
+        response = RedirectResponse(f"{CONSENT_PATH}?{urlencode({'id': consent})}", status_code=303, headers=NO_STORE)
         self.sessions.set_cookie(request, response, self.sessions.start(username))
         return response
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -34,6 +35,7 @@ log = logging.getLogger("trakt_mcp.remote")
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
+    from guard.capabilities import Capabilities
     from trakt_mcp.app import App
     from trakt_mcp.http.serve import HttpOptions
 
@@ -113,6 +115,20 @@ def _sandbox_trakt(app: App) -> Route:
     return Route(f"{SANDBOX_TRAKT_PATH}/oauth/authorize", handle, methods=["GET", "POST"])
 
 
+def capabilities_in_force(app: App) -> Callable[[], Capabilities | None]:
+    """The capabilities of the policy in force (an edit is picked up, and left for the guard to announce)."""
+    from trakt_mcp.server.guarded import policy_in_force
+
+    assert app.guard is not None, "the guard is installed when the server is built"
+    watcher, policy = app.guard.watcher, policy_in_force(app)
+
+    def capabilities() -> Capabilities | None:
+        policy()
+        return watcher.engine.capabilities
+
+    return capabilities
+
+
 def build_app(server: MCPServer, app: App, options: HttpOptions) -> Starlette:
     from trakt_mcp.http.limits import BodyLimit
     from trakt_mcp.http.serve import balancer_probes, transport_security
@@ -120,11 +136,16 @@ def build_app(server: MCPServer, app: App, options: HttpOptions) -> Starlette:
     remote = app.remote
     assert remote is not None
     from trakt_mcp.remote.account import AccountRoutes
-    from trakt_mcp.remote.approval_pages import ApprovalRoutes
+    from trakt_mcp.remote.approval_pages import STYLE, ApprovalRoutes, approvals_html
     from trakt_mcp.remote.approvals import channel_of
+    from trakt_mcp.remote.consent import ConsentRoutes
 
-    routes = RemoteRoutes(remote).routes() + AccountRoutes(remote).routes()
-    routes += ApprovalRoutes(channel_of(app), remote.sessions, SIGN_IN_PATH).routes()
+    remote.capabilities = capabilities_in_force(app)
+    remote.audit = app.guard.audit if app.guard is not None else None
+    channel = channel_of(app)
+    account = AccountRoutes(remote, pending=lambda session: STYLE + approvals_html(session, channel))
+    routes = RemoteRoutes(remote).routes() + ConsentRoutes(remote).routes() + account.routes()
+    routes += ApprovalRoutes(channel, remote.sessions, SIGN_IN_PATH).routes()
     if app.settings.sandbox and app.fake is not None:
         routes.append(_sandbox_trakt(app))
 

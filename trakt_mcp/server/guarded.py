@@ -33,8 +33,9 @@ from guard.reload import PolicyWatcher
 from guard.store import Store, StoreError
 from guard.store.postgres_schema import GUARD, Schema
 from guard.store.sqlite import SqliteStore
-from trakt_mcp.http.identity import request_identity
+from trakt_mcp.http.identity import request_grant, request_identity
 from trakt_mcp.server.builtin import builtin_policy
+from trakt_mcp.server.capabilities import CAPABILITIES
 from trakt_mcp.server.resources import RESOURCES, TEMPLATES
 from trakt_mcp.settings import Settings, default_home
 from trakt_mcp.terminal import command
@@ -351,7 +352,7 @@ def read_all_problems(path: Path, catalog: Catalog) -> Policy:
         if exc.rest is None:
             raise
         try:
-            Engine(exc.rest, catalog, str(path))
+            Engine(exc.rest, catalog, str(path), capabilities=CAPABILITIES)
         except PolicyError as later:
             raise PolicyError(exc.source, [*exc.problems, *later.problems]) from None
         raise
@@ -368,7 +369,8 @@ def load_engine(settings: Settings, catalog: Catalog) -> Engine:
     if shadow is not None:
         shadow = restrict(shadow, settings, catalog)
     people = settings.public_url is not None
-    return Engine(restrict(policy, settings, catalog), catalog, source, shadow=shadow, people=people)
+    options: dict[str, Any] = {"shadow": shadow, "people": people, "capabilities": CAPABILITIES}
+    return Engine(restrict(policy, settings, catalog), catalog, source, **options)
 
 
 class SharedWatcher(PolicyWatcher):
@@ -409,6 +411,7 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
         approvals=approvals(settings, store),
         approve_command=approve_command(settings),
         identify=request_identity,
+        grant=request_grant,
         store=store,
         home=str(settings.home),
         server_name="trakt-mcp",
@@ -421,10 +424,10 @@ def install(server: MCPServer, app: App, tools: dict[str, ToolSpec[Any]]) -> Gua
     return guard
 
 
-def store_summary(store: Store) -> str:
+def store_summary(store: Store, *, count_windows: bool = True) -> str:
     """One line for `trakt-mcp status`: where the shared state lives and whether it is healthy."""
     try:
-        return store.health()
+        return store.health(count_windows=count_windows)
     except StoreError as exc:
         return f"UNUSABLE: {exc}. Guarded calls that need it (rate limits, approvals, sign-in) are refused."
 
