@@ -208,8 +208,4 @@ def leave_section(session: BrowserSession) -> str:
 
 
 def signed_out_page() -> HTMLResponse:
-    return pages.page(
-        "Your account",
-        "<h1>Your account on this server</h1><p>You are not signed in on this browser.</p>"
-        f'<p><a class="button" id="sign-in" href="{SIGN_IN_PATH}?next={ACCOUNT_PATH}">Sign in with Trakt</a></p>',
-    )
+    return pages.sign_in_needed("Your account", "Your account on this server", SIGN_IN_PATH, ACCOUNT_PATH)

@@ -108,13 +108,7 @@ class ApprovalRoutes:
         ]
 
     def _signed_out(self, back: str) -> HTMLResponse:
-        return pages.page(
-            "Your approvals",
-            "<h1>Your approvals</h1><p>You are not signed in to this server on this browser.</p>"
-            f'<p><a class="button" id="sign-in" href="{escape(self.sign_in)}?next={escape(back)}">Sign in with '
-            "Trakt</a></p>",
-            401,
-        )
+        return pages.sign_in_needed("Your approvals", "Your approvals", self.sign_in, back, 401)
 
     async def list(self, request: Request) -> Response:
         session = self.sessions.session(request)

@@ -8,7 +8,17 @@ from urllib.parse import urlsplit
 
 from starlette.responses import HTMLResponse
 
-__all__ = ["CSP", "csp_source", "enter_code", "error", "escape", "page", "sign_in", "sign_in_with_code"]
+__all__ = [
+    "CSP",
+    "csp_source",
+    "enter_code",
+    "error",
+    "escape",
+    "page",
+    "sign_in",
+    "sign_in_needed",
+    "sign_in_with_code",
+]
 
 STYLE = """
 :root { color-scheme: light dark; --fg: #1b1b1f; --bg: #fafafa; --accent: #b3001b; --on-accent: #fff;
@@ -57,6 +67,17 @@ def page(title: str, body: str, status: int = 200, form_to: str | None = None) -
         "Referrer-Policy": "same-origin",
     }
     return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def sign_in_needed(title: str, heading: str, sign_in: str, back: str, status: int = 200) -> HTMLResponse:
+    """A person's own page (account, approvals) opened without a browser session: a sign-in link that comes back
+    to `back`, and nothing of anyone's."""
+    return page(
+        title,
+        f"<h1>{escape(heading)}</h1><p>You are not signed in to this server on this browser.</p>"
+        f'<p><a class="button" id="sign-in" href="{escape(sign_in)}?next={escape(back)}">Sign in with Trakt</a></p>',
+        status,
+    )
 
 
 def csp_source(url: str) -> str | None:
