@@ -63,7 +63,11 @@ def start_xvfb(framebuffer: Path) -> tuple[subprocess.Popen[bytes], str]:
     for _ in range(20):
         number = random.SystemRandom().choice(DISPLAY_NUMBERS)
         read, write = os.pipe()
+        # -noreset: by default Xvfb resets itself whenever its last client leaves, and a dialog that connects during
+        # the reset gets "cannot open display" (1 start in 80 under parallel runs, as each xdotool poll connects and
+        # leaves); with -noreset none in 360.
         argv = ["Xvfb", f":{number}", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"]
+        argv.append("-noreset")
         process = subprocess.Popen(
             [*argv, "-fbdir", str(framebuffer)],
             pass_fds=(write,),
