@@ -317,10 +317,9 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _build(settings: Settings) -> tuple[App, MCPServer]:
-    from trakt_mcp.server.build import build_server, create_app
+    from trakt_mcp.server.startup import build
 
-    app = create_app(settings)
-    return app, build_server(app)
+    return build(settings)
 
 
 def parse_call_arguments(pairs: Sequence[str], json_arguments: str | None) -> dict[str, Any]:
