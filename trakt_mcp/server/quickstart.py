@@ -196,6 +196,8 @@ class Session:
 
 #: Stands for a line longer than MAX_LINE_BYTES, which the reader skipped.
 _TOO_LONG = b"\0too long\0"
+#: Queued by the builder thread when the server is built (or failed to be): the quick start hands over.
+_BUILT = b"\0built\0"
 
 
 def error_response(request_id: Any, code: int, message: str) -> dict[str, Any]:
@@ -271,14 +273,14 @@ def serve(settings: Settings, build: Callable[[], MCPServer]) -> None:
             built["server"] = build()
         except BaseException as exc:  # handed to the main thread, which re-raises it
             built["error"] = exc
+        finally:
+            wire.lines.put(_BUILT)
 
     builder = threading.Thread(target=build_in_background, name="server-builder", daemon=True)
     builder.start()
-    while builder.is_alive():
-        try:
-            line = wire.lines.get(timeout=0.01)
-        except queue.Empty:
-            continue
+    # Wakes only for a line or the end of the build: no polling, which would take the interpreter lock from the
+    # builder every few milliseconds.
+    while (line := wire.lines.get()) is not _BUILT:
         if line is _EOF:
             session.closed = True
             break
