@@ -86,8 +86,15 @@ class TraktGate:
 
     def __init__(self, endpoints: Mapping[str, Sequence[str]]) -> None:
         self._always = [endpoint_pattern(declared) for declared in ALWAYS]
-        reach = {**endpoints, SIGNING_IN: SIGN_IN_ENDPOINTS}
-        self._reach = {tool: [endpoint_pattern(declared) for declared in paths] for tool, paths in reach.items()}
+        self._declared = {**endpoints, SIGNING_IN: SIGN_IN_ENDPOINTS}
+        #: Each tool's patterns, compiled on its first request: start-up compiles none of the ~300.
+        self._reach: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+
+    def _patterns(self, tool: str) -> list[tuple[str, re.Pattern[str]]]:
+        patterns = self._reach.get(tool)
+        if patterns is None:
+            patterns = self._reach[tool] = [endpoint_pattern(declared) for declared in self._declared.get(tool, ())]
+        return patterns
 
     def allows(self, admission: Admission | None, method: str, path: str) -> bool:
         if admission is None:
@@ -96,7 +103,7 @@ class TraktGate:
             return True
         if admission.via == ASKING:
             return method.upper() == "GET"
-        patterns = [*self._always, *self._reach.get(admission.tool, ())]
+        patterns = [*self._always, *self._patterns(admission.tool)]
         if admission.endpoint is not None:
             patterns.append(endpoint_pattern(admission.endpoint))
         return any(method.upper() == wanted and pattern.match(path) for wanted, pattern in patterns)
