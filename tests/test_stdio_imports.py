@@ -16,11 +16,12 @@ from trakt_mcp.sandbox.http import serve_on_loopback
 from trakt_mcp.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
 #: Runs the real command line (argv: the modules file, then trakt-mcp's own arguments) and, when the process
-#: exits, writes the names of every module it imported.
+#: exits, writes the names of every module it imported, then the garbage collector's state as `gc:ENABLED:FROZEN`.
 SERVE_AND_REPORT = """
-import atexit, sys
+import atexit, gc, sys
 report = sys.argv.pop(1)
-atexit.register(lambda: open(report, "w").write("\\n".join(sorted(sys.modules))))
+state = lambda: f"gc:{gc.isenabled()}:{gc.get_freeze_count()}"
+atexit.register(lambda: open(report, "w").write("\\n".join([*sorted(sys.modules), state()])))
 from trakt_mcp.cli.main import main
 sys.exit(main())
 """
@@ -96,6 +97,12 @@ def modules_of_the_sdk_alone() -> set[str]:
 def test_serving_stdio_imports_neither_http_nor_sandbox_nor_commands(tmp_path: Path) -> None:
     with serve_on_loopback(FakeTrakt()) as api_url:
         loaded = modules_of_a_stdio_session(tmp_path, api_url)
+    (collector,) = {line for line in loaded if line.startswith("gc:")}
+    _, enabled, frozen = collector.split(":")
+    # Start-up pauses the garbage collector and freezes what it built (trakt_mcp.server.startup): serving runs
+    # with the collector on again, and with start-up's objects (the SDK, the tools, the server) out of its way.
+    assert enabled == "True", "the garbage collector is on again once the server is built"
+    assert int(frozen) > 50_000, f"start-up's objects are frozen out of the collector's way (only {frozen})"
     ours = {name for name in loaded if name.startswith("trakt_mcp.")}
     assert "trakt_mcp.tools.catalogue" in ours, "the report lists the modules the session used"
     assert not {name for name in ours if name.startswith("trakt_mcp.sandbox")}, (
