@@ -144,7 +144,8 @@ def build_app(server: MCPServer, app: App, options: HttpOptions) -> Starlette:
     remote.capabilities = capabilities_in_force(app)
     remote.audit = app.guard.audit if app.guard is not None else None
     channel = channel_of(app)
-    account = AccountRoutes(remote, pending=lambda session: STYLE + approvals_html(session, channel))
+    changed = app.guard.grant_changed if app.guard is not None else None
+    account = AccountRoutes(remote, pending=lambda session: STYLE + approvals_html(session, channel), changed=changed)
     routes = RemoteRoutes(remote).routes() + ConsentRoutes(remote).routes() + account.routes()
     routes += ApprovalRoutes(channel, remote.sessions, SIGN_IN_PATH).routes()
     if app.settings.sandbox and app.fake is not None:
