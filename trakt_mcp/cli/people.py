@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from trakt_mcp.settings import Settings
@@ -43,52 +45,61 @@ def register(subcommands: Any, common: argparse.ArgumentParser) -> None:
     log_out.set_defaults(run=run_log_out)
 
 
-def open_people(settings: Settings) -> tuple[PeopleStore, Store | None] | None:
-    """The people store the servers on this state share, and the guard's store under it when it is PostgreSQL
-    (close both); None when this state folder has never served anyone (nothing is created to say so)."""
+@contextmanager
+def people_on(settings: Settings) -> Iterator[PeopleStore | None]:
+    """The people store the servers on this state share (and the guard's store under it when it is PostgreSQL),
+    closed after; None when this state folder has never served anyone (nothing is created to say so)."""
     from guard.store.postgres import PostgresStore
     from trakt_mcp.remote.sqlite import FILE_NAME, open_people_store
     from trakt_mcp.server.guarded import open_store
 
     if settings.state_url is None:
-        return (open_people_store(settings.home), None) if (settings.home / FILE_NAME).exists() else None
-    shared = open_store(settings)
-    assert isinstance(shared, PostgresStore)
-    from trakt_mcp.remote.postgres import PostgresPeopleStore
+        if not (settings.home / FILE_NAME).exists():
+            yield None
+            return
+        store: PeopleStore = open_people_store(settings.home)
+        shared: Store | None = None
+    else:
+        from trakt_mcp.remote.postgres import PostgresPeopleStore
 
-    return PostgresPeopleStore(shared), shared
+        shared = open_store(settings)
+        assert isinstance(shared, PostgresStore)
+        store = PostgresPeopleStore(shared)
+    try:
+        yield store
+    finally:
+        store.close()
+        if shared is not None:
+            shared.close()
+
+
+def person_rows(store: PeopleStore) -> list[tuple[str, str, str, str]]:
+    """One row per app a person granted (a person without one: one row); never a token."""
+    rows = []
+    for username in store.people():
+        trakt = "signed in" if store.sealed_trakt_token(username) is not None else "signed out"
+        apps = []
+        for grant in store.grants(username):
+            if not grant.revoked:
+                client = store.client(grant.client_id)
+                name = client.name if client is not None else grant.client_id
+                apps.append((name, ", ".join(grant.capabilities) or "nothing"))
+        for index, (app, may) in enumerate(apps or [("-", "-")]):
+            rows.append((username if index == 0 else "", trakt if index == 0 else "", app, may))
+    return rows
 
 
 def run_list(args: argparse.Namespace, settings: Settings) -> int:
     from guard.store import StoreError
     from trakt_mcp.cli.audit import table
 
-    opened = open_people(settings)
-    if opened is None:
-        print(NOBODY.format(home=settings.home))
-        return 0
-    store, shared = opened
     try:
-        rows = [("PERSON", "TRAKT", "APP", "MAY")]
-        for username in store.people():
-            trakt = "signed in" if store.sealed_trakt_token(username) is not None else "signed out"
-            grants = [grant for grant in store.grants(username) if not grant.revoked]
-            for index, grant in enumerate(grants or [None]):
-                client = store.client(grant.client_id) if grant is not None else None
-                app = (client.name if client is not None else grant.client_id) if grant is not None else "-"
-                may = (", ".join(grant.capabilities) or "nothing") if grant is not None else "-"
-                rows.append((username if index == 0 else "", trakt if index == 0 else "", app, may))
+        with people_on(settings) as store:
+            rows = person_rows(store) if store is not None else []
     except StoreError as exc:
         print(f"trakt-mcp people list: {exc}", file=sys.stderr)
         return 1
-    finally:
-        store.close()
-        if shared is not None:
-            shared.close()
-    if len(rows) == 1:
-        print(NOBODY.format(home=settings.home))
-        return 0
-    print(table(rows))
+    print(table([("PERSON", "TRAKT", "APP", "MAY"), *rows]) if rows else NOBODY.format(home=settings.home))
     return 0
 
 
@@ -97,31 +108,24 @@ def run_log_out(args: argparse.Namespace, settings: Settings) -> int:
 
     from guard.store import StoreError
 
-    opened = open_people(settings)
-    unknown = (
-        f"trakt-mcp people log-out: nobody named {args.username!r} has signed in here (see `trakt-mcp people list`)."
-    )
-    if opened is None:
-        print(f"{unknown} Nothing changed.", file=sys.stderr)
-        return 1
-    store, shared = opened
+    username = args.username
     try:
-        if args.username not in store.people():
-            print(f"{unknown} Nothing changed.", file=sys.stderr)
-            return 1
-        trakt = anyio.run(_revoke_at_trakt, settings, store, args.username)
-        revoked = store.revoke_person(args.username)
-        ended = store.end_browser_sessions(args.username)
+        with people_on(settings) as store:
+            if store is None or username not in store.people():
+                print(
+                    f"trakt-mcp people log-out: nobody named {username!r} has signed in here (see `trakt-mcp people "
+                    "list`). Nothing changed.",
+                    file=sys.stderr,
+                )
+                return 1
+            trakt = anyio.run(_revoke_at_trakt, settings, store, username)
+            revoked, ended = store.revoke_person(username), store.end_browser_sessions(username)
     except StoreError as exc:
         print(f"trakt-mcp people log-out: {exc}", file=sys.stderr)
         return 1
-    finally:
-        store.close()
-        if shared is not None:
-            shared.close()
     print(
-        f"{args.username} is logged out: {trakt} {revoked} tokens and every grant revoked, {ended} browser sessions "
-        "ended. Each of their apps must sign in again."
+        f"{username} is logged out: {trakt} {revoked} tokens and every grant revoked, {ended} browser sessions ended. "
+        "Each of their apps must sign in again."
     )
     return 0
 
