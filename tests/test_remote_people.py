@@ -217,6 +217,11 @@ def test_an_unusable_people_store_fails_closed_with_the_fix(tmp_path: Path) -> N
         assert answer.status_code == 503 and "access_token" not in answer.text
         page = http.get("/authorize", params={"response_type": "code", "client_id": "anyone"})
         assert page.status_code == 503 and "people.db" in page.text
+        # The bearer check on /mcp reads the store before any route runs: the same 503 with the fix, not a bare 500.
+        bearer = {"Authorization": "Bearer anything", "Accept": "application/json, text/event-stream"}
+        called = http.post("/mcp", headers=bearer, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        assert called.status_code == 503, called.text
+        assert "people.db" in called.json()["error_description"] and called.headers["retry-after"] == "30"
 
 
 def test_a_persons_trakt_token_is_refreshed_once_however_many_calls_wait_on_it(setup: Setup) -> None:
