@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from mcp.server.auth.settings import AuthSettings
+from mcp.server.request_state import RequestStateSecurity
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -74,13 +75,15 @@ def people_store(app: App) -> PeopleStore:
 
 def server_options(remote: Remote) -> dict[str, Any]:
     """For MCPServer: the SDK answers 401 with `WWW-Authenticate: Bearer resource_metadata=...`, serves the RFC 9728
-    metadata for the exact MCP URL, and refuses a token bound to another resource."""
+    metadata for the exact MCP URL, and refuses a token bound to another resource; the requestState of modern-era
+    questions is sealed with keys every replica shares (from the people key), so the client's retry may reach any."""
     auth = AuthSettings(
         issuer_url=remote.base,  # type: ignore[arg-type]
         resource_server_url=remote.resource,  # type: ignore[arg-type]
         validate_token_resource=True,
     )
-    return {"auth": auth, "token_verifier": PeopleTokenVerifier(remote.server)}
+    request_state = RequestStateSecurity(keys=remote.people.sealer.request_state_keys())
+    return {"auth": auth, "token_verifier": PeopleTokenVerifier(remote.server), "request_state_security": request_state}
 
 
 def bind(server: MCPServer, app: App) -> None:
