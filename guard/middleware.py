@@ -352,12 +352,9 @@ class Guard:
         if decision.action == "hide":
             return Verdict("hidden", decision.outcome, "hidden", unknown=True)
         subject.tool = decision.tool
-        if decision.action != "deny" and confirmed is None:
-            try:
-                subject.canonical(view.catalog, decision.tool)
-            except InvalidArguments as exc:
-                return Verdict("invalid", decision.outcome, str(exc))
         try:
+            if decision.action != "deny" and confirmed is None:
+                subject.canonical(view.catalog, decision.tool)
             judged = judge_routed(view, decision, subject.arguments)
         except InvalidArguments as exc:
             return Verdict("invalid", decision.outcome, str(exc))
@@ -368,9 +365,11 @@ class Guard:
         if view.engine.shadow is not None and confirmed is None:  # what shadow rules would do: audited, not acted on
             subject.would = would(view, decision.tool, subject.arguments, decision, outcome, self.limiter)
         keys = self.window_keys(judged.limits, view.engine, view.identity)
-        limited = rate_limited(outcome, judged.limits, subject, self.limiter.check_all(keys))
-        if limited is not None:
-            return limited
+        # A full window refuses before anyone is asked; a call that asks nobody is refused by acquire_all (below).
+        if outcome.action == "confirm" or confirmed is not None:
+            limited = rate_limited(outcome, judged.limits, subject, self.limiter.check_all(keys))
+            if limited is not None:
+                return limited
         verdict = Verdict("allowed", outcome, params=subject.params)
         if confirmed is not None:
             verdict = dataclasses.replace(confirmed, outcome=outcome)
