@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -61,6 +60,7 @@ from guard.names import shown_name
 from guard.ratelimit import RateLimiter, WindowKeys
 from guard.reload import PolicyWatcher
 from guard.routing import judge_routed
+from guard.sessions import Sessions, connection_of
 from guard.shadow_calls import would
 from guard.store import Store, StoreError
 from guard.store.memory import MemoryStore
@@ -126,7 +126,7 @@ class Guard:
                 TerminalChannel(approvals, approve_command),
             ]
         )
-        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.sessions = Sessions()
         self.window_keys = WindowKeys()
         self._handlers = {
             "tools/list": self._list_tools,
@@ -153,7 +153,6 @@ class Guard:
         handler = self._handlers.get(ctx.method)
         if handler is None:
             return await call_next(ctx)
-        self._sessions.add(ctx.session)
         try:
             engine = self.watcher.settled()  # usually: nothing to look at off the event loop, nothing to announce
             if engine is None:
@@ -169,8 +168,15 @@ class Guard:
         due = self.watcher.due()
         engine, changed = await anyio.to_thread.run_sync(self.watcher.current) if due else self.watcher.current()
         if changed:
-            await self._announce_changes()
-        return engine.view(self.identify(ctx), self.grant(ctx))
+            await self.sessions.tell(self.sessions.every())
+        identity, grant = self.identify(ctx), self.grant(ctx)
+        if self.sessions.saw(ctx.session, identity, grant) and ctx.method != "tools/list":
+            await self.sessions.tell([connection_of(ctx.session)])
+        return engine.view(identity, grant)
+
+    async def grant_changed(self, identity: str) -> None:
+        """A person changed what one of their apps may do: tell their sessions in this process to list again."""
+        await self.sessions.tell(self.sessions.of(identity))
 
     def view_for(self, ctx: Context) -> View:
         """The caller's view under the policy last loaded (for layers beside the guard, such as the Apps layer)."""
@@ -188,14 +194,6 @@ class Guard:
             self._record(ctx, None, subject, refused, "blocked", 0.0)
             return tool_error(f"{message} Nothing ran.")
         raise MCPError(code=types.INVALID_REQUEST, message=message)
-
-    async def _announce_changes(self) -> None:
-        for session in list(self._sessions):
-            for send in (session.send_tool_list_changed, session.send_resource_list_changed):
-                try:
-                    await send()
-                except Exception as exc:  # a closed or modern-era session has nobody to tell
-                    log.debug("list_changed not delivered: %s", exc)
 
     # --- lists -------------------------------------------------------------------------------------------------
 

@@ -195,11 +195,12 @@ def deployment(
     folder: Path, state: str, replicas: int = 3, limit: int = LIMIT, *, multi_user: bool = False
 ) -> Iterator[Deployment]:
     """With `multi_user`, the replicas serve people who sign in with their own Trakt account (the policy allows
-    everything; its identities do not apply there)."""
+    everything but adding to the watch history, which the person confirms; its identities do not apply there)."""
     fake = FakeTrakt()
     with serve_on_loopback(fake) as api:
         deployed = Deployment(folder, state, api, fake, multi_user=multi_user)
-        rules = {"version": "1", "default": "allow"} if multi_user else policy(limit)
+        people = {"version": "1", "default": "allow", "rules": {"add_to_history": {"action": "confirm"}}}
+        rules = people if multi_user else policy(limit)
         (folder / "policy.json").write_text(json.dumps(rules))
         key = secret_key(folder / "replica1")  # approvals are tagged with it: every replica has the same one
         for index in range(1, replicas + 1):

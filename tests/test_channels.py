@@ -298,9 +298,11 @@ def test_policy_explain_names_the_channel_that_would_ask(
     out = capsys.readouterr().out
     assert "Confirmation channels (confirm_via)" in out and "desktop: cannot ask here (desktop: no display" in out
     assert "Would ask through: host when the client supports it, else terminal" in out
+    assert "is asked only on their own approval page, <public-url>/approvals" in out  # the rule applies to people
     assert main(["policy", "explain", "remove_user_watchlist", "--policy", str(path), "--identity", "laptop"]) == 0
     out = capsys.readouterr().out
     assert "host: never for this caller" in out and "Would ask through: terminal" in out
+    assert "approval page" not in out  # an identity of the policy is not a person of multi-user mode
     monkeypatch.setenv("DISPLAY", ":99")
     monkeypatch.setattr("shutil.which", lambda name: f"/usr/bin/{name}" if name == "zenity" else None)
     assert main(["policy", "explain", "remove_user_watchlist", "--policy", str(path), "--identity", "laptop"]) == 0

@@ -127,12 +127,14 @@ def serve(home: Path, policy: dict[str, Any] | None, host: str = "127.0.0.1", **
 
 
 @asynccontextmanager
-async def mcp_client(url: str, token: str | None = None, mode: str = "legacy") -> AsyncIterator[Client]:
+async def mcp_client(
+    url: str, token: str | None = None, mode: str = "legacy", message_handler: Any = None
+) -> AsyncIterator[Client]:
     headers = {"Authorization": f"Bearer {token}"} if token else None
     with anyio.fail_after(15):
         async with (
             create_mcp_http_client(headers=headers) as http,
-            Client(streamable_http_client(url, http_client=http), mode=mode) as client,
+            Client(streamable_http_client(url, http_client=http), mode=mode, message_handler=message_handler) as client,
         ):
             yield client
 
@@ -280,6 +282,27 @@ async def test_a_policy_edit_adds_and_revokes_identities(tmp_path: Path) -> None
             await anyio.sleep(0.1)
         assert post_initialize(served, TOKENS["alice"]).status_code == 401
         assert "search_shows" not in await tool_names(served.url, TOKENS["carol"])
+
+
+async def test_a_policy_edit_is_announced_to_every_open_client_not_only_the_one_whose_request_found_it(
+    tmp_path: Path,
+) -> None:
+    notices: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        notices.append(repr(message))
+
+    with serve(tmp_path, policy_with(alice={}, bob={})) as served:
+        assert served.policy_path is not None
+        async with mcp_client(served.url, TOKENS["bob"], message_handler=on_message) as idle:
+            assert "search_shows" in {tool.name for tool in (await idle.list_tools()).tools}
+            write_policy(served.policy_path, policy_with(alice={}, bob={"hide": ["search_*"]}))
+            deadline = time.monotonic() + 10  # the watcher looks at the file at most once a second
+            while not any("tools/list_changed" in notice for notice in notices):
+                assert time.monotonic() < deadline, f"bob's open client was not told: {notices}"
+                assert "search_shows" in await tool_names(served.url, TOKENS["alice"])  # alice's requests find it
+                await anyio.sleep(0.2)
+            assert "search_shows" not in {tool.name for tool in (await idle.list_tools()).tools}
 
 
 async def test_beyond_loopback_a_token_is_required_even_when_a_reload_removes_every_identity(tmp_path: Path) -> None:

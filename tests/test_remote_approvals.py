@@ -3,7 +3,8 @@ driven in headless Debian chromium: a `confirm` rule on add_to_history asks alic
 browser session, and never her client nor the operator. Her client answering its own question (form or URL, either
 protocol era) runs nothing; her allowing it on the page runs it exactly once (the writes the fake Trakt kept for
 her are counted); bob's session cannot see or answer her approval; a cross-site form post is refused; the fallback
-message names the approvals page with no secret in it; an expired approval runs nothing and its page says so."""
+message names the approvals page with no secret in it; an expired approval runs nothing and its page says so; on an
+MCP Apps host her card (rendered by a real host page) only opens her approval page and cannot answer."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ import pytest
 from mcp import Client, types
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.browser_host import CHROMIUM, LAUNCH_ARGS, missing
+from tests.apps_support import AppsHost
+from tests.browser_host import CHROMIUM, LAUNCH_ARGS, browser_host, missing, require_browser
 from tests.remote_support import (
     CALLBACK,
     MCP_HEADERS,
@@ -45,6 +47,8 @@ TITLE = "The Dark Knight"
 LATER, LATER_TITLE = {"history_type": "movies", "items": [{"trakt_id": "19371"}]}, "Spirited Away"
 EFFECT = "Add to your watch history (1 item): The Dark Knight (2008)"
 COOKIE = "trakt-mcp-session"
+#: The Apps card test's own call.
+CARD_CALL, CARD_TITLE = {"history_type": "movies", "items": [{"trakt_id": "16662"}]}, "Inception"
 #: How long an approval lasts on the second server (the expiry tests).
 BRIEF_SECONDS = 3
 
@@ -292,6 +296,35 @@ async def test_an_expired_approval_runs_nothing_and_its_page_says_so(
     assert result.is_error and "expired" in result.content[0].text  # type: ignore[union-attr]
     assert time.monotonic() - started < BRIEF_SECONDS + 10
     assert plays(server, alice, LATER_TITLE) == before
+
+
+async def test_on_an_apps_host_her_card_only_opens_her_approval_page_and_cannot_answer(
+    servers: tuple[RemoteServer, RemoteServer],
+) -> None:
+    """A client with MCP Apps and no elicitation (as Claude Desktop): the question comes as a card, rendered here by
+    a real Apps host page in chromium. It carries no nonce and calls no tool: its one button opens her page."""
+    require_browser()
+    server, _ = servers
+    alice = token_of(server, "alice")
+    before = plays(server, alice, CARD_TITLE)
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {alice}"}, timeout=90) as http,
+        Client(streamable_http_client(server.mcp, http_client=http), mode="legacy", extensions=[AppsHost()]) as client,
+        browser_host(client, server.base) as host,
+    ):
+        asked = await host.show("add_to_history", CARD_CALL)
+        card = host.frame.get_by_role("alertdialog", name="Needs your approval")
+        await card.wait_for()
+        text = await card.inner_text()
+        assert CARD_TITLE in text and "Only you can allow this" in text, text
+        assert await host.frame.locator("button:focus").inner_text() == "Open the approval page"
+        await host.page.keyboard.press("Enter")
+        await host.frame.get_by_role("status").filter(has_text="Opened the approval page").wait_for()
+        [opened] = await host.page.evaluate("window.openedLinks")
+    assert re.fullmatch(rf"{re.escape(server.base)}/approvals/[A-Z2-9]{{4}}-[A-Z2-9]{{4}}", opened), opened
+    assert asked["isError"] and "nonce" not in json.dumps(asked), "nothing in the card's data can answer it"
+    assert host.calls == [], "the card called no tool"
+    assert plays(server, alice, CARD_TITLE) == before, "nothing ran"
 
 
 def test_no_session_sees_nothing_and_a_post_without_the_token_is_refused(

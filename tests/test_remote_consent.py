@@ -2,7 +2,8 @@
 HTTP here; tests/test_remote_flow.py drives them in chromium): browser sessions and their forms' CSRF tokens; the
 capabilities ticked on the consent page as the token's grant (tools outside it neither listed nor callable, by name,
 through the generic tool, or as resources); a capability the operator turned off, refused even from an edited form;
-the account page (change or disconnect one app, only the person's own audit lines, log out)."""
+the account page (change or disconnect one app, only the person's own audit lines, log out); an app's open session
+told `tools/list_changed` when its grant changes."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import anyio
 import httpx
+import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from tests.remote_support import (
     CALLBACK,
@@ -257,6 +263,47 @@ def test_on_her_account_page_alice_disconnects_one_app_and_sees_only_her_own_cal
         assert refresh.status_code == 400, "the phone's refresh token is revoked too"
         assert "Spirited Away" in tool_text(call_tool(http, laptop["access_token"], "fetch_user_watchlist"))
         assert "Dune" in tool_text(call_tool(http, bob["access_token"], "fetch_history")), "bob's app is his"
+
+
+async def test_changing_an_apps_capabilities_tells_its_open_session_to_list_its_tools_again(
+    server: RemoteServer,
+) -> None:
+    notices: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        notices.append(repr(message))
+
+    def told() -> bool:
+        return any("tools/list_changed" in notice or "ToolListChanged" in notice for notice in notices)
+
+    with server.http() as http:
+        tablet = str(register(http, CALLBACK)["client_id"])  # an app of bob's own: the other tests' grants stay
+        bob = signed_in(server, http, tablet, "bob", ["read", "rate"])
+        bearer = {"Authorization": f"Bearer {bob['access_token']}"}
+        async with (
+            httpx2.AsyncClient(headers=bearer, timeout=60) as mcp_http,
+            Client(
+                streamable_http_client(server.mcp, http_client=mcp_http), mode="legacy", message_handler=on_message
+            ) as client,
+        ):
+            assert "add_user_ratings" in {tool.name for tool in (await client.list_tools()).tools}
+            await anyio.sleep(0.5)  # the session's event stream (GET) is open: nothing was announced on its own
+            assert not told(), notices
+            apps = dict(re.findall(r'data-client="([^"]+)">(.*?)</form>', http.get("/account").text, re.S))
+            assert post_form(http, "/account/apps", _app_form(apps[tablet], "save", ["read"])).status_code == 303
+            with anyio.fail_after(20):
+                while not told():
+                    await anyio.sleep(0.05)
+            assert "add_user_ratings" not in {tool.name for tool in (await client.list_tools()).tools}
+            # Signing in again through the consent page changes the grant without this process's account page (as
+            # on another replica): the open session is told on its next request.
+            notices.clear()
+            signed_in(server, http, tablet, "bob", ["read", "rate"])
+            assert not (await client.call_tool("fetch_user_watchlist", {})).is_error
+            with anyio.fail_after(20):
+                while not told():
+                    await anyio.sleep(0.05)
+            assert "add_user_ratings" in {tool.name for tool in (await client.list_tools()).tools}
 
 
 def _app_form(form: str, action: str, capabilities: list[str]) -> list[tuple[str, str]]:

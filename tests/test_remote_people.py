@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,6 +49,7 @@ class Setup:
     server: RemoteServer
     fake: FakeTrakt
     documents: DocumentServer
+    env: dict[str, str]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +71,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             "SSL_CERT_FILE": str(documents.ca_file),  # trusted: only the address check can refuse it
         }
         with remote_server(folder / "home", "--policy", str(policy), env=env) as server:
-            yield Setup(server, fake, documents)
+            yield Setup(server, fake, documents, env)
 
 
 def trakt_token_of(fake: FakeTrakt, account: str) -> IssuedToken:
@@ -217,6 +221,11 @@ def test_an_unusable_people_store_fails_closed_with_the_fix(tmp_path: Path) -> N
         assert answer.status_code == 503 and "access_token" not in answer.text
         page = http.get("/authorize", params={"response_type": "code", "client_id": "anyone"})
         assert page.status_code == 503 and "people.db" in page.text
+        # The bearer check on /mcp reads the store before any route runs: the same 503 with the fix, not a bare 500.
+        bearer = {"Authorization": "Bearer anything", "Accept": "application/json, text/event-stream"}
+        called = http.post("/mcp", headers=bearer, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        assert called.status_code == 503, called.text
+        assert "people.db" in called.json()["error_description"] and called.headers["retry-after"] == "30"
 
 
 def test_a_persons_trakt_token_is_refreshed_once_however_many_calls_wait_on_it(setup: Setup) -> None:
@@ -244,3 +253,45 @@ def test_a_persons_trakt_token_is_refreshed_once_however_many_calls_wait_on_it(s
     assert json.loads(load_sealer(server.home, environ={}).open(bytes(sealed), "alice"))["access_token"] == (
         fresh.access_token
     ), "the refreshed pair is what is stored, sealed"
+
+
+def people_command(setup: Setup, *argv: str) -> subprocess.CompletedProcess[str]:
+    """`trakt-mcp people ...` as the operator runs it beside the server, on its state folder and Trakt app."""
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("TRAKT_")}
+    env = {**inherited, **setup.env, "TRAKT_MCP_HOME": str(setup.server.home)}
+    command = [sys.executable, "-m", "trakt_mcp", "people", *argv]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_operator_lists_the_people_and_logs_one_out_from_the_command_line(setup: Setup) -> None:
+    server, fake = setup.server, setup.fake
+    with server.http() as http:
+        client_id = register(http, CALLBACK)["client_id"]
+        bob = signed_in(server, http, client_id, "bob", ["read"])
+        assert "The Dark Knight" in tool_text(call_tool(http, bob["access_token"], "fetch_user_watchlist"))
+        bob_trakt = trakt_token_of(fake, "bob")
+        listed = people_command(setup, "list")
+        assert listed.returncode == 0, listed.stderr
+        [row] = [line.split() for line in listed.stdout.splitlines() if line.startswith("bob ")]
+        assert row[:3] == ["bob", "signed", "in"] and row[-1] == "read", listed.stdout
+        assert bob_trakt.access_token not in listed.stdout + listed.stderr
+
+        unknown = people_command(setup, "log-out", "nobody")
+        assert (
+            unknown.returncode == 1
+            and "nobody named 'nobody'" in unknown.stderr
+            and "Nothing changed" in unknown.stderr
+        )
+        assert call_tool(http, bob["access_token"], "fetch_user_watchlist").status_code == 200
+
+        before = len(fake.calls_to("POST", "/oauth/revoke"))
+        out = people_command(setup, "log-out", "bob")
+        assert out.returncode == 0, out.stderr
+        assert "bob is logged out: their Trakt token was revoked at Trakt and removed" in out.stdout, out.stdout
+        assert [call.body["token"] for call in fake.calls_to("POST", "/oauth/revoke")][before:] == [
+            bob_trakt.access_token
+        ]
+        assert call_tool(http, bob["access_token"], "fetch_user_watchlist").status_code == 401, "at once, in the server"
+        relisted = people_command(setup, "list").stdout
+        [row] = [line.split() for line in relisted.splitlines() if line.startswith("bob ")]
+        assert row == ["bob", "signed", "out", "-", "-"], relisted

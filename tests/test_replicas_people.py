@@ -1,7 +1,8 @@
 """Multi-user mode across replicas (issue 23 with issue 21): three `trakt-mcp --public-url` replicas behind HAProxy
 (deploy/haproxy.cfg) share one PostgreSQL for people, their sealed Trakt tokens, OAuth clients, codes and tokens.
 A person who signs in through the balancer (each step landing on another replica) is known to every replica, and
-signing out on one is seen by all; so is a grant the person changes or revokes on their account page."""
+signing out on one is seen by all; so is a grant the person changes or revokes on their account page; a question one
+replica asks in the modern era may be answered through another."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from tests.postgres_support import Cluster
 from tests.remote_support import (
     CALLBACK,
+    MCP_HEADERS,
     RemoteServer,
     call_tool,
     post_form,
@@ -98,3 +100,41 @@ def test_what_a_person_grants_changes_or_revokes_on_their_account_page_holds_on_
         assert gone.status_code == 303, gone.text
     refused = [on(replica.base, bob["access_token"], "fetch_user_watchlist") for replica in deployed.replicas]
     assert [answer.status_code for answer in refused] == [401, 401, 401]
+
+
+def modern_call(replica_base: str, access_token: str, **params: Any) -> dict[str, Any]:
+    """A 2026-07-28 tools/call to one replica from a client that can show URL-mode questions (no handshake)."""
+    capabilities = {"elicitation": {"form": {}, "url": {}}}
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
+    }
+    headers = {
+        **MCP_HEADERS,
+        "Authorization": f"Bearer {access_token}",
+        "MCP-Protocol-Version": "2026-07-28",
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": str(params["name"]),
+    }
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {**params, "_meta": meta}}
+    with httpx.Client(base_url=replica_base, timeout=30) as http:
+        answer = http.post("/mcp", headers=headers, json=body)
+    assert answer.headers.get("content-type", "").startswith("application/json"), answer.text
+    return cast(dict[str, Any], answer.json())
+
+
+def test_a_question_one_replica_asks_in_the_modern_era_may_be_answered_through_another(deployed: Deployment) -> None:
+    """The SDK seals the state a client carries between the rounds of a modern-era request; with a key of each
+    process's own, a retry that the balancer sends to another replica would be refused as forged."""
+    balancer = RemoteServer(deployed.base, deployed.folder, cast(Any, deployed.balancer))
+    with balancer.http() as http:
+        bob = signed_in(balancer, http, register(http, CALLBACK)["client_id"], "bob")["access_token"]
+    call = {"name": "add_to_history", "arguments": {"history_type": "movies", "items": [{"trakt_id": "120"}]}}
+    asked = modern_call(deployed.replicas[0].base, bob, **call)["result"]
+    [(key, question)] = asked["inputRequests"].items()
+    assert "/approvals/" in question["params"]["url"], question  # his approval page, never his client
+    for replica in deployed.replicas[1:]:
+        answer = {key: {"action": "accept"}}  # the client showed the link: only bob's page can allow it
+        retried = modern_call(replica.base, bob, **call, requestState=asked["requestState"], inputResponses=answer)
+        assert "error" not in retried, retried
+        assert retried["result"]["isError"] and "not allowed yet" in retried["result"]["content"][0]["text"], retried

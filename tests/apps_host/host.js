@@ -4,6 +4,7 @@
 import { AppBridge, PostMessageTransport } from "@modelcontextprotocol/ext-apps/app-bridge";
 
 window.modelContext = [];
+window.openedLinks = [];
 
 function cspFor(meta) {
   const csp = (meta && meta.ui && meta.ui.csp) || {};
@@ -26,12 +27,16 @@ window.renderCard = async ({ html, meta, toolName, toolInput, toolResult, theme 
   const bridge = new AppBridge(
     null,
     { name: "trakt-mcp test host", version: "1.0.0" },
-    { serverTools: {}, updateModelContext: { text: {} } },
+    { serverTools: {}, updateModelContext: { text: {} }, openLinks: {} },
     { hostContext: { theme, displayMode: "inline", platform: "web", toolInfo: { tool: { name: toolName } } } },
   );
   bridge.oncalltool = async (params) => window.mcpCall(params.name, params.arguments || {});
   bridge.onupdatemodelcontext = async (params) => {
     window.modelContext.push(params);
+    return {};
+  };
+  bridge.onopenlink = async ({ url }) => {
+    window.openedLinks.push(url);
     return {};
   };
   bridge.onsizechange = ({ height }) => {

@@ -36,6 +36,7 @@ COMMAND_MODULES: list[str] = [
     "trakt_mcp.cli.setup",
     "trakt_mcp.cli.sandbox",
     "trakt_mcp.cli.state",
+    "trakt_mcp.cli.people",
 ]
 
 Runner = Callable[[argparse.Namespace, Settings], int]

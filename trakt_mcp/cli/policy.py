@@ -240,6 +240,11 @@ def _print_channels(engine: Engine, view: View, via: Sequence[str] | None) -> No
     for line in lines:
         print(f"  {line}")
     print(f"Would ask through: {chosen}")
+    if view.identity is None:
+        print(
+            "A person signed in to multi-user mode (serve --public-url) is asked only on their own approval page, "
+            "<public-url>/approvals, never through these channels."
+        )
 
 
 def _elsewhere(settings: Settings) -> str:

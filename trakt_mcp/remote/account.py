@@ -14,7 +14,7 @@ Every form carries its CSRF token (`csrf_input`); a post without it, or from ano
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,10 +39,17 @@ ACTIVITY_LINES, ACTIVITY_SCAN = 50, 5000
 
 
 class AccountRoutes:
-    def __init__(self, remote: Remote, pending: Callable[[BrowserSession], str] | None = None) -> None:
+    def __init__(
+        self,
+        remote: Remote,
+        pending: Callable[[BrowserSession], str] | None = None,
+        changed: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
         """`pending`: the HTML of a person's pending approvals, with their allow / deny forms
-        (trakt_mcp.remote.approval_pages.approvals_html)."""
-        self.remote, self.pending = remote, pending
+        (trakt_mcp.remote.approval_pages.approvals_html). `changed(username)`: tells that person's MCP sessions in
+        this process that their tool lists changed (guard.middleware.Guard.grant_changed); sessions elsewhere are
+        told on their next request."""
+        self.remote, self.pending, self.changed = remote, pending, changed
         self.sessions, self.store = remote.sessions, remote.server.store
 
     def routes(self) -> list[Route]:
@@ -113,6 +120,8 @@ class AccountRoutes:
             names = ", ".join(refused) or "anything"
             return pages.error("Not granted", f"This server does not let anyone grant {names}. Nothing changed.")
         self.store.put_grant(username, client_id, capabilities.grantable(ticked), self.remote.server.now())
+        if self.changed is not None:
+            await self.changed(username)
         return RedirectResponse(f"{ACCOUNT_PATH}?done=saved", status_code=303, headers=NO_STORE)
 
     # --- pending approvals -------------------------------------------------------------------------------------

@@ -5,6 +5,10 @@ start and readable by its owner only (0600). Key rotation: put the new key in `T
 one(s) in `TRAKT_MCP_PEOPLE_OLD_KEYS` (comma-separated); a token sealed with an old key still opens, and is sealed
 again with the new key the next time it is refreshed. A sealed value starts with the key's id (8 bytes of its
 SHA-256), so the right key is picked without trying each.
+
+The same keys, through HKDF, seal what the MCP SDK hands clients to carry between the rounds of a modern-era
+request (`requestState`, `request_state_keys`): every replica sharing the people key opens what another sealed, so a
+retry may land on any of them.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from guard.home import open_private_stat
 from trakt_mcp.trakt.tokens import write_private
@@ -55,6 +61,7 @@ def _key_id(key: bytes) -> bytes:
 
 class Sealer:
     def __init__(self, key: bytes, older: tuple[bytes, ...] = ()) -> None:
+        self._ring = (key, *older)
         self._current = (_key_id(key), AESGCM(key))
         self._keys = {kid: aead for kid, aead in [self._current, *((_key_id(k), AESGCM(k)) for k in older)]}
 
@@ -75,6 +82,12 @@ class Sealer:
             return aead.decrypt(nonce, body, owner.encode()).decode()
         except InvalidTag:
             raise SealingError("a stored Trakt token does not open with its key (altered or moved)") from None
+
+    def request_state_keys(self) -> list[bytes]:
+        """Keys for the SDK's `RequestStateSecurity` (the current one seals, every one opens), derived so that a
+        requestState key never equals the key that seals Trakt tokens."""
+        info = b"trakt-mcp requestState v1"
+        return [HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(key) for key in self._ring]
 
     def is_current(self, sealed: bytes) -> bool:
         return sealed[1 : 1 + _KID] == self._current[0]

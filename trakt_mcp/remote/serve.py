@@ -13,10 +13,12 @@ from urllib.parse import urlsplit
 
 import httpx
 from mcp.server.auth.settings import AuthSettings
+from mcp.server.request_state import RequestStateSecurity
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from guard.store import StoreError
 from trakt_mcp import __version__
@@ -73,13 +75,15 @@ def people_store(app: App) -> PeopleStore:
 
 def server_options(remote: Remote) -> dict[str, Any]:
     """For MCPServer: the SDK answers 401 with `WWW-Authenticate: Bearer resource_metadata=...`, serves the RFC 9728
-    metadata for the exact MCP URL, and refuses a token bound to another resource."""
+    metadata for the exact MCP URL, and refuses a token bound to another resource; the requestState of modern-era
+    questions is sealed with keys every replica shares (from the people key), so the client's retry may reach any."""
     auth = AuthSettings(
         issuer_url=remote.base,  # type: ignore[arg-type]
         resource_server_url=remote.resource,  # type: ignore[arg-type]
         validate_token_resource=True,
     )
-    return {"auth": auth, "token_verifier": PeopleTokenVerifier(remote.server)}
+    request_state = RequestStateSecurity(keys=remote.people.sealer.request_state_keys())
+    return {"auth": auth, "token_verifier": PeopleTokenVerifier(remote.server), "request_state_security": request_state}
 
 
 def bind(server: MCPServer, app: App) -> None:
@@ -143,7 +147,8 @@ def build_app(server: MCPServer, app: App, options: HttpOptions) -> Starlette:
     remote.capabilities = capabilities_in_force(app)
     remote.audit = app.guard.audit if app.guard is not None else None
     channel = channel_of(app)
-    account = AccountRoutes(remote, pending=lambda session: STYLE + approvals_html(session, channel))
+    changed = app.guard.grant_changed if app.guard is not None else None
+    account = AccountRoutes(remote, pending=lambda session: STYLE + approvals_html(session, channel), changed=changed)
     routes = RemoteRoutes(remote).routes() + ConsentRoutes(remote).routes() + account.routes()
     routes += ApprovalRoutes(channel, remote.sessions, SIGN_IN_PATH).routes()
     if app.settings.sandbox and app.fake is not None:
@@ -165,7 +170,35 @@ def build_app(server: MCPServer, app: App, options: HttpOptions) -> Starlette:
     asgi = server.streamable_http_app(streamable_http_path=MCP_PATH, transport_security=security, host=options.host)
     asgi.add_middleware(BodyLimit, max_bytes=options.limits.max_body_bytes)
     asgi.add_exception_handler(StoreError, _store_unavailable)
+    asgi.add_middleware(StoreFailsClosed)
     return asgi
+
+
+class StoreFailsClosed:
+    """The same 503 with the fix where no route answers: the bearer check on /mcp reads the people store before any
+    route runs, and a failure there would otherwise leave the server as a bare 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._app(scope, receive, sending)
+        except StoreError as exc:
+            if started:
+                raise
+            response = await _store_unavailable(Request(scope), exc)
+            await response(scope, receive, send)
 
 
 async def _store_unavailable(request: Request, exc: Exception) -> Response:
