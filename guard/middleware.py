@@ -154,21 +154,20 @@ class Guard:
         if handler is None:
             return await call_next(ctx)
         try:
-            engine = self.watcher.settled()  # usually: nothing to look at off the event loop, nothing to announce
-            if engine is None:
-                view = await self._current_view(ctx)
-            else:
-                view = engine.view(self.identify(ctx), self.grant(ctx))
+            view = await self._current_view(ctx)
         except Exception as exc:  # an undeclared identity, or identify() failed: nothing runs
             return self._no_identity(ctx, exc)
         return await handler(view, ctx, call_next)
 
     async def _current_view(self, ctx: Context) -> View:
         """The caller's view of the policy in force now (picking up an edit, and announcing what it changes)."""
-        due = self.watcher.due()
-        engine, changed = await anyio.to_thread.run_sync(self.watcher.current) if due else self.watcher.current()
-        if changed:
-            await self.sessions.tell(self.sessions.every())
+        engine = self.watcher.settled()  # usually: nothing to look at off the event loop, nothing to announce
+        if engine is None:
+            due = self.watcher.due()
+            current = await anyio.to_thread.run_sync(self.watcher.current) if due else self.watcher.current()
+            engine, changed = current
+            if changed:
+                await self.sessions.tell(self.sessions.every())
         identity, grant = self.identify(ctx), self.grant(ctx)
         if self.sessions.saw(ctx.session, identity, grant) and ctx.method != "tools/list":
             await self.sessions.tell([connection_of(ctx.session)])
