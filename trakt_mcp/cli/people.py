@@ -107,14 +107,15 @@ def run_log_out(args: argparse.Namespace, settings: Settings) -> int:
     import anyio
 
     from guard.store import StoreError
+    from trakt_mcp.terminal import command
 
     username = args.username
     try:
         with people_on(settings) as store:
             if store is None or username not in store.people():
                 print(
-                    f"trakt-mcp people log-out: nobody named {username!r} has signed in here (see `trakt-mcp people "
-                    "list`). Nothing changed.",
+                    f"trakt-mcp people log-out: nobody named {username!r} has signed in here (see "
+                    f"`{command('people list')}`). Nothing changed.",
                     file=sys.stderr,
                 )
                 return 1
@@ -134,8 +135,7 @@ async def _revoke_at_trakt(settings: Settings, store: PeopleStore, username: str
     """What happened to the person's Trakt token, as a sentence."""
     from trakt_mcp.remote.people import People
     from trakt_mcp.remote.sealing import load_sealer
-    from trakt_mcp.server.build import trakt_gate
-    from trakt_mcp.trakt.client import TraktClient
+    from trakt_mcp.server.build import trakt_client
     from trakt_mcp.trakt.gate import signing_in
 
     if store.sealed_trakt_token(username) is None:
@@ -143,7 +143,7 @@ async def _revoke_at_trakt(settings: Settings, store: PeopleStore, username: str
     if settings.sandbox:
         store.put_trakt_token(username, None, time.time())
         return "their sandbox Trakt token was removed (the fake Trakt lives in the server, nothing to revoke);"
-    trakt = TraktClient(settings, gate=trakt_gate())  # Trakt's address, headers and the one gate, as serving
+    trakt = trakt_client(settings)
     try:
         people = People(settings, trakt.http, store, load_sealer(settings.home), "", time.time)
         with signing_in():  # the operator's command revokes the person's own token (trakt.gate)

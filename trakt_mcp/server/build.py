@@ -66,7 +66,7 @@ def create_app(
     if fake is not None and transport is None:
         transport = fake.transport
     timing: dict[str, Any] = {k: v for k, v in (("sleep", sleep), ("clock", clock)) if v is not None}
-    client = TraktClient(settings, transport=transport, gate=trakt_gate(), **timing)
+    client = trakt_client(settings, transport=transport, **timing)
     store = open_store(settings)
     now = clock or time.time
     auth = AuthManager(settings, client.http, now=now, pending=StoredSignIns(store, settings, now))
@@ -82,6 +82,12 @@ def create_app(
 
         install_remote(app)
     return app
+
+
+def trakt_client(settings: Settings, **options: Any) -> TraktClient:
+    """The one way to make a Trakt client (Trakt's address, headers, pool and retries), always behind the one gate;
+    `options` as TraktClient takes them (a transport, test clocks)."""
+    return TraktClient(settings, gate=trakt_gate(), **options)
 
 
 def trakt_gate() -> TraktGate:
