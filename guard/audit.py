@@ -143,7 +143,8 @@ class AuditLog:
 
     def write(self, entry: Mapping[str, Any]) -> None:
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry}
-        plain = (json.dumps(record, ensure_ascii=True, default=str) + "\n").encode("ascii")
+        encoded = json.dumps(record, ensure_ascii=True, default=str)
+        plain = (encoded + "\n").encode("ascii")
         with self._lock:
             if not self._folder_checked:
                 secure_folder(self.path.parent)
@@ -157,7 +158,7 @@ class AuditLog:
                         fd = -1
                         self._rotate_locked(info.st_ino)
                         fd, info = self._open()
-                    line, link = self._sealed(record, info) if self.key else (plain, None)
+                    line, link = self._sealed(record, encoded, info) if self.key else (plain, None)
                     os.write(fd, line)
                 finally:
                     if fd >= 0:
@@ -166,7 +167,7 @@ class AuditLog:
                     self._written = (info.st_ino, info.st_size + len(line), link)
                     self._remember(link)
 
-    def _sealed(self, record: dict[str, Any], info: os.stat_result) -> tuple[bytes, Link]:
+    def _sealed(self, record: dict[str, Any], encoded: str, info: os.stat_result) -> tuple[bytes, Link]:
         """The chained line for `record`: it follows the last line of this file, or (for a file's first line) the
         last line of the file rotated before it, else the link the head remembers."""
         assert self.key is not None
@@ -180,7 +181,7 @@ class AuditLog:
             previous, first = (found, False) if found is not None else (START, True)
         else:
             previous, first = last_link(self._backup(1)) or self._recalled() or START, True
-        return seal(self._chain_key, record, previous, first)
+        return seal(self._chain_key, record, previous, first, encoded)
 
     def _recalled(self) -> Link | None:
         try:

@@ -58,12 +58,22 @@ def tag(key: bytes, previous: str, body: bytes) -> str:
     return hmac.new(key, previous.encode("ascii") + b"\n" + body, hashlib.sha256).hexdigest()
 
 
-def seal(key: bytes, record: Mapping[str, Any], previous: Link, first_in_file: bool) -> tuple[bytes, Link]:
-    """The line to append for `record` after `previous`, and the link it makes."""
-    fields = {**record, "seq": previous.seq + 1}
-    if first_in_file:
-        fields["prev"] = previous.tag
-    body = json.dumps(fields, ensure_ascii=True, default=str).encode("ascii")
+def seal(
+    key: bytes, record: Mapping[str, Any], previous: Link, first_in_file: bool, encoded: str | None = None
+) -> tuple[bytes, Link]:
+    """The line to append for `record` after `previous`, and the link it makes. `encoded`: the record as the
+    writer already serialised it (`json.dumps(record, ensure_ascii=True, default=str)`), which the chained fields
+    are appended to instead of serialising the record a second time: the same bytes either way."""
+    if encoded is None or not record or "seq" in record or "prev" in record:
+        fields = {**record, "seq": previous.seq + 1}
+        if first_in_file:
+            fields["prev"] = previous.tag
+        body = json.dumps(fields, ensure_ascii=True, default=str).encode("ascii")
+    else:
+        chained = f', "seq": {previous.seq + 1}'
+        if first_in_file:
+            chained += ', "prev": ' + json.dumps(previous.tag, ensure_ascii=True)
+        body = (encoded[:-1] + chained + "}").encode("ascii")
     own = tag(key, previous.tag, body)
     return body[:-1] + b', "tag": "' + own.encode("ascii") + b'"}\n', Link(previous.seq + 1, own)
 

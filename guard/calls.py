@@ -242,6 +242,17 @@ def audit_entry(
     return entry
 
 
+def lists_may_change(result: HandlerResult) -> HandlerResult:
+    """An initialize result that declares that the tool and resource lists may change: the guard tells clients when
+    a policy edit changes what they may see, and a client may ignore notifications it was not promised."""
+    capabilities = result.get("capabilities") if isinstance(result, dict) else None
+    if isinstance(capabilities, dict):
+        for kind in ("tools", "resources"):
+            if isinstance(capabilities.get(kind), dict):
+                capabilities[kind]["listChanged"] = True
+    return result
+
+
 def filtered(result: HandlerResult, field: str, key: str, visible: frozenset[str]) -> HandlerResult:
     """A list result (tools, resources, templates) with only the items this caller may see."""
 

@@ -20,7 +20,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from itertools import repeat
 from typing import Any
 
 from guard.names import excerpt
@@ -42,7 +41,7 @@ _PYTHON_TYPES: dict[str, Callable[[Any], bool]] = {
 }
 
 
-#: The same JSON types as Python classes, for one isinstance test (bool is an int: kept out by _type_test).
+#: The same JSON types as Python classes, for one isinstance test (bool is an int: kept out by `values`).
 _PYTHON_CLASSES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -194,51 +193,54 @@ def compile_condition(condition: Condition, tool: str, schema: Mapping[str, Any]
     op, operand = condition.operator, condition.operand
     arg = condition.arg
     _check_operand(op, operand, kinds, leaf, arg, tool)
-    fits = _type_test(kinds)
     classes = _classes(kinds)
     booleans_fit = "boolean" in kinds
     defaults = op != "present"
 
-    walk = [_walker(step, defaults) for step in steps]
+    root, *walk = [_walker(step, defaults, last=index == len(steps) - 1) for index, step in enumerate(steps)]
+    no_booleans = bool(classes) and not booleans_fit
 
     def values(arguments: Mapping[str, Any]) -> list[Any]:
-        current: list[Any] = [arguments]
+        current = root([arguments])
         for step in walk:
             current = step(current)
-        found_values = [value for value in current if value is not None]
-        # Every value of an allowed type (and no true/false among numbers): two isinstance sweeps in C, and the
-        # first value that does not fit named when one does not.
-        if classes and (
-            not all(map(isinstance, found_values, repeat(classes)))
-            or (not booleans_fit and any(map(isinstance, found_values, repeat(bool))))
-        ):
-            wrong = next(value for value in found_values if fits is not None and not fits(value))
-            raise Mismatch(f"{arg} is {_shown(wrong)} ({_json_type(wrong)}), not {_kinds(kinds)}")
-        return found_values
+        # Every value of an allowed type (and no true/false among numbers); the first that does not fit is named.
+        if classes:
+            for value in current:
+                if not isinstance(value, classes) or (no_booleans and type(value) is bool):
+                    raise Mismatch(f"{arg} is {_shown(value)} ({_json_type(value)}), not {_kinds(kinds)}")
+        return current
 
     if op == "present":
         wanted = bool(operand)
         return lambda arguments: any(not _blank(v) for v in values(arguments)) == wanted
-    predicate = _fast_predicate(op, operand, kinds) or _predicate(op, operand, arg)
-
+    holds = _fast_any(op, operand, kinds)
+    if holds is not None:
+        return lambda arguments: holds(values(arguments))
+    predicate = _predicate(op, operand, arg)
     return lambda arguments: any(map(predicate, values(arguments)))  # map: no generator frame per value
 
 
-def _walker(step: _Step, defaults: bool) -> Callable[[list[Any]], list[Any]]:
-    """One step of a path, from the values reached so far to the next ones: into every entry of lists, or to the
-    named properties of objects (their schema default where missing, unless `defaults` is off)."""
+def _walker(step: _Step, defaults: bool, *, last: bool) -> Callable[[list[Any]], list[Any]]:
+    """One step of a path, from the values reached so far to a new list of the next ones: into every entry of lists,
+    or to the named properties of objects (their schema default where missing, unless `defaults` is off). A
+    missing value is dropped, and so is a null at the `last` step (null counts as missing; before the last step
+    it is no object, and cannot be tested)."""
     if step.names is None:
 
         def entries(current: list[Any]) -> list[Any]:
             reached: list[Any] = []
             for value in current:
-                if not isinstance(value, list):
+                if type(value) is not list and not isinstance(value, list):
                     raise Mismatch(f"{step.label} is {_json_type(value)}, not a list")
                 reached.extend(value)
-            return reached
+            return [value for value in reached if value is not None] if last else reached
 
         return entries
     names = step.names if defaults else tuple((name, _MISSING) for name, _ in step.names)
+    if last:  # missing or null: dropped alike
+        names = tuple((name, None if default is _MISSING else default) for name, default in names)
+    dropped = None if last else _MISSING
 
     def properties(current: list[Any]) -> list[Any]:
         reached: list[Any] = []
@@ -247,44 +249,50 @@ def _walker(step: _Step, defaults: bool) -> Callable[[list[Any]], list[Any]]:
                 raise Mismatch(f"{step.label} is {_json_type(value)}, not an object")
             for name, default in names:
                 found = value.get(name, default)
-                if found is not _MISSING:
+                if found is not dropped:
                     reached.append(found)
         return reached
 
-    return properties
+    if len(names) != 1:
+        return properties
+    name, default = names[0]
+
+    def one(current: list[Any]) -> list[Any]:  # `properties` for the usual single name, without the inner loop
+        reached: list[Any] = []
+        for value in current:
+            if type(value) is not dict and not isinstance(value, Mapping):
+                raise Mismatch(f"{step.label} is {_json_type(value)}, not an object")
+            found = value.get(name, default)
+            if found is not dropped:
+                reached.append(found)
+        return reached
+
+    return one
 
 
 def _classes(kinds: frozenset[str]) -> tuple[type, ...]:
     return tuple(cls for kind in kinds for cls in _PYTHON_CLASSES.get(kind, ()))
 
 
-def _fast_predicate(op: str, operand: Any, kinds: frozenset[str]) -> Callable[[Any], bool] | None:
-    """The same test as `_predicate`, run in C, where the values' type is known (checked in `values`) to make
-    them equal: numbers (never true/false) compared as floats, strings against strings. None: no such shortcut."""
+def _fast_any(op: str, operand: Any, kinds: frozenset[str]) -> Callable[[list[Any]], bool] | None:
+    """Whether `_predicate` holds for any of the values, run in C, where the schema fixes the values' type (checked
+    in `values`) to make them equal: numbers (never true/false) compared as floats, strings against strings.
+    None: no such shortcut."""
     numbers = bool(kinds) and kinds <= {"integer", "number"}
     if op in ("gt", "gte", "lt", "lte") and numbers:
         bound = float(operand)
         flipped = {"gt": operator.lt, "gte": operator.le, "lt": operator.gt, "lte": operator.ge}[op]
         compare = functools.partial(flipped, bound)  # bound < value, i.e. value > bound, and so on
-        return lambda value: compare(float(value))
+        return lambda values: any(map(compare, map(float, values)))
     strings = kinds == {"string"}
     if strings and op == "equals" and isinstance(operand, str):
-        return functools.partial(operator.eq, operand)
+        return lambda values: operand in values
     if strings and op in ("in", "not_in") and all(isinstance(option, str) for option in operand):
         options = frozenset(operand)
-        return options.__contains__ if op == "in" else lambda value: value not in options
+        if op == "in":
+            return lambda values: not options.isdisjoint(values)
+        return lambda values: not options.issuperset(values)
     return None
-
-
-def _type_test(kinds: frozenset[str]) -> Callable[[Any], bool] | None:
-    """One test for "is a value of one of these JSON types" (None: any type goes), run on every value a condition
-    reaches on every call: one isinstance, and a second to keep true/false out of numbers unless booleans fit."""
-    classes = tuple(cls for kind in kinds for cls in _PYTHON_CLASSES.get(kind, ()))
-    if not classes:
-        return None
-    if "boolean" in kinds:
-        return lambda value: isinstance(value, classes)
-    return lambda value: isinstance(value, classes) and not isinstance(value, bool)
 
 
 def _blank(value: Any) -> bool:

@@ -21,9 +21,10 @@ feature that forgets the gate cannot reach the outside world: it fails closed, w
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -67,8 +68,8 @@ def admitted() -> Admission | None:
 
 
 class Bound(Generic[T]):
-    """Sets a context variable for the body of a `with` and restores it after: the guard enters two of these for
-    every request it handles, so a plain class rather than a generator-based context manager."""
+    """Sets a context variable for the body of a `with` and restores it after: the guard enters one of these for
+    every call it lets run, so a plain class rather than a generator-based context manager."""
 
     __slots__ = ("_token", "_value", "_variable")
 
@@ -84,14 +85,26 @@ class Bound(Generic[T]):
         self._variable.reset(self._token)
 
 
+@functools.lru_cache(maxsize=4096)
+def admission(tool: str, identity: str | None, via: str) -> Admission:
+    """`Admission(tool, identity, via)`, one object for each (immutable, so shared): the guard admits every call it
+    lets run, and building a frozen dataclass costs about a microsecond."""
+    return Admission(tool, identity, via)
+
+
 def admitting(admission: Admission) -> Bound[Admission]:
     """Run the body inside `admission` (the guard's middleware, after judging; `use` after a judge's yes)."""
     return Bound(_ADMISSION, admission)
 
 
-def judging(judge: Judge) -> Bound[Judge]:
-    """Bind the judge for every `use` made while the body serves one caller's request (the guard's middleware)."""
-    return Bound(_JUDGE, judge)
+def bind_judge(judge: Judge) -> Token[Judge | None]:
+    """Bind the judge for every `use` made while one caller's request is served, until `unbind_judge(token)` (the
+    guard's middleware, around every request: a token and try/finally cost less than a `with` block's calls)."""
+    return _JUDGE.set(judge)
+
+
+def unbind_judge(token: Token[Judge | None]) -> None:
+    _JUDGE.reset(token)
 
 
 @asynccontextmanager

@@ -44,14 +44,19 @@ def loads(
 
 
 def _check(value: Any, max_depth: int, allow_surrogates: bool) -> None:
-    """Walks the parsed value without recursion, so its own depth is no risk."""
+    """Walks the parsed value without recursion, so its own depth is no risk. When strings may hold anything, only
+    containers can break a bound, so only they are visited (a Trakt answer is mostly scalars)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict | list):
             if depth > max_depth:
                 raise JSONLimitError(f"nested deeper than {max_depth} levels")
-            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
+            if allow_surrogates:
+                members = item.values() if isinstance(item, dict) else item
+                stack.extend((child, depth + 1) for child in members if isinstance(child, dict | list))
+            else:
+                children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+                stack.extend((child, depth + 1) for child in children)
         elif isinstance(item, str) and not allow_surrogates and _SURROGATE.search(item):
             raise JSONLimitError("a string holds a lone UTF-16 surrogate, which is not Unicode text")

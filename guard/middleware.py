@@ -37,6 +37,7 @@ from guard.calls import (
     client_name,
     filtered,
     is_error,
+    lists_may_change,
     question_windows,
     rate_limited,
     too_many_questions,
@@ -48,7 +49,7 @@ from guard.calls import (
 )
 from guard.catalog import InvalidArguments
 from guard.channels import Asking, Channel, Question, settle
-from guard.channels.app import AppChannel, offers_apps
+from guard.channels.app import ANSWER_TOOL, AppChannel, offers_apps
 from guard.channels.base import HOST, AnsweredBy, bounded_effect, progress_token, reporter, trusts_host
 from guard.channels.desktop import DesktopChannel
 from guard.channels.host import HostChannel
@@ -139,12 +140,16 @@ class Guard:
     async def __call__(self, ctx: Context, call_next: CallNext) -> HandlerResult:
         # Waits anywhere in this request may report progress (guard.progress); work it does for the caller beyond
         # a call (a completion, a card's data) is judged by this guard for the same caller (guard.gate.use).
-        with progress.bind(ctx.session), gate.judging(lambda *use: self._use(ctx, *use)):
+        reporting, judging = progress.bind(ctx.session), gate.bind_judge(lambda *use: self._use(ctx, *use))
+        try:
             return await self._guarded(ctx, call_next)
+        finally:
+            gate.unbind_judge(judging)
+            progress.unbind(reporting)
 
     async def _guarded(self, ctx: Context, call_next: CallNext) -> HandlerResult:
         if ctx.method == "initialize":
-            return self._announce_list_changes(await call_next(ctx))
+            return lists_may_change(await call_next(ctx))
         handler = self._handlers.get(ctx.method)
         if handler is None:
             return await call_next(ctx)
@@ -154,23 +159,15 @@ class Guard:
             return self._no_identity(ctx, exc)
         return await handler(view, ctx, call_next)
 
-    @staticmethod
-    def _announce_list_changes(result: HandlerResult) -> HandlerResult:
-        """Declare in the handshake that the tool and resource lists may change: the guard tells clients when a
-        policy edit changes what they may see, and a client may ignore notifications it was not promised."""
-        capabilities = result.get("capabilities") if isinstance(result, dict) else None
-        if isinstance(capabilities, dict):
-            for kind in ("tools", "resources"):
-                if isinstance(capabilities.get(kind), dict):
-                    capabilities[kind]["listChanged"] = True
-        return result
-
     async def _current_view(self, ctx: Context) -> View:
         """The caller's view of the policy in force now (picking up an edit, and announcing what it changes)."""
-        due = self.watcher.due()
-        engine, changed = await anyio.to_thread.run_sync(self.watcher.current) if due else self.watcher.current()
-        if changed:
-            await self.sessions.tell(self.sessions.every())
+        engine = self.watcher.settled()  # usually: nothing to look at off the event loop, nothing to announce
+        if engine is None:
+            due = self.watcher.due()
+            current = await anyio.to_thread.run_sync(self.watcher.current) if due else self.watcher.current()
+            engine, changed = current
+            if changed:
+                await self.sessions.tell(self.sessions.every())
         identity, grant = self.identify(ctx), self.grant(ctx)
         if self.sessions.saw(ctx.session, identity, grant) and ctx.method != "tools/list":
             await self.sessions.tell([connection_of(ctx.session)])
@@ -227,7 +224,7 @@ class Guard:
         name, arguments = params.get("name"), params.get("arguments") or {}
         if not isinstance(name, str) or not isinstance(arguments, dict):
             return await call_next(ctx)  # the SDK rejects malformed params; nothing runs
-        app = next((c for c in self.channels if isinstance(c, AppChannel) and c.answer_tool == name), None)
+        app = next((c for c in self.channels if isinstance(c, AppChannel)), None) if name == ANSWER_TOOL else None
         if app is not None and offers_apps(ctx):
             return await self._answered_in_app(app, view, ctx, call_next, arguments)
         subject = Subject(name, arguments, params)
@@ -298,7 +295,7 @@ class Guard:
         self, ctx: Context, view: View, subject: Subject, verdict: Verdict, call_next: CallNext
     ) -> HandlerResult:
         started = time.perf_counter()
-        admission = gate.Admission(subject.tool or subject.raw_name, view.identity, subject.door)
+        admission = gate.admission(subject.tool or subject.raw_name, view.identity, subject.door)
         try:
             with gate.admitting(admission):  # what the handler fetches, it fetches as this tool (guard.gate)
                 result = await call_next(with_params(ctx, verdict.params))
@@ -350,12 +347,9 @@ class Guard:
         if decision.action == "hide":
             return Verdict("hidden", decision.outcome, "hidden", unknown=True)
         subject.tool = decision.tool
-        if decision.action != "deny" and confirmed is None:
-            try:
-                subject.canonical(view.catalog, decision.tool)
-            except InvalidArguments as exc:
-                return Verdict("invalid", decision.outcome, str(exc))
         try:
+            if decision.action != "deny" and confirmed is None:
+                subject.canonical(view.catalog, decision.tool)
             judged = judge_routed(view, decision, subject.arguments)
         except InvalidArguments as exc:
             return Verdict("invalid", decision.outcome, str(exc))
@@ -366,9 +360,11 @@ class Guard:
         if view.engine.shadow is not None and confirmed is None:  # what shadow rules would do: audited, not acted on
             subject.would = would(view, decision.tool, subject.arguments, decision, outcome, self.limiter)
         keys = self.window_keys(judged.limits, view.engine, view.identity)
-        limited = rate_limited(outcome, judged.limits, subject, self.limiter.check_all(keys))
-        if limited is not None:
-            return limited
+        # A full window refuses before anyone is asked; a call that asks nobody is refused by acquire_all (below).
+        if outcome.action == "confirm" or confirmed is not None:
+            limited = rate_limited(outcome, judged.limits, subject, self.limiter.check_all(keys))
+            if limited is not None:
+                return limited
         verdict = Verdict("allowed", outcome, params=subject.params)
         if confirmed is not None:
             verdict = dataclasses.replace(confirmed, outcome=outcome)

@@ -15,12 +15,10 @@ last one sent is raised to just above it. Waits stay cancellable: `report` never
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 import anyio
-
-from guard.gate import Bound
 
 log = logging.getLogger("guard.progress")
 
@@ -48,9 +46,13 @@ class Progress:
 _current: ContextVar[Progress | None] = ContextVar("mcp_request_progress", default=None)
 
 
-def bind(session: Any) -> Bound[Progress]:
-    """Make `report()` speak for the request `session` serves, until the block ends."""
-    return Bound(_current, Progress(session))
+def bind(session: Any) -> Token[Progress | None]:
+    """Make `report()` speak for the request `session` serves, until `unbind(token)`."""
+    return _current.set(Progress(session))
+
+
+def unbind(token: Token[Progress | None]) -> None:
+    _current.reset(token)
 
 
 async def report(message: str, *, progress: float | None = None, total: float | None = None) -> None:

@@ -57,6 +57,10 @@ class PolicyWatcher:
         """Whether the next `current()` looks at the file (then call it off the event loop)."""
         return self.path is not None and self._clock() >= self._next_check
 
+    def settled(self) -> Engine | None:
+        """The engine in force when `current()` would neither look at the file nor report a change; else None."""
+        return self.engine if self.path is None or self._clock() < self._next_check else None
+
     def current(self) -> tuple[Engine, bool]:
         """The engine in force, and whether this call replaced it with one that shows a different set of tools."""
         if self.path is None or self._clock() < self._next_check:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from trakt_mcp.sandbox.router import route
 from trakt_mcp.sandbox.wire import FakeRequest, Reply, paginated
 from trakt_mcp.settings import Settings
 from trakt_mcp.tools import all_tools
-from trakt_mcp.trakt.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, endpoint
+from trakt_mcp.trakt.client import MAX_AUTO_ITEMS, MAX_LIST_ITEMS, TraktClient, endpoint
 from trakt_mcp.trakt.errors import (
     InvalidArgument,
     MalformedResponse,
@@ -375,3 +376,62 @@ async def test_a_redirect_is_an_error_never_a_success(method: str, app: App, fak
         await app.client.request(method, endpoint("sync", "history"), json_body={} if method == "POST" else None)
     assert len(fake.calls) == 1
     assert "api.trakt.tv" not in str(raised.value)
+
+
+# --- the request as sent: the URL the client builds itself, answers read within bounds ------------------------
+
+
+def capturing_client(settings: Settings, api_url: str, answer: bytes = b"[]") -> tuple[TraktClient, list[httpx.URL]]:
+    sent: list[httpx.URL] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url)
+        return httpx.Response(200, content=answer, headers={"Content-Type": "application/json"})
+
+    client = TraktClient(settings.model_copy(update={"api_url": api_url}), transport=httpx.MockTransport(handle))
+    return client, sent
+
+
+AWKWARD_QUERIES = [
+    {},
+    {"query": "the office", "page": 2},
+    {"query": "a&b=c+d/e?f#g%h", "years": "1990-2000"},
+    {"query": "café 日本 \u2028 \"quoted\" 'single'", "extended": True, "limit": 0},
+    {"genres": "action,drama", "ignore_collected": False, "empty": ""},
+]
+
+
+@pytest.mark.parametrize("api_url", ["http://127.0.0.1:8080", "http://127.0.0.1:8080/trakt/v2/", "http://[::1]:9"])
+@pytest.mark.parametrize("query", AWKWARD_QUERIES)
+async def test_the_url_sent_is_the_one_httpx_would_build(
+    settings: Settings, api_url: str, query: dict[str, Any]
+) -> None:
+    """The client builds each request's URL in one parse; it must be byte for byte what httpx makes of the base
+    URL, the path and `params=`."""
+    client, sent = capturing_client(settings, api_url)
+    path = endpoint("shows", "the-office-us", "seasons", 1)
+    async with client:
+        await client.request("GET", path, params=query, auth=False)
+    expected = {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in query.items()}
+    wanted = client.http.build_request("GET", path, params=expected).url
+    assert [str(url) for url in sent] == [str(wanted)]
+    assert sent[0].raw_path == wanted.raw_path
+
+
+def nested(depth: int) -> bytes:
+    """A Trakt-like answer whose deepest value sits `depth` levels down, under object members and list items."""
+    value: Any = "leaf"
+    for level in range(depth - 1):
+        value = {"ids": value, "title": "x"} if level % 2 else [1, value, "x"]
+    return json.dumps([{"show": "s"}, value] if depth > 1 else value).encode()
+
+
+@pytest.mark.parametrize(("depth", "readable"), [(63, True), (64, True), (65, False), (400, False)])
+async def test_an_answer_nested_too_deep_is_refused_not_a_crash(settings: Settings, depth: int, readable: bool) -> None:
+    client, _ = capturing_client(settings, "http://127.0.0.1:8080", nested(depth))
+    async with client:
+        if readable:
+            assert (await client.request("GET", "/shows/trending", auth=False)).data is not None
+        else:
+            with pytest.raises(MalformedResponse, match="not valid JSON"):
+                await client.request("GET", "/shows/trending", auth=False)

@@ -197,10 +197,13 @@ def test_all_tools_limits_are_part_of_every_visible_tools_limits() -> None:
 def test_the_c_shortcuts_give_the_general_predicates_verdicts(
     op: str, operand: Any, kinds: frozenset[str], values: list[Any]
 ) -> None:
-    """Where the schema fixes the values' type, conditions run as C callables: every verdict stays the general one."""
-    from guard.conditions import _fast_predicate, _predicate
+    """Where the schema fixes the values' type, conditions run as C callables over all the values reached: every
+    verdict stays the general one (on each value alone, on all of them, on none)."""
+    from guard.conditions import _fast_any, _predicate
 
-    fast = _fast_predicate(op, operand, kinds)
+    fast = _fast_any(op, operand, kinds)
     assert fast is not None
     general = _predicate(op, operand, "arg")
-    assert [fast(value) for value in values] == [general(value) for value in values]
+    assert [fast([value]) for value in values] == [general(value) for value in values]
+    assert fast(values) == any(general(value) for value in values)
+    assert fast([]) is False

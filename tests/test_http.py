@@ -394,6 +394,21 @@ def test_http_binds_loopback_by_default(tmp_path: Path, no_binding: list[uvicorn
     assert [config.host for config in no_binding] == ["127.0.0.1"]
 
 
+def test_http_is_served_on_uvloop(tmp_path: Path, no_binding: list[uvicorn.Config]) -> None:
+    """uvloop is a dependency for its lower CPU per call over HTTP (pyproject.toml): the loop uvicorn serves on."""
+    import uvloop
+
+    assert cli.main(["--sandbox", "--home", str(tmp_path), "--transport", "streamable-http"]) == 0
+    (config,) = no_binding
+    make_loop = config.get_loop_factory()
+    assert make_loop is not None
+    loop = make_loop()
+    try:
+        assert isinstance(loop, uvloop.Loop)
+    finally:
+        loop.close()
+
+
 # --- identity add ---------------------------------------------------------------------------------------------
 
 

@@ -56,12 +56,13 @@ class Decided:
 
 class AppChannel:
     name = "app"
+    #: The app-only tool an approval card calls with the person's answer (the same for every AppChannel).
+    answer_tool = ANSWER_TOOL
 
     def __init__(self, store: Store, *, ttl: float = 300.0, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.ttl = ttl
         self.clock = clock
-        self.answer_tool = ANSWER_TOOL
 
     def unavailable(self, asking: Asking) -> str | None:
         if offers_apps(asking.ctx):

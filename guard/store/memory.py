@@ -21,7 +21,9 @@ class MemoryStore:
 
     def _first_full(self, windows: Sequence[Window], now: float) -> Blocked:
         for index, window in enumerate(windows):
-            hits = self._hits.setdefault(window.key, deque())
+            hits = self._hits.get(window.key)
+            if hits is None:
+                hits = self._hits[window.key] = deque()
             while hits and hits[0] <= now - window.seconds:
                 hits.popleft()
             if len(hits) >= window.max:

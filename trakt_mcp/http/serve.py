@@ -252,7 +252,10 @@ def uvicorn_config(app: ASGIApp, options: HttpOptions, **extra: Any) -> Any:
     import uvicorn
 
     limits = options.limits.fitted().uvicorn_options()
-    return uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", **limits, **extra)
+    # "auto": uvloop (a dependency off Windows) when it imports, else asyncio's own loop.
+    return uvicorn.Config(
+        app, host=options.host, port=options.port, log_level="warning", loop="auto", **limits, **extra
+    )
 
 
 def with_local_token(options: HttpOptions, home: Path) -> HttpOptions:

@@ -384,6 +384,9 @@ class SharedWatcher(PolicyWatcher):
         self._unannounced = self._unannounced or changed
         return engine.policy
 
+    def settled(self) -> Engine | None:
+        return None if self._unannounced else super().settled()
+
     def current(self) -> tuple[Engine, bool]:
         engine, changed = super().current()
         changed, self._unannounced = changed or self._unannounced, False

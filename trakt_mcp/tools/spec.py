@@ -123,8 +123,10 @@ class ToolSpec(Generic[A]):
     def canonical(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """The arguments exactly as the handler will use them: validated, normalised (IDs trimmed, numbers
         without leading zeros), every default filled in, as JSON values. Parsing them again gives the same values,
-        so the guard judges, and the handler receives, this one result."""
-        return self.parse(arguments).model_dump(mode="json", by_alias=True)
+        so the guard judges, and the handler receives, this one result. (model_validate and model_dump without
+        their Python wrappers: the guard canonicalises every call's arguments.)"""
+        parsed = self.args.__pydantic_validator__.validate_python(arguments)
+        return self.args.__pydantic_serializer__.to_python(parsed, mode="json", by_alias=True)  # type: ignore[no-any-return]
 
     async def describe(self, app: App, arguments: dict[str, Any]) -> str:
         """The effect sentence for these arguments (the title when the tool declares none)."""

@@ -73,6 +73,8 @@ def _pattern(regex: re.Pattern[str], expected: str) -> AfterValidator:
 def _numeric_id(value: str) -> str:
     """Trimmed, digits 0-9 only, in its canonical spelling: '0120' and ' 120' are 120, so a policy naming "120"
     sees them (one validator: every ID of every batch item goes through it on each guard decision)."""
+    if value.isascii() and value.isdigit() and len(value) <= 12 and (value[0] != "0" or len(value) == 1):
+        return value  # already canonical: digits 0-9 only, nothing to trim, no leading zero
     value = value.strip()
     if not _NUMBER.fullmatch(value):
         raise ValueError("expected a number written with the digits 0-9, such as '120'")

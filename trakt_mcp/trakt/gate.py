@@ -19,6 +19,7 @@ gate, or as the wrong tool. Work that needs another tool's data judges it as tha
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -80,21 +81,21 @@ def endpoint_pattern(declared: str) -> tuple[str, re.Pattern[str]]:
     return method.upper(), re.compile(f"^{regex}$")
 
 
+#: The one endpoint a generic tool's call was judged by, compiled once per endpoint (each request is checked twice).
+_compiled = functools.lru_cache(maxsize=256)(endpoint_pattern)
+
+
 class TraktGate:
     """What each tool may reach at Trakt, from its declared endpoints; `check` enforces it for the current
     admission."""
 
     def __init__(self, endpoints: Mapping[str, Sequence[str]]) -> None:
         self._always = [endpoint_pattern(declared) for declared in ALWAYS]
-        self._declared = {**endpoints, SIGNING_IN: SIGN_IN_ENDPOINTS}
-        #: Each tool's patterns, compiled on its first request: start-up compiles none of the ~300.
-        self._reach: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
-
-    def _patterns(self, tool: str) -> list[tuple[str, re.Pattern[str]]]:
-        patterns = self._reach.get(tool)
-        if patterns is None:
-            patterns = self._reach[tool] = [endpoint_pattern(declared) for declared in self._declared.get(tool, ())]
-        return patterns
+        reach = {**endpoints, SIGNING_IN: SIGN_IN_ENDPOINTS}
+        #: Each tool's patterns, the ones every admission has (ALWAYS) first.
+        self._reach = {
+            tool: [*self._always, *(endpoint_pattern(declared) for declared in paths)] for tool, paths in reach.items()
+        }
 
     def allows(self, admission: Admission | None, method: str, path: str) -> bool:
         if admission is None:
@@ -103,10 +104,14 @@ class TraktGate:
             return True
         if admission.via == ASKING:
             return method.upper() == "GET"
-        patterns = [*self._always, *self._patterns(admission.tool)]
-        if admission.endpoint is not None:
-            patterns.append(endpoint_pattern(admission.endpoint))
-        return any(method.upper() == wanted and pattern.match(path) for wanted, pattern in patterns)
+        method = method.upper()
+        patterns = self._reach.get(admission.tool, self._always)
+        if any(method == wanted and pattern.match(path) for wanted, pattern in patterns):
+            return True
+        if admission.endpoint is None:
+            return False
+        wanted, pattern = _compiled(admission.endpoint)
+        return method == wanted and pattern.match(path) is not None
 
     def check(self, method: str, path: str) -> None:
         """Raise Ungated unless the current admission covers `method path`."""
