@@ -126,6 +126,17 @@ def authorize_query(
     }
 
 
+def through_sandbox_trakt(http: httpx.Client, page: httpx.Response, account: str) -> httpx.Response:
+    """From a page with the "Sign in with Trakt" link: the sandbox Trakt's account chooser, `account` picked, and
+    the server's answer where Trakt sent the browser back (its callback)."""
+    trakt = html.unescape(re.search(r'id="trakt-sign-in" href="([^"]+)"', page.text).group(1))  # type: ignore[union-attr]
+    fields = dict(re.findall(r'name="(redirect_uri|state)" value="([^"]*)"', http.get(trakt).text))
+    form = {name: html.unescape(value) for name, value in fields.items()} | {"account": account}
+    approved = http.post(trakt.split("?")[0], data=form)
+    assert approved.status_code == 302, approved.text
+    return http.get(approved.headers["location"])
+
+
 def sign_in(
     http: httpx.Client, query: dict[str, str], account: str, capabilities: list[str] | None = None
 ) -> httpx.URL:
@@ -134,13 +145,7 @@ def sign_in(
     client's redirect URI with code, state and iss)."""
     page = http.get("/authorize", params=query)
     assert page.status_code == 200, page.text
-    trakt = html.unescape(re.search(r'id="trakt-sign-in" href="([^"]+)"', page.text).group(1))  # type: ignore[union-attr]
-    chooser = http.get(trakt)
-    fields = dict(re.findall(r'name="(redirect_uri|state)" value="([^"]*)"', chooser.text))
-    form = {name: html.unescape(value) for name, value in fields.items()} | {"account": account}
-    approved = http.post(trakt.split("?")[0], data=form)
-    assert approved.status_code == 302, approved.text
-    back = http.get(approved.headers["location"])
+    back = through_sandbox_trakt(http, page, account)
     assert back.status_code == 303 and back.headers["location"].startswith("/consent?"), back.text
     consent = http.get(back.headers["location"])
     assert consent.status_code == 200, consent.text

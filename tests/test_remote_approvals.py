@@ -35,6 +35,7 @@ from tests.remote_support import (
     register,
     remote_server,
     signed_in,
+    through_sandbox_trakt,
     tool_text,
 )
 from trakt_mcp.remote.approval_pages import form_name
@@ -259,12 +260,8 @@ def page_form(http: httpx.Client, path: str, about: str) -> tuple[str, str]:
 
 
 def pages_http_sign_in(server: RemoteServer, http: httpx.Client, account: str) -> None:
-    page = http.get("/signin", params={"next": "/approvals"})
-    trakt = html.unescape(re.search(r'id="trakt-sign-in" href="([^"]+)"', page.text).group(1))  # type: ignore[union-attr]
-    fields = dict(re.findall(r'name="(redirect_uri|state)" value="([^"]*)"', http.get(trakt).text))
-    form = {name: html.unescape(value) for name, value in fields.items()} | {"account": account}
-    approved = http.post(trakt.split("?")[0], data=form)
-    assert http.get(approved.headers["location"]).status_code == 303
+    back = through_sandbox_trakt(http, http.get("/signin", params={"next": "/approvals"}), account)
+    assert back.status_code == 303
 
 
 async def test_an_expired_approval_runs_nothing_and_its_page_says_so(

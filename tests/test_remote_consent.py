@@ -34,6 +34,7 @@ from tests.remote_support import (
     remote_server,
     rpc,
     signed_in,
+    through_sandbox_trakt,
     tool_names,
     tool_text,
 )
@@ -68,14 +69,7 @@ def client_id(server: RemoteServer) -> str:
 
 def page_sign_in(http: httpx.Client, account: str, next_path: str = "/account") -> httpx.Response:
     """Sign in to the server's own pages (no app): the sandbox Trakt's account button, back with a session."""
-    page = http.get("/signin", params={"next": next_path})
-    trakt = html.unescape(re.search(r'id="trakt-sign-in" href="([^"]+)"', page.text).group(1))  # type: ignore[union-attr]
-    chooser = http.get(trakt)
-    fields = dict(re.findall(r'name="(redirect_uri|state)" value="([^"]*)"', chooser.text))
-    form = {name: html.unescape(value) for name, value in fields.items()} | {"account": account}
-    approved = http.post(trakt.split("?")[0], data=form)
-    assert approved.status_code == 302, approved.text
-    back = http.get(approved.headers["location"])
+    back = through_sandbox_trakt(http, http.get("/signin", params={"next": next_path}), account)
     assert back.status_code == 303, back.text
     return back
 
@@ -214,12 +208,7 @@ def test_a_capability_off_for_everyone_cannot_be_granted_by_editing_the_form(
 
 
 def _consent_page(server: RemoteServer, http: httpx.Client, query: dict[str, str], account: str) -> str:
-    page = http.get("/authorize", params=query)
-    trakt = html.unescape(re.search(r'id="trakt-sign-in" href="([^"]+)"', page.text).group(1))  # type: ignore[union-attr]
-    chooser = http.get(trakt)
-    fields = dict(re.findall(r'name="(redirect_uri|state)" value="([^"]*)"', chooser.text))
-    form = {name: html.unescape(value) for name, value in fields.items()} | {"account": account}
-    back = http.get(http.post(trakt.split("?")[0], data=form).headers["location"])
+    back = through_sandbox_trakt(http, http.get("/authorize", params=query), account)
     consent = http.get(back.headers["location"])
     assert consent.status_code == 200 and "refusal test" in consent.text and "127.0.0.1:9" in consent.text
     return consent.text
